@@ -1,0 +1,1 @@
+"""Baseline defocus blur detectors (``dbdbench predict``)."""

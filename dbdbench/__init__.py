@@ -1,0 +1,9 @@
+"""dbdbench: the benchmark toolkit for defocus blur detection (DBD).
+
+Convention everywhere: maps and masks are float32 in [0, 1] in memory, 1 = in-focus (sharp).
+"""
+
+from dbdbench._version import __version__
+from dbdbench.errors import DbdError
+
+__all__ = ["DbdError", "__version__"]

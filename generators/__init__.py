@@ -1,0 +1,1 @@
+"""Simulated defocus data generators (``dbdbench generate-sim``)."""

@@ -1,0 +1,1 @@
+"""Leaderboards: tables, plots, web page, and published reference results."""
