@@ -39,7 +39,9 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise DbdError(f"cannot write '{path}': {exc.strerror}; check the folder and its permissions")
+        raise DbdError(
+            f"cannot write '{path}': {exc.strerror}; check the folder and its permissions"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
