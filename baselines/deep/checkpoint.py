@@ -1,0 +1,93 @@
+"""Checkpoint files of BTBNet / BTBCRL models (Zhao et al., CVPR 2018; IEEE TPAMI 2020).
+
+A checkpoint is a ``.pt`` file written by ``torch.save`` (atomically) holding a dict: ``format``
+(:data:`FORMAT`), ``model`` (name), ``preset`` (the :class:`~dbdbench.baselines.deep.models.Preset`
+fields), ``state_dict``, and for resuming ``epoch`` (completed epochs), ``step``, ``optimizer``,
+``history`` (loss rows) and ``seed``. It loads with ``weights_only=True`` (no code runs on load).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import torch
+from dbdbench.baselines.deep.models import DBDModel, Preset, build_model
+
+from dbdbench.atomic import write_bytes_atomic
+from dbdbench.errors import DbdError
+
+FORMAT = "dbdbench-deep-v1"
+
+
+def save_checkpoint(path: str | os.PathLike, model: DBDModel, **extra) -> Path:
+    """Write ``model`` (and ``extra`` entries) to ``path`` atomically."""
+    state = {"format": FORMAT, **model.config(), "state_dict": model.state_dict(), **extra}
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
+def read_checkpoint(path: str | os.PathLike, what: str = "--checkpoint") -> dict:
+    """Read a checkpoint dict, checking that it is one of ours.
+
+    Raises
+    ------
+    DbdError
+        Missing, empty or unreadable file, or a file that is not a dbdbench checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DbdError(f"{what} '{path}' does not exist; give a .pt file written by dbdbench train")
+    if path.stat().st_size == 0:
+        raise DbdError(f"{what} '{path}' is empty (0 bytes); give a .pt file written by dbdbench train")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise DbdError(
+            f"{what} '{path}' is not a readable PyTorch checkpoint ({exc.__class__.__name__}); "
+            "give a .pt file written by dbdbench train"
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise DbdError(
+            f"{what} '{path}' is not a dbdbench model checkpoint; give a .pt file written by dbdbench train"
+        )
+    return ckpt
+
+
+def model_from_checkpoint(
+    ckpt: dict, path: str | os.PathLike, expect: str | None = None, what: str = "--checkpoint"
+) -> DBDModel:
+    """Rebuild the model stored in a checkpoint dict and load its weights.
+
+    Parameters
+    ----------
+    ckpt : dict
+        From :func:`read_checkpoint`.
+    path : path-like
+        The file, for messages.
+    expect : str, optional
+        Required model name; another model is an error.
+    """
+    name = ckpt.get("model")
+    if expect is not None and name != expect:
+        raise DbdError(
+            f"{what} '{path}' holds a '{name}' model, not '{expect}'; "
+            f"use --method/--model {name} or another checkpoint"
+        )
+    try:
+        model = build_model(name, Preset(**ckpt["preset"]))
+        model.load_state_dict(ckpt["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as exc:
+        raise DbdError(
+            f"{what} '{path}' does not match model '{name}' ({exc.__class__.__name__}); "
+            "it is damaged or from another version"
+        ) from None
+    return model
+
+
+def load_model(path: str | os.PathLike, expect: str | None = None, what: str = "--checkpoint") -> DBDModel:
+    """Read a checkpoint and rebuild its model in eval mode (see :func:`model_from_checkpoint`)."""
+    model = model_from_checkpoint(read_checkpoint(path, what), path, expect, what)
+    return model.eval()
