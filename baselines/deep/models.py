@@ -33,6 +33,9 @@ class Preset:
     ----------
     width : float
         Multiplier of the VGG16 channel counts (1 = the paper's network).
+    min_channels : int
+        Floor of every VGG16 layer's channel count (keeps the first layers of narrow networks wide
+        enough to see fine detail).
     refine_width, refine_depth : int
         Hidden channels and hidden layers of every refinement step (FNet, RRNet, CRLNet, ARL).
     rr_steps : int
@@ -50,6 +53,7 @@ class Preset:
     """
 
     width: float
+    min_channels: int
     refine_width: int
     refine_depth: int
     rr_steps: int
@@ -61,8 +65,8 @@ class Preset:
 
 
 PRESETS = {
-    "tiny": Preset(1 / 16, 8, 2, 2, 96, True, 4, 2e-3, 30),
-    "paper": Preset(1.0, 64, 3, 3, 320, False, 1, 1e-4, 10),
+    "tiny": Preset(1 / 16, 8, 8, 2, 2, 64, True, 4, 2e-3, 30),
+    "paper": Preset(1.0, 1, 64, 3, 3, 320, False, 1, 1e-4, 10),
 }
 
 
@@ -113,7 +117,7 @@ class MultiStreamModel(DBDModel):
 
     def __init__(self, name, preset, fusion: str, **crl):
         super().__init__(name, preset, SCALES)
-        self.streams = MultiStream(scaled_blocks(preset.width), SCALES)
+        self.streams = MultiStream(scaled_blocks(preset.width, preset.min_channels), SCALES)
         self.fusion = fusion
         w, d = preset.refine_width, preset.refine_depth
         if fusion == "frr":
@@ -145,7 +149,7 @@ class SingleScaleCRLModel(DBDModel):
 
     def __init__(self, name, preset):
         super().__init__(name, preset, (1.0,))
-        self.stream = BTBNet(scaled_blocks(preset.width))
+        self.stream = BTBNet(scaled_blocks(preset.width, preset.min_channels))
         self.refine = CRLNet(len(SCALES), preset.refine_width, preset.refine_depth, shared=True)
 
     def forward(self, x):
@@ -172,7 +176,7 @@ def build_model(name: str, preset: str | Preset = "tiny") -> DBDModel:
     if name not in MODELS:
         raise DbdError(f"unknown --model '{name}'; choose one of: {', '.join(MODELS)}")
     p = get_preset(preset) if isinstance(preset, str) else preset
-    blocks = scaled_blocks(p.width)
+    blocks = scaled_blocks(p.width, p.min_channels)
     if name == "vgg-fc":
         return SingleStreamModel(name, p, VGGFCNet(blocks))
     if name == "btbnet-1s":

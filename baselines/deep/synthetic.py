@@ -57,7 +57,8 @@ def blur_pair(
     ----------
     photo : ndarray, (H, W, 3) uint8
     size : int
-        Side of the square output; the crop is rescaled by a random factor in [0.5, 1] first.
+        Side of the square output; the photo is first rescaled by a random factor in [0.5, 1]
+        (enlarged where it would be smaller than ``size``).
     rng : numpy Generator
     sigma : (float, float)
         Range of the Gaussian blur sigma, pixels.
@@ -67,7 +68,7 @@ def blur_pair(
     image : ndarray, (size, size, 3) uint8
     mask : ndarray, (size, size) float32 in {0, 1}, 1 = in-focus
     """
-    f = rng.uniform(0.5, 1.0) * max(1.0, 1.5 * size / min(photo.shape[:2]))
+    f = max(rng.uniform(0.5, 1.0), (size + 1) / min(photo.shape[:2]))
     scaled = cv2.resize(photo, None, fx=f, fy=f, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
     h, w = scaled.shape[:2]
     y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))

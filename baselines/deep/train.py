@@ -65,6 +65,8 @@ class TrainOptions:
         Overrides the preset's.
     lr : float, optional
         Overrides the preset's Adam learning rate.
+    train_size : int, optional
+        Overrides the preset's training input side.
     """
 
     model: str
@@ -79,6 +81,7 @@ class TrainOptions:
     device: str = "cpu"
     batch_size: int | None = None
     lr: float | None = None
+    train_size: int | None = None
 
 
 @dataclass
@@ -189,6 +192,10 @@ def train(
         if not opts.lr > 0:
             raise DbdError(f"--lr must be positive, got {opts.lr}")
         preset = replace(preset, lr=opts.lr)
+    if opts.train_size is not None:
+        if opts.train_size < 16:
+            raise DbdError(f"--train-size must be at least 16, got {opts.train_size}")
+        preset = replace(preset, train_size=opts.train_size)
     epochs = preset.epochs if opts.epochs is None else opts.epochs
     if epochs < 1:
         raise DbdError(f"--epochs must be at least 1, got {epochs}")

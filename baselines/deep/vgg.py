@@ -31,14 +31,22 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def scaled_blocks(width: float) -> tuple[tuple[int, ...], ...]:
-    """VGG16 channel counts multiplied by ``width`` (at least 1 channel per layer)."""
-    return tuple(tuple(max(1, round(c * width)) for c in block) for block in VGG16_BLOCKS)
+def scaled_blocks(width: float, min_channels: int = 1) -> tuple[tuple[int, ...], ...]:
+    """VGG16 channel counts multiplied by ``width``, at least ``min_channels`` per layer."""
+    return tuple(tuple(max(min_channels, round(c * width)) for c in block) for block in VGG16_BLOCKS)
 
 
 def conv_relu(cin: int, cout: int, kernel: int = 3) -> nn.Sequential:
-    """A same-padded convolution followed by ReLU."""
-    return nn.Sequential(nn.Conv2d(cin, cout, kernel, padding=kernel // 2), nn.ReLU(inplace=True))
+    """A same-padded convolution followed by ReLU.
+
+    Weights start from He (Kaiming) normal initialisation (fan-out, as torchvision initialises VGG) and
+    zero biases: without batch normalisation, PyTorch's default initialisation shrinks the signal
+    through the 13 + 8 layers of a stream and training stalls.
+    """
+    conv = nn.Conv2d(cin, cout, kernel, padding=kernel // 2)
+    nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
+    nn.init.zeros_(conv.bias)
+    return nn.Sequential(conv, nn.ReLU(inplace=True))
 
 
 class VGGBackbone(nn.Module):

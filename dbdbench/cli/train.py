@@ -1,5 +1,111 @@
-"""`dbdbench train` (not landed yet)."""
+"""`dbdbench train`: train BTBNet / BTBCRL models (Zhao et al., CVPR 2018; IEEE TPAMI 2020)."""
 
-from dbdbench.cli import not_landed
+from __future__ import annotations
 
-command = not_landed("train", "the BTBNet/BTBCRL issue (#7)")
+import click
+
+
+@click.command(name="train", context_settings={"show_default": True})
+@click.option("--model", "model", metavar="NAME", help="Model to train (see --list-models).")
+@click.option("--list-models", is_flag=True, help="List the trainable models and exit.")
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Folder with image/ and gt/ (white = in-focus), e.g. from generate-sim. Repeatable.",
+)
+@click.option("--dataset", "datasets", multiple=True, metavar="NAME", help="Named real dataset. Repeatable.")
+@click.option("--root", "roots", multiple=True, metavar="DIR", help="Folder of each --dataset, in order.")
+@click.option(
+    "--split", "splits", multiple=True, metavar="S", help="Split of each --dataset (or one for all)."
+)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=str), help="Output folder for checkpoints and logs."
+)
+@click.option(
+    "--preset", type=click.Choice(["tiny", "paper"]), default="tiny", help="Network size and recipe."
+)
+@click.option(
+    "--init", type=click.Path(dir_okay=False, path_type=str), help="Start from this checkpoint's weights."
+)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
+@click.option("--epochs", type=int, help="Total epochs [default: the preset's: tiny 30, paper 10].")
+@click.option("--max-minutes", type=float, help="Stop (with a checkpoint) after this much training time.")
+@click.option("--seed", type=int, default=0, help="Seed of the weights, data order and augmentation.")
+@click.option(
+    "--backbone-weights",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Local torchvision VGG16 state dict (features.0.weight ... features.28.bias); paper preset.",
+)
+@click.option("--device", default="cpu", help="cpu or cuda.")
+@click.option("--batch-size", type=int, help="Override the preset's batch size.")
+@click.option("--lr", type=float, help="Override the preset's Adam learning rate.")
+@click.option("--train-size", type=int, help="Override the preset's training input side (tiny 96, paper 320).")
+@click.option("--threads", type=int, help="PyTorch CPU threads [default: PyTorch's choice].")
+def command(
+    model, list_models, data, datasets, roots, splits, out, preset, init, resume, epochs, max_minutes, seed,
+    backbone_weights, device, batch_size, lr, train_size, threads,
+):  # fmt: skip
+    """Train a BTBNet / BTBCRL defocus blur detector on image + mask pairs.
+
+    Writes OUT/last.pt, OUT/epoch-NNN.pt, OUT/loss.csv, OUT/loss.png and OUT/train.log. The paper's
+    strategies (train on CUHK; pre-train on simulated data, then fine-tune with --init) are listed in
+    docs/deep.md. Use a checkpoint with: dbdbench predict --method NAME --checkpoint OUT/last.pt.
+    """
+    from pathlib import Path
+
+    from dbdbench.baselines.deep.catalog import MODELS
+    from dbdbench.errors import DbdError
+
+    if list_models:
+        width = max(len(n) for n in MODELS)
+        for name, (description, citation) in MODELS.items():
+            click.echo(f"{name:<{width}}  {description} [{citation}]")
+        return
+    if not model:
+        raise DbdError("--model is required; see dbdbench train --list-models")
+    if model not in MODELS:
+        raise DbdError(f"unknown --model '{model}'; choose one of: {', '.join(MODELS)}")
+    if not out:
+        raise DbdError("--out is required: the folder for checkpoints and logs")
+    if not data and not datasets:
+        raise DbdError("give training data: --data DIR (image/ + gt/) or --dataset NAME --root DIR")
+    if len(roots) != len(datasets):
+        raise DbdError(f"give one --root per --dataset ({len(datasets)} --dataset, {len(roots)} --root)")
+    if splits and len(splits) not in (1, len(datasets)):
+        raise DbdError("give one --split for all datasets or one per --dataset")
+    try:
+        import torch
+    except ModuleNotFoundError:
+        raise DbdError("dbdbench train needs PyTorch: pip install 'dbdbench[deep]'") from None
+    from dbdbench.baselines.deep.data import dataset_pairs, folder_pairs
+    from dbdbench.baselines.deep.train import TrainOptions, train
+
+    if threads is not None:
+        if threads < 1:
+            raise DbdError(f"--threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)
+    pairs = []
+    for folder in data:
+        pairs += folder_pairs(folder)
+    for k, (name, root) in enumerate(zip(datasets, roots, strict=True)):
+        split = (splits[k] if len(splits) > 1 else splits[0]) if splits else None
+        pairs += dataset_pairs(name, root, split)
+    opts = TrainOptions(
+        model=model,
+        out=Path(out),
+        preset=preset,
+        epochs=epochs,
+        max_minutes=max_minutes,
+        seed=seed,
+        init=Path(init) if init else None,
+        resume=resume,
+        backbone_weights=Path(backbone_weights) if backbone_weights else None,
+        device=device,
+        batch_size=batch_size,
+        lr=lr,
+        train_size=train_size,
+    )
+    result = train(opts, pairs, echo=lambda msg: click.echo(msg, err=True))
+    click.echo(f"{result.checkpoint}")

@@ -1,0 +1,53 @@
+"""`dbdbench train`: listing, a short run, one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from dbdbench.baselines.deep.catalog import MODELS
+from dbdbench.cli import main
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, ["train", *args])
+
+
+def test_list_models():
+    result = invoke("--list-models")
+    assert result.exit_code == 0
+    assert [line.split()[0] for line in result.output.splitlines()] == list(MODELS)
+
+
+def test_short_run_writes_a_checkpoint(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    common = ["--model", "vgg-fc", "--data", str(tiny_data), "--out", str(out), "--train-size", "32"]
+    result = invoke(*common, "--epochs", "1", "--batch-size", "6", "--threads", "1")
+    assert result.exit_code == 0, result.output
+    assert (out / "last.pt").is_file() and (out / "epoch-001.pt").is_file()
+    again = invoke(*common, "--epochs", "2", "--batch-size", "6", "--resume")
+    assert again.exit_code == 0, again.output
+    assert (out / "epoch-002.pt").is_file()
+
+
+def one_line_error(result, *words):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("dbdbench: error:"), result.output
+    for word in words:
+        assert word in lines[0]
+
+
+def test_user_errors_are_one_line(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    base = ["--data", str(tiny_data), "--out", str(out)]
+    one_line_error(invoke("--model", "btbnet9", *base), "unknown --model")
+    weights = tmp_path / "vgg16.pth"
+    one_line_error(
+        invoke("--model", "btbnet", *base, "--preset", "paper", "--backbone-weights", str(weights)),
+        str(weights),
+    )
+    assert not list(out.glob("*.pt"))
+    one_line_error(invoke("--model", "btbnet", "--data", str(tmp_path / "none"), "--out", str(out)), "none")
+    one_line_error(invoke("--model", "btbnet", "--out", str(out)), "--data")
+    one_line_error(invoke("--model", "btbnet", *base, "--dataset", "cuhk"), "--root")

@@ -1,0 +1,92 @@
+"""Every BTBNet / BTBCRL variant builds, runs forward and backward at odd sizes, returns input-size maps."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dbdbench.baselines.deep.btbnet import resize
+from dbdbench.baselines.deep.catalog import MODELS, PRESET_NAMES
+from dbdbench.baselines.deep.losses import deep_supervision_loss
+from dbdbench.baselines.deep.models import PRESETS, SCALES, build_model, count_parameters
+from dbdbench.errors import DbdError
+
+# outputs per model: 4 steps per stream, then the fusion / refinement outputs
+N_OUTPUTS = {
+    "vgg-fc": 1,
+    "btbnet-1s": 4,
+    "btbnet": 12 + 1,
+    "btbfrr": 12 + 1 + PRESETS["tiny"].rr_steps,
+    "btbcrl": 12 + 3,
+    "btbcrl-unshared": 12 + 3,
+    "mscrl": 12 + 3,
+    "sccrl": 4 + 3,
+    "arl": 12 + 3 + 1,
+}
+
+
+def test_presets_match_the_catalog():
+    assert tuple(PRESETS) == PRESET_NAMES
+    assert set(N_OUTPUTS) == set(MODELS)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_forward_backward_at_odd_sizes(name):
+    torch.manual_seed(0)
+    model = build_model(name, "tiny")
+    for h, w in ((31, 45), (28, 28)):
+        x = torch.rand(2, 3, h, w)
+        y = (torch.rand(2, 1, h, w) > 0.5).float()
+        outs = model(x)
+        assert len(outs) == N_OUTPUTS[name]
+        assert outs[-1].shape == (2, 1, h, w)
+        assert all(torch.isfinite(o).all() for o in outs)
+        model.zero_grad()
+        deep_supervision_loss(outs, y).backward()
+        missing = [n for n, p in model.named_parameters() if p.grad is None]
+        assert not missing, missing
+
+
+def test_streams_run_at_the_paper_scales():
+    model = build_model("btbnet", "tiny")
+    outs = model(torch.rand(1, 3, 50, 35))
+    sizes = [tuple(o.shape[-2:]) for o in outs[:12:4]]
+    assert sizes == [(round(50 * s), round(35 * s)) for s in SCALES] == [(50, 35), (40, 28), (30, 21)]
+
+
+def test_untrained_cascade_passes_the_smallest_map_up_unchanged():
+    # CRLNet's residual tail starts at zero: each step returns the previous output, interpolated.
+    torch.manual_seed(1)
+    model = build_model("btbcrl", "tiny")
+    with torch.no_grad():
+        outs = model(torch.rand(1, 3, 41, 33))
+    small = outs[11]  # last step of the 0.6 stream
+    assert small.shape[-2:] == (25, 20)
+    torch.testing.assert_close(outs[12], small)
+    expected = resize(resize(small, (33, 26)), (41, 33))
+    torch.testing.assert_close(outs[-1], expected)
+
+
+def test_shared_and_unshared_cascades_differ_by_two_residual_steps():
+    p = PRESETS["tiny"]
+    w, d = p.refine_width, p.refine_depth
+    step = (4 * w * 9 + w) + d * (w * w * 9 + w) + (w * 9 + 1)
+    shared = count_parameters(build_model("btbcrl", "tiny"))
+    assert count_parameters(build_model("btbcrl-unshared", "tiny")) - shared == 2 * step
+    # MSCRL drops the three image channels of the head convolution
+    assert shared - count_parameters(build_model("mscrl", "tiny")) == 3 * w * 9
+
+
+def test_too_small_input_is_a_clear_error():
+    model = build_model("btbcrl", "tiny")
+    assert model.min_size == 27
+    model.check_size(27, 40)
+    with pytest.raises(DbdError, match="minimum"):
+        model.check_size(26, 40)
+
+
+def test_unknown_names_are_user_errors():
+    with pytest.raises(DbdError, match="--model"):
+        build_model("btbnet2", "tiny")
+    with pytest.raises(DbdError, match="--preset"):
+        build_model("btbnet", "huge")

@@ -1,0 +1,68 @@
+"""The registered deep detectors: checkpoint round trip and the errors a user can cause."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dbdbench.baselines.deep.catalog import MODELS
+from dbdbench.baselines.deep.checkpoint import save_checkpoint
+from dbdbench.baselines.deep.data import to_tensor_image
+from dbdbench.baselines.deep.models import build_model
+from dbdbench.baselines.deep.predictor import predict_map
+from dbdbench.baselines.registry import get_method
+from dbdbench.errors import DbdError
+
+
+@pytest.fixture
+def image():
+    return np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+
+
+def test_every_model_is_a_registered_deep_method():
+    for name in MODELS:
+        method = get_method(name)
+        assert method.kind == "deep"
+        assert method.params == {"checkpoint": "", "device": "cpu"}
+
+
+def test_checkpoint_round_trip_gives_identical_maps(tmp_path, image):
+    torch.manual_seed(4)
+    model = build_model("btbcrl", "tiny").eval()
+    with torch.no_grad():
+        expected = torch.sigmoid(model(to_tensor_image(image)[None])[-1])[0, 0].numpy()
+    path = save_checkpoint(tmp_path / "m.pt", model)
+    func = get_method("btbcrl").func
+    got = func(image, checkpoint=str(path))
+    assert got.shape == (37, 53) and got.dtype == np.float32
+    assert 0 <= got.min() and got.max() <= 1
+    assert np.array_equal(got, expected)
+    assert np.array_equal(func(image, checkpoint=str(path)), got)  # cached model, same answer
+
+
+def test_missing_or_empty_checkpoint_is_refused(tmp_path, image):
+    with pytest.raises(DbdError, match="--checkpoint FILE"):
+        predict_map(image, model="btbcrl", checkpoint="")
+    with pytest.raises(DbdError, match="does not exist"):
+        predict_map(image, model="btbcrl", checkpoint=str(tmp_path / "nope.pt"))
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(DbdError, match="empty"):
+        predict_map(image, model="btbcrl", checkpoint=str(tmp_path / "empty.pt"))
+
+
+def test_checkpoint_of_another_model_or_not_ours_is_refused(tmp_path, image):
+    path = save_checkpoint(tmp_path / "one.pt", build_model("btbnet-1s", "tiny"))
+    with pytest.raises(DbdError, match="holds a 'btbnet-1s' model, not 'btbcrl'") as err:
+        predict_map(image, model="btbcrl", checkpoint=str(path))
+    assert "\n" not in str(err.value)
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(DbdError, match="not a dbdbench model checkpoint"):
+        predict_map(image, model="btbcrl", checkpoint=str(tmp_path / "other.pt"))
+
+
+def test_image_below_the_minimum_size_is_refused(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", build_model("btbnet", "tiny"))
+    small = np.zeros((20, 64, 3), np.uint8)
+    with pytest.raises(DbdError, match="64x20 pixels, smaller than the 27x27 minimum"):
+        predict_map(small, model="btbnet", checkpoint=str(path))

@@ -1,0 +1,92 @@
+"""Training: outputs, determinism with a seed, resume, time limit, user errors."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from dbdbench.baselines.deep.checkpoint import read_checkpoint, save_checkpoint
+from dbdbench.baselines.deep.data import PairDataset, folder_pairs
+from dbdbench.baselines.deep.models import build_model
+from dbdbench.baselines.deep.train import TrainOptions, train
+from dbdbench.errors import DbdError
+
+FAST = {"preset": "tiny", "batch_size": 3, "train_size": 32}
+
+
+def run(data, out, model="btbnet-1s", **kw):
+    opts = TrainOptions(model=model, out=out, **{**FAST, **kw})
+    return train(opts, folder_pairs(data), echo=None, progress=False)
+
+
+def test_run_writes_checkpoints_loss_curve_and_log(tiny_data, tmp_path):
+    result = run(tiny_data, tmp_path / "out", epochs=2)
+    out = tmp_path / "out"
+    assert result.epochs == 2 and result.stopped == "epochs"
+    assert {p.name for p in out.glob("*.pt")} == {"epoch-001.pt", "epoch-002.pt", "last.pt"}
+    rows = list(csv.DictReader((out / "loss.csv").open()))
+    assert len(rows) == 4 == len(result.history)  # 6 pairs / batch 3 = 2 steps per epoch
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    log = (out / "train.log").read_text()
+    assert "epoch 2: mean loss" in log
+    ckpt = read_checkpoint(out / "last.pt")
+    assert ckpt["model"] == "btbnet-1s" and ckpt["epoch"] == 2 and ckpt["step"] == 4
+
+
+def test_same_seed_same_weights_other_seed_other_weights(tiny_data, tmp_path):
+    a = run(tiny_data, tmp_path / "a", epochs=1, seed=5)
+    b = run(tiny_data, tmp_path / "b", epochs=1, seed=5)
+    c = run(tiny_data, tmp_path / "c", epochs=1, seed=6)
+    assert [h[2] for h in a.history] == [h[2] for h in b.history]
+    sa, sb, sc = (r.model.state_dict() for r in (a, b, c))
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not all(torch.equal(sa[k], sc[k]) for k in sa)
+
+
+def test_resume_continues_exactly(tiny_data, tmp_path):
+    straight = run(tiny_data, tmp_path / "straight", model="sccrl", epochs=2)
+    run(tiny_data, tmp_path / "split", model="sccrl", epochs=1)
+    resumed = run(tiny_data, tmp_path / "split", model="sccrl", epochs=2, resume=True)
+    assert [h[2] for h in resumed.history] == [h[2] for h in straight.history]
+    s1, s2 = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+
+
+def test_time_limit_stops_with_a_checkpoint(tiny_data, tmp_path):
+    result = run(tiny_data, tmp_path / "out", epochs=50, max_minutes=1e-6)
+    assert result.stopped == "time" and result.epochs == 0 and len(result.history) == 1
+    assert read_checkpoint(tmp_path / "out" / "last.pt")["step"] == 1
+
+
+def test_existing_run_needs_resume_and_init_needs_the_same_model(tiny_data, tmp_path):
+    run(tiny_data, tmp_path / "out", epochs=1)
+    with pytest.raises(DbdError, match="--resume"):
+        run(tiny_data, tmp_path / "out", epochs=1)
+    with pytest.raises(DbdError, match="holds a 'btbnet-1s' model"):
+        run(tiny_data, tmp_path / "other", model="vgg-fc", epochs=1, init=tmp_path / "out" / "last.pt")
+    with pytest.raises(DbdError, match="does not exist"):
+        run(tiny_data, tmp_path / "x", epochs=1, init=tmp_path / "missing.pt")
+
+
+def test_init_starts_from_the_checkpoint_weights(tiny_data, tmp_path):
+    torch.manual_seed(9)
+    model = build_model("vgg-fc", "tiny")
+    save_checkpoint(tmp_path / "init.pt", model)
+    result = run(tiny_data, tmp_path / "out", model="vgg-fc", epochs=1, seed=0, lr=1e-12)
+    tuned = run(tiny_data, tmp_path / "out2", model="vgg-fc", epochs=1, seed=0, lr=1e-12, init=tmp_path / "init.pt")
+    w0 = model.state_dict()["net.head.weight"]
+    torch.testing.assert_close(tuned.model.state_dict()["net.head.weight"], w0, rtol=0, atol=1e-9)
+    assert not torch.allclose(result.model.state_dict()["net.head.weight"], w0)
+
+
+def test_dataset_crops_are_seeded_per_epoch_and_index(tiny_data):
+    ds = PairDataset(folder_pairs(tiny_data), size=24, crop=True, seed=1)
+    x0, y0 = ds[2]
+    assert x0.shape == (3, 24, 24) and y0.shape == (1, 24, 24)
+    assert x0.dtype == torch.float32 and 0 <= float(x0.min()) and float(x0.max()) <= 1
+    assert torch.equal(ds[2][0], x0)
+    ds.set_epoch(1)
+    assert not torch.equal(ds[2][0], x0)
