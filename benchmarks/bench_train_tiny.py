@@ -7,7 +7,8 @@ PySODMetrics package). The loss curve (loss.csv, loss.png) and checkpoints land 
 
 Data: ``dbdbench.generators.generate_sim`` when it is installed, else the built-in partial-blur maker
 (:mod:`dbdbench.baselines.deep.synthetic`). Reference operator: the registry's focus operators when
-they are installed, else a local variance of the Laplacian written here (windows 11, 15, 21).
+they are installed, else the local variance of the Laplacian and Tenengrad written here (windows
+11, 15, 21); the table names the best one.
 
     .venv/bin/python benchmarks/bench_train_tiny.py --out runs/bench-train-tiny
 """
@@ -51,17 +52,32 @@ def lapvar(image: np.ndarray, window: int) -> np.ndarray:
     return (var - var.min()) / max(float(var.max() - var.min()), 1e-12)
 
 
+def tenengrad(image: np.ndarray, window: int) -> np.ndarray:
+    """Local mean of the squared Sobel gradient magnitude of the grey image, min-max normalised."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
+    energy = cv2.boxFilter(gx * gx + gy * gy, -1, (window, window), borderType=cv2.BORDER_REFLECT)
+    return (energy - energy.min()) / max(float(energy.max() - energy.min()), 1e-12)
+
+
 def reference_operators() -> dict:
     """name -> func(image) for the simple focus operators."""
     try:
         from dbdbench.baselines.registry import list_methods
 
-        ops = {m.name: m.func for m in list_methods() if m.func.__module__.endswith("focus_operators")}
+        ops = {
+            m.name: m.func
+            for m in list_methods()
+            if getattr(getattr(m.func, "func", m.func), "__module__", "").endswith("focus_operators")
+        }
     except ImportError:
         ops = {}
     if ops:
         return ops
-    return {f"lapvar-{w} (local)": (lambda im, w=w: lapvar(im, w)) for w in (11, 15, 21)}
+    ops = {f"lapvar-{w} (local)": (lambda im, w=w: lapvar(im, w)) for w in (11, 15, 21)}
+    ops.update({f"tenengrad-{w} (local)": (lambda im, w=w: tenengrad(im, w)) for w in (11, 15, 21)})
+    return ops
 
 
 def score(maps: list[np.ndarray], gts: list[np.ndarray]) -> tuple[float, float]:

@@ -65,7 +65,7 @@ class Preset:
 
 
 PRESETS = {
-    "tiny": Preset(1 / 16, 8, 8, 2, 2, 64, True, 4, 2e-3, 30),
+    "tiny": Preset(1 / 32, 8, 8, 2, 2, 64, True, 4, 2e-3, 30),
     "paper": Preset(1.0, 1, 64, 3, 3, 320, False, 1, 1e-4, 10),
 }
 

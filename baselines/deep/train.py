@@ -9,7 +9,7 @@ Output folder::
 
     last.pt                 the latest checkpoint (``--resume`` continues from it)
     epoch-NNN.pt            the checkpoint after epoch NNN
-    loss.csv                epoch, step, loss, seconds  (one row per optimisation step)
+    loss.csv                epoch, step, loss, seconds, lr  (one row per optimisation step)
     loss.png                the loss curve
     train.log               what happened, one line per event
 """
@@ -91,7 +91,7 @@ class TrainResult:
     model: DBDModel
     checkpoint: Path
     epochs: int
-    history: list[tuple[int, int, float, float]]
+    history: list[tuple[int, int, float, float, float]]
     stopped: str
 
 
@@ -104,7 +104,18 @@ def _device(name: str) -> torch.device:
         raise DbdError(f"--device '{name}' is not a PyTorch device; use cpu or cuda") from None
 
 
-def write_loss_files(out: Path, history: Sequence[tuple[int, int, float, float]]) -> None:
+def cosine_lr(base: float, step_fraction: float, time_fraction: float | None = None) -> float:
+    """Learning rate on a cosine decay from ``base`` to 0 over the run.
+
+    The run's progress is the larger of the fraction of optimisation steps done (of ``epochs``) and,
+    with ``--max-minutes``, the fraction of the time budget used, so a time-limited run also ends
+    at a low learning rate.
+    """
+    progress = step_fraction if time_fraction is None else max(step_fraction, time_fraction)
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+
+
+def write_loss_files(out: Path, history: Sequence[tuple[int, int, float, float, float]]) -> None:
     """Write ``loss.csv`` and ``loss.png`` (per-step loss and its per-epoch mean) atomically."""
     import io
 
@@ -115,7 +126,9 @@ def write_loss_files(out: Path, history: Sequence[tuple[int, int, float, float]]
 
     from dbdbench.atomic import write_bytes_atomic
 
-    lines = ["epoch,step,loss,seconds"] + [f"{e},{s},{loss:.6f},{t:.3f}" for e, s, loss, t in history]
+    lines = ["epoch,step,loss,seconds,lr"] + [
+        f"{e},{s},{loss:.6f},{t:.3f},{lr:.6g}" for e, s, loss, t, lr in history
+    ]
     write_text_atomic(out / "loss.csv", "\n".join(lines) + "\n")
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
     if history:
@@ -257,6 +270,7 @@ def train(
 
     dataset = PairDataset(pairs, preset.train_size, preset.crop, seed=opts.seed)
     batches = math.ceil(len(dataset) / preset.batch_size)
+    total_steps = epochs * batches
     log(
         f"training '{opts.model}' (preset {opts.preset}, "
         f"{sum(p.numel() for p in model.parameters()):,} parameters) on {len(dataset)} pairs, "
@@ -285,6 +299,11 @@ def train(
         )
         losses = []
         for x, y in loader:
+            lr = cosine_lr(
+                preset.lr, step / total_steps, None if limit is None else (time.monotonic() - t0) / limit
+            )
+            for group in optimizer.param_groups:
+                group["lr"] = lr
             x, y = x.to(device), y.to(device)
             loss = deep_supervision_loss(model(x), y)
             optimizer.zero_grad(set_to_none=True)
@@ -293,7 +312,7 @@ def train(
             step += 1
             elapsed = elapsed0 + time.monotonic() - t0
             losses.append(loss.item())
-            history.append((epoch + 1, step, losses[-1], round(elapsed, 3)))
+            history.append((epoch + 1, step, losses[-1], round(elapsed, 3), lr))
             bar.set_postfix(loss=f"{losses[-1]:.4f}")
             bar.update(1)
             if not math.isfinite(losses[-1]):

@@ -40,8 +40,10 @@ import click
 )
 @click.option("--device", default="cpu", help="cpu or cuda.")
 @click.option("--batch-size", type=int, help="Override the preset's batch size.")
-@click.option("--lr", type=float, help="Override the preset's Adam learning rate.")
-@click.option("--train-size", type=int, help="Override the preset's training input side (tiny 96, paper 320).")
+@click.option("--lr", type=float, help="Override the preset's initial Adam learning rate.")
+@click.option(
+    "--train-size", type=int, help="Override the preset's training input side (tiny 64, paper 320)."
+)
 @click.option("--threads", type=int, help="PyTorch CPU threads [default: PyTorch's choice].")
 def command(
     model, list_models, data, datasets, roots, splits, out, preset, init, resume, epochs, max_minutes, seed,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-
 from dbdbench.baselines.deep.catalog import MODELS
+
 from dbdbench.cli import main
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import csv
+import shutil
 
 import pytest
 import torch
-
 from dbdbench.baselines.deep.checkpoint import read_checkpoint, save_checkpoint
 from dbdbench.baselines.deep.data import PairDataset, folder_pairs
 from dbdbench.baselines.deep.models import build_model
 from dbdbench.baselines.deep.train import TrainOptions, train
+
 from dbdbench.errors import DbdError
 
 FAST = {"preset": "tiny", "batch_size": 3, "train_size": 32}
@@ -48,7 +49,9 @@ def test_same_seed_same_weights_other_seed_other_weights(tiny_data, tmp_path):
 
 def test_resume_continues_exactly(tiny_data, tmp_path):
     straight = run(tiny_data, tmp_path / "straight", model="sccrl", epochs=2)
-    run(tiny_data, tmp_path / "split", model="sccrl", epochs=1)
+    # a run interrupted after epoch 1: its last.pt is what epoch-001.pt holds
+    (tmp_path / "split").mkdir()
+    shutil.copy(tmp_path / "straight" / "epoch-001.pt", tmp_path / "split" / "last.pt")
     resumed = run(tiny_data, tmp_path / "split", model="sccrl", epochs=2, resume=True)
     assert [h[2] for h in resumed.history] == [h[2] for h in straight.history]
     s1, s2 = straight.model.state_dict(), resumed.model.state_dict()
@@ -76,7 +79,8 @@ def test_init_starts_from_the_checkpoint_weights(tiny_data, tmp_path):
     model = build_model("vgg-fc", "tiny")
     save_checkpoint(tmp_path / "init.pt", model)
     result = run(tiny_data, tmp_path / "out", model="vgg-fc", epochs=1, seed=0, lr=1e-12)
-    tuned = run(tiny_data, tmp_path / "out2", model="vgg-fc", epochs=1, seed=0, lr=1e-12, init=tmp_path / "init.pt")
+    init = tmp_path / "init.pt"
+    tuned = run(tiny_data, tmp_path / "out2", model="vgg-fc", epochs=1, seed=0, lr=1e-12, init=init)
     w0 = model.state_dict()["net.head.weight"]
     torch.testing.assert_close(tuned.model.state_dict()["net.head.weight"], w0, rtol=0, atol=1e-9)
     assert not torch.allclose(result.model.state_dict()["net.head.weight"], w0)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from dbdbench.baselines.deep.models import build_model, count_parameters
 from dbdbench.baselines.deep.vgg import (
     IMAGENET_MEAN,
@@ -15,6 +13,8 @@ from dbdbench.baselines.deep.vgg import (
     load_vgg16_weights,
     read_vgg16_state,
 )
+from torch import nn
+
 from dbdbench.errors import DbdError
 
 # The 13 convolutions of VGG16 (Simonyan & Zisserman): 14,714,688 parameters (138,357,544 with FC).
