@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -66,3 +69,28 @@ def test_image_below_the_minimum_size_is_refused(tmp_path):
     small = np.zeros((20, 64, 3), np.uint8)
     with pytest.raises(DbdError, match="64x20 pixels, smaller than the 27x27 minimum"):
         predict_map(small, model="btbnet", checkpoint=str(path))
+
+
+NO_TORCH = """
+import sys
+sys.modules["torch"] = None  # as if PyTorch were not installed
+import numpy as np
+from click.testing import CliRunner
+from dbdbench.baselines.registry import get_method
+from dbdbench.cli import main
+from dbdbench.errors import DbdError
+method = get_method("btbcrl")
+try:
+    method.func(np.zeros((32, 32, 3), np.uint8), checkpoint="model.pt")
+except DbdError as exc:
+    print("predict:", exc)
+result = CliRunner().invoke(main, ["train", "--model", "btbcrl", "--data", ".", "--out", "x"])
+print("train:", result.exit_code, result.output.strip())
+"""
+
+
+def test_without_pytorch_the_methods_are_listed_and_say_how_to_install_it(tmp_path):
+    done = subprocess.run([sys.executable, "-c", NO_TORCH], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "predict: method 'btbcrl' needs PyTorch: pip install 'dbdbench[deep]'" in done.stdout
+    assert "train: 2 dbdbench: error: dbdbench train needs PyTorch" in done.stdout
