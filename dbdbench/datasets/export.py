@@ -1,4 +1,4 @@
-"""Exporting a dataset to the canonical layout: ``image/<name>.<ext>`` + ``gt/<name>.png``, white = in-focus."""
+"""Exporting a dataset canonically: ``image/<name>.<ext>`` + ``gt/<name>.png`` with white = in-focus."""
 
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ def export_dataset(
     out = Path(out)
     if out.resolve() == index.root.resolve():
         raise DbdError(f"--out '{out}' is the dataset folder itself; choose another folder")
-    wrote = run_tasks(partial(export_sample, out=out), index.samples, workers=workers, scheduler=scheduler,
-                      desc="export")
+    wrote = run_tasks(
+        partial(export_sample, out=out), index.samples, workers=workers, scheduler=scheduler, desc="export"
+    )
     return len(wrote), sum(wrote)

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dbdbench.datasets.registry import BLURRED_WHITE, DatasetSpec, Layout, SplitSpec, get_spec, guess_from_names
+from dbdbench.datasets.registry import (
+    BLURRED_WHITE,
+    DatasetSpec,
+    Layout,
+    SplitSpec,
+    get_spec,
+    guess_from_names,
+)
 from dbdbench.errors import DbdError
 from dbdbench.imageio import is_image_file, read_grey, read_rgb
 from dbdbench.pairing import list_images

@@ -225,7 +225,7 @@ _SPECS = [
     DatasetSpec(
         name="ctcug",
         title="CTCUG, 150 images of 480x360 (masks white = blurred)",
-        citation="C. Tang et al., \"DeFusionNET: Defocus Blur Detection via Recurrently Fusing and Refining "
+        citation='C. Tang et al., "DeFusionNET: Defocus Blur Detection via Recurrently Fusing and Refining '
         'Multi-scale Deep Features", CVPR 2019',
         polarity=BLURRED_WHITE,
         binary=True,

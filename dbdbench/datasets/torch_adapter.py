@@ -44,8 +44,15 @@ class TorchDataset:
     tensor (1, H, W) in [0, 1] with 1 = in-focus.
     """
 
-    def __init__(self, name: str | DatasetIndex, root: str | os.PathLike | None = None,
-                 split: str | None = None, *, transform=None, seed: int = 0):
+    def __init__(
+        self,
+        name: str | DatasetIndex,
+        root: str | os.PathLike | None = None,
+        split: str | None = None,
+        *,
+        transform=None,
+        seed: int = 0,
+    ):
         _torch()
         self.index = name if isinstance(name, DatasetIndex) else resolve(name, root, split)
         missing = self.index.missing_images
@@ -72,7 +79,7 @@ class TorchDataset:
         if image.shape[:2] != mask.shape:
             raise DbdError(
                 f"photo '{sample.image_path}' is {image.shape[0]}x{image.shape[1]} but its mask "
-                f"'{sample.gt_path}' is {mask.shape[0]}x{mask.shape[1]}; fix the dataset (see 'datasets verify')"
+                f"'{sample.gt_path}' is {mask.shape[0]}x{mask.shape[1]}; see 'dbdbench datasets verify'"
             )
         if self.transform is not None:
             rng = np.random.default_rng([self.seed, self.epoch, i])

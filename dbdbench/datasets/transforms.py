@@ -47,7 +47,7 @@ class RandomFlip:
 
 @dataclass(frozen=True)
 class Resize:
-    """Resize image (area/linear interpolation) and mask (linear, soft edges kept) to ``size = (height, width)``."""
+    """Resize image and mask to ``size = (height, width)`` (area if shrinking, else linear)."""
 
     size: tuple[int, int]
 

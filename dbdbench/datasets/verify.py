@@ -65,7 +65,8 @@ class VerifyReport:
     def render(self) -> str:
         """A readable multi-line report."""
         ix = self.index
-        head = f"{ix.name} '{ix.split}' at {ix.root} (masks as stored: white = {'in-focus' if ix.gt_polarity == 'focus-white' else 'blurred'})"
+        white = "in-focus" if ix.gt_polarity == "focus-white" else "blurred"
+        head = f"{ix.name} '{ix.split}' at {ix.root} (masks as stored: white = {white})"
         lines = [head] + [f"  {f.level:<7} {f.message}" for f in self.findings]
         n = len(self.problems)
         lines.append(f"{n} problem{'s' if n != 1 else ''} found" if n else "all checks passed")
@@ -140,7 +141,10 @@ def _check_files(rep: VerifyReport) -> None:
     elif n == ix.expected_count:
         rep.add(OK, f"{n} masks, as expected")
     else:
-        rep.add(PROBLEM, f"{n} masks in {ix.gt_dir}, expected {ix.expected_count}: the copy is incomplete or mixed")
+        rep.add(
+            PROBLEM,
+            f"{n} masks in {ix.gt_dir}, expected {ix.expected_count}: the copy is incomplete or mixed",
+        )
     if ix.name == "sim" and not (ix.root / "recipe.toml").is_file():
         rep.add(PROBLEM, f"{ix.root / 'recipe.toml'} is missing; re-run generate-sim")
     if ix.image_dir is None:
@@ -156,7 +160,9 @@ def _check_files(rep: VerifyReport) -> None:
         else:
             rep.add(OK, f"every mask has a photo in {ix.image_dir}")
     if ix.orphan_images:
-        rep.add(PROBLEM, f"{len(ix.orphan_images)} photos have no mask in {ix.gt_dir}: {_names(ix.orphan_images)}")
+        rep.add(
+            PROBLEM, f"{len(ix.orphan_images)} photos have no mask in {ix.gt_dir}: {_names(ix.orphan_images)}"
+        )
     if ix.foreign_names:
         rep.add(
             PROBLEM,
@@ -172,7 +178,10 @@ def _check_files(rep: VerifyReport) -> None:
     if ix.spec.pattern in (None, r"\d+", r"\d{6}"):
         guess = guess_from_names([s.name for s in ix.samples], exclude=ix.name)
         if guess:
-            rep.add(PROBLEM, f"the file names look like dataset '{guess}', not '{ix.name}'; check the dataset name")
+            rep.add(
+                PROBLEM,
+                f"the file names look like dataset '{guess}', not '{ix.name}'; check the dataset name",
+            )
 
 
 def _check_masks(rep: VerifyReport, stats: list[dict]) -> None:
@@ -188,11 +197,17 @@ def _check_masks(rep: VerifyReport, stats: list[dict]) -> None:
     modes: dict[str, int] = {}
     for s in good:
         modes[s["mode"]] = modes.get(s["mode"], 0) + 1
-    rep.add(INFO, "mask file modes: " + ", ".join(f"{k} {v}" for k, v in sorted(modes.items())) + " (all read as grey)")
+    rep.add(
+        INFO,
+        "mask file modes: " + ", ".join(f"{k} {v}" for k, v in sorted(modes.items())) + " (all read as grey)",
+    )
     mism = [s for s in good if s["image_shape"] is not None and s["image_shape"] != s["shape"]]
     if mism:
-        ex = ", ".join(f"{s['name']} (photo {s['image_shape'][0]}x{s['image_shape'][1]}, "
-                       f"mask {s['shape'][0]}x{s['shape'][1]})" for s in mism[:3])
+        ex = ", ".join(
+            f"{s['name']} (photo {s['image_shape'][0]}x{s['image_shape'][1]}, "
+            f"mask {s['shape'][0]}x{s['shape'][1]})"
+            for s in mism[:3]
+        )
         rep.add(PROBLEM, f"{len(mism)} masks differ in size from their photo (HxW): {ex}")
     elif ix.image_dir is not None:
         rep.add(OK, "every mask has the size of its photo")
@@ -203,9 +218,13 @@ def _check_masks(rep: VerifyReport, stats: list[dict]) -> None:
             rep.add(PROBLEM, f"{len(wrong)} masks are not {h}x{w}: {_names(s['name'] for s in wrong)}")
     soft = [s["name"] for s in good if not s["binary"]]
     if soft and ix.spec.binary:
-        rep.add(PROBLEM, f"{len(soft)} masks are not binary (values other than black and white): {_names(soft)}")
+        rep.add(
+            PROBLEM, f"{len(soft)} masks are not binary (values other than black and white): {_names(soft)}"
+        )
     elif soft:
-        rep.add(INFO, f"{len(soft)} of {len(good)} masks have grey levels (soft labels, allowed for {ix.name})")
+        rep.add(
+            INFO, f"{len(soft)} of {len(good)} masks have grey levels (soft labels, allowed for {ix.name})"
+        )
     else:
         rep.add(OK, "every mask is binary")
     fr = np.array([s["fraction"] for s in good], dtype=np.float64)
@@ -219,15 +238,22 @@ def _check_masks(rep: VerifyReport, stats: list[dict]) -> None:
     if len(varied) >= 3:
         share = sum(s["centre"] > s["border"] for s in varied) / len(varied)
         white = "in-focus" if ix.gt_polarity == "focus-white" else "blurred"
-        msg = (f"centre more in focus than border in {100 * share:.0f}% of masks, read with white = {white}")
+        msg = f"centre more in focus than border in {100 * share:.0f}% of masks, read with white = {white}"
         if share < 0.5:
-            rep.add(PROBLEM, msg + "; the masks look inverted: wrong dataset name, or a copy already inverted")
+            rep.add(
+                PROBLEM, msg + "; the masks look inverted: wrong dataset name, or a copy already inverted"
+            )
         else:
             rep.add(OK, msg + " (polarity plausible)")
 
 
 def verify(
-    name: str, root: str | os.PathLike, split: str | None = None, *, workers: int = 1, scheduler: str | None = None
+    name: str,
+    root: str | os.PathLike,
+    split: str | None = None,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> VerifyReport:
     """Check a dataset folder: layout, counts, names, sizes, mask values and polarity.
 
