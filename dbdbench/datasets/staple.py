@@ -127,9 +127,10 @@ def staple(
         cw = counts * w
         cv = counts * (1.0 - w)
         sw, sv = cw.sum(), cv.sum()
-        new_p = (cw @ d) / sw if sw > 0 else p
-        new_q = (cv @ (1 - d)) / sv if sv > 0 else q
-        delta = max(np.abs(new_p - p).max(), np.abs(new_q - q).max())
+        # a class no pixel can belong to (prior 0 or 1) leaves the rates of that class undefined
+        new_p = (cw @ d) / sw if sw > 0 else np.full(n, np.nan)
+        new_q = (cv @ (1 - d)) / sv if sv > 0 else np.full(n, np.nan)
+        delta = np.nanmax(np.abs(np.concatenate([new_p - p, new_q - q])), initial=0.0)
         p, q = new_p, new_q
         if delta < tol:
             converged = True
