@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from dbdbench.cli import main
-from dbdbench.datasets import load_dataset, resolve
+from dbdbench.datasets import load_dataset, resolve, te1_names
 from dbdbench.datasets.verify import verify
 from dbdbench.imageio import read_grey
 
@@ -100,6 +100,8 @@ def test_verify_flags_inverted_polarity_on_real_masks(real_data, tmp_path, cuhk_
 def test_denets_samples_load(real_data, name):
     root = real_data / "denets-samples" / name
     samples = list(load_dataset(name, root))
+    if name == "xu100":  # README of the shared data: xu100 1..5 = out_of_focus0037, 0117, 0126, 0127, 0132
+        assert te1_names()[:5] == [f"out_of_focus{i:04d}" for i in (37, 117, 126, 127, 132)]
     assert [s.name for s in samples] == ["1", "2", "3", "4", "5"]
     for s in samples:
         assert s.mask.shape == (320, 320) and s.image.shape == (320, 320, 3)

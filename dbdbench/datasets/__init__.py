@@ -3,7 +3,7 @@
 Masks are always handed out as float32 in [0, 1] with 1 = in-focus, whatever the polarity on disk.
 """
 
-from dbdbench.datasets.index import DatasetIndex, Sample, read_mask, resolve, to_infocus
+from dbdbench.datasets.index import DatasetIndex, Sample, read_mask, resolve, te1_names, to_infocus
 from dbdbench.datasets.load import LoadedSample, load_dataset
 from dbdbench.datasets.registry import REGISTRY, DatasetSpec, Layout, SplitSpec, get_spec, list_specs
 
@@ -20,5 +20,6 @@ __all__ = [
     "load_dataset",
     "read_mask",
     "resolve",
+    "te1_names",
     "to_infocus",
 ]

@@ -199,6 +199,12 @@ def _list_folder(folder: Path, exts: tuple[str, ...], what: str) -> tuple[dict[s
     return images, others
 
 
+def te1_names() -> list[str]:
+    """The 100 CUHK-TE-1 names in the order of the 320x320 "xu100" copy: xu100 image k is
+    ``te1_names()[k - 1]``."""
+    return _read_names("cuhk-te-1.txt")
+
+
 def _read_names(filename: str) -> list[str]:
     """Stems listed in a package split file (lines ``k name.ext`` or ``name.ext``)."""
     path = SPLITS_DIR / filename

@@ -175,6 +175,8 @@ def _check_files(rep: VerifyReport) -> None:
             f"{len(ix.other_files)} files that are not images in the dataset folders: "
             f"{_names(p.relative_to(ix.root) for p in ix.other_files)}; remove them",
         )
+    # a named dataset whose files carry another dataset's names is probably the wrong one ('folder'
+    # may hold anything, e.g. an export of CUHK)
     if ix.name != "folder" and ix.spec.pattern in (None, r"\d+", r"\d{6}"):
         guess = guess_from_names([s.name for s in ix.samples], exclude=ix.name)
         if guess:
