@@ -145,3 +145,15 @@ def test_fleiss_kappa_masks_matches_table_form():
 def test_iou():
     assert iou(D1, D2) == pytest.approx(1 / 3)
     assert iou(np.zeros(3, bool), np.zeros(3, bool)) == 1.0
+
+
+@pytest.mark.parametrize("n", [1, 3, 17, 63])
+def test_vote_patterns_reconstruct_the_votes(n):
+    from dbdbench.datasets.staple import _patterns
+
+    votes = np.random.default_rng(n).random((n, 500)) > 0.5
+    votes[:, :100] = True  # a repeated pattern
+    patterns, counts, inverse = _patterns(votes)
+    np.testing.assert_array_equal(patterns[inverse].T, votes)
+    assert counts.sum() == 500 and len(np.unique(patterns, axis=0)) == len(patterns)
+    assert counts[inverse[0]] >= 100

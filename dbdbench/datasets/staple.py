@@ -59,6 +59,16 @@ class StapleResult:
 def _patterns(votes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct vote vectors (K, n) bool, their pixel counts (K,), and each pixel's pattern (N,)."""
     n = votes.shape[0]
+    if n <= 16:  # pattern codes index a table of 2^n counts: linear time, no sort
+        codes = np.zeros(votes.shape[1], dtype=np.int32)
+        for j in range(n):
+            codes |= votes[j].astype(np.int32) << j
+        table = np.bincount(codes, minlength=1 << n)
+        present = np.flatnonzero(table)
+        lookup = np.zeros(1 << n, dtype=np.int64)
+        lookup[present] = np.arange(len(present))
+        patterns = ((present[:, None] >> np.arange(n)) & 1).astype(bool)
+        return patterns, table[present].astype(np.float64), lookup[codes]
     if n <= 62:
         weights = (np.int64(1) << np.arange(n, dtype=np.int64))[:, None]
         codes = (votes.astype(np.int64) * weights).sum(axis=0)
