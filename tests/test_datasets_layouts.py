@@ -219,3 +219,12 @@ def test_te1_with_missing_masks_names_them(tmp_path):
         DbdError, match=r"99 of the 100 cuhk 'te1' masks are missing from .*gt.*out_of_focus0117"
     ):
         resolve("cuhk", tmp_path, "te1")
+
+
+def test_side_by_side_layout_reports_other_files(tmp_path):
+    make_layout(tmp_path, "Imgs", "Imgs", ["a1", "a2"], polarity="blurred-white")
+    write_image(tmp_path / "Imgs" / "a3.bmp", focus_mask())
+    (tmp_path / "Imgs" / "list.txt").write_text("a1\n")
+    ix = resolve("ctcug", tmp_path)
+    assert [s.name for s in ix.samples] == ["a1", "a2"] and ix.image_dir == ix.gt_dir
+    assert sorted(p.name for p in ix.other_files) == ["a3.bmp", "list.txt"]

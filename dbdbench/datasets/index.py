@@ -296,8 +296,13 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
             other_files += other_images
         if not images:
             image_dir = None
-    if layout.image_dir == layout.gt_dir:
-        other_files = [p for p in other_files if p.suffix.lower() not in layout.image_exts + layout.gt_exts]
+    if layout.image_dir == layout.gt_dir:  # photos and masks side by side: anything else is extra
+        known = layout.image_exts + layout.gt_exts
+        other_files = [
+            p
+            for p in sorted(gt_dir.iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in known
+        ]
 
     foreign = [n for n in gts if not spec.in_family(n)]
     names = [n for n in gts if spec.belongs(n)]
