@@ -99,7 +99,7 @@ def merge_one(
         "mismatched": [],
         "pair_iou": [],
     }
-    masks, used = {}, []
+    masks: dict[str, np.ndarray] = {}
     for ann, path in zip(names, paths, strict=True):
         if path is None:
             row["missing"].append(ann)
