@@ -31,3 +31,10 @@ def test_full_disk_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", real_replace)
     assert p.read_bytes() == b"old"
     assert sorted(os.listdir(tmp_path)) == ["a.bin"]
+
+
+def test_permissions_follow_umask(tmp_path):
+    old = os.umask(0o022)
+    os.umask(old)
+    p = write_text_atomic(tmp_path / "page.html", "x")
+    assert (p.stat().st_mode & 0o777) == (0o666 & ~old)
