@@ -134,8 +134,7 @@ def bars_figure(group: Group, styles: Styles, metric: str) -> tuple[Figure, dict
     results = [r for r in group.results if r.value(metric) is not None]
     if not results:
         return None
-    results.sort(key=lambda r: r.value(metric), reverse=not up)  # best on top (last drawn at top)
-    results = results[::-1]
+    results.sort(key=lambda r: r.value(metric), reverse=not up)  # best last = top row
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(COLUMN_WIDTH_IN, 0.9 + 0.17 * len(results)), layout="constrained")
         ax = fig.add_subplot()

@@ -83,7 +83,8 @@ class Table:
     group : Group
     metrics : tuple of (key, label, higher_is_better)
     rows : list of Row
-        Sorted by the protocol's headline F (best first), then label; methods without a result last.
+        Sorted by the protocol's headline F (best first; in a tie user results before published
+        references, then by label); methods without a result last.
     """
 
     group: Group
@@ -116,7 +117,15 @@ def build_table(group: Group, all_labels: list[str]) -> Table:
         for row, rank in zip(rows, dense_ranks([r.values[key] for r in rows], up), strict=True):
             row.ranks[key] = rank
     head = HEADLINE_F[group.protocol]
-    rows.sort(key=lambda r: (not r.present, r.ranks[head] is None, r.ranks[head] or 0, r.label.casefold()))
+    rows.sort(
+        key=lambda r: (
+            not r.present,
+            r.ranks[head] is None,
+            r.ranks[head] or 0,
+            r.result is not None and r.result.source == "published",
+            r.label.casefold(),
+        )
+    )
     return Table(group, metrics, rows)
 
 
