@@ -24,7 +24,7 @@ from dbdbench.leaderboards.results import METRICS, Group, Result
 from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
 
 FORMATS = ("png", "svg", "pdf")
-DPI = 300
+DPI = 200
 
 
 def _legend_height(n: int, ncol: int = 3) -> float:
