@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dbdbench.atomic import write_text_atomic
-from dbdbench.errors import DbdError
 from dbdbench.leaderboards import page, plots, sensitivity, tables
 from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.results import HEADLINE_F, METRICS, Result, group_results, load_results
 from dbdbench.leaderboards.style import Styles
+
+from dbdbench.atomic import write_text_atomic
+from dbdbench.errors import DbdError
 
 
 @dataclass
@@ -55,7 +56,9 @@ def _figures(group, styles, plot_dir: Path, written: list[Path]) -> list[page.Pa
     made = []
     if any(r.curves.get("precision") for r in group.results):
         made.append(("pr", "Precision-recall curves", plots.pr_figure(group, styles)[0]))
-        made.append(("f-threshold", "F-measure against threshold", plots.f_threshold_figure(group, styles)[0]))
+        made.append(
+            ("f-threshold", "F-measure against threshold", plots.f_threshold_figure(group, styles)[0])
+        )
     labels = {k: lab for k, lab, _ in METRICS[group.protocol]}
     for metric in dict.fromkeys((HEADLINE_F[group.protocol], "mae")):
         bars = plots.bars_figure(group, styles, metric)
@@ -138,7 +141,9 @@ def build_leaderboard(
     board.files["latex"] = write_text_atomic(out / "leaderboard.tex", tables.latex_document(tabs))
     board.files["csv"] = write_text_atomic(out / "leaderboard.csv", tables.tables_csv(tabs))
     if views:
-        board.files["sensitivity_csv"] = write_text_atomic(out / "sensitivity.csv", sensitivity.sensitivity_csv(views))
+        board.files["sensitivity_csv"] = write_text_atomic(
+            out / "sensitivity.csv", sensitivity.sensitivity_csv(views)
+        )
 
     plot_dir = out / "plots"
     figures = {g.slug: _figures(g, styles, plot_dir, board.plots) for g in groups}

@@ -12,8 +12,9 @@ import base64
 from dataclasses import dataclass
 from html import escape
 
-from dbdbench._version import __version__
 from dbdbench.leaderboards.tables import DECIMALS, MISSING, Table
+
+from dbdbench._version import __version__
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:60em;
@@ -23,7 +24,8 @@ table{border-collapse:collapse;margin:1em 0;font-size:.92em}
 th,td{padding:.25em .7em;border-bottom:1px solid #e5e5e5;text-align:right}
 th:first-child,td:first-child{text-align:left}
 thead th{border-bottom:2px solid #444;cursor:pointer;user-select:none;white-space:nowrap}
-thead th[aria-sort=ascending]::after{content:" \\25B4"}thead th[aria-sort=descending]::after{content:" \\25BE"}
+thead th[aria-sort=ascending]::after{content:" \\25B4"}
+thead th[aria-sort=descending]::after{content:" \\25BE"}
 td.best{font-weight:bold}td.second{text-decoration:underline}td.na,tr.absent td{color:#999}
 .ci{color:#666;font-size:.85em}figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
 figure img{width:3.5in;max-width:100%;height:auto}figcaption{font-size:.85em;color:#555}
@@ -86,8 +88,9 @@ def _figure_html(fig: PageFigure) -> str:
 
 def table_html(table: Table) -> str:
     """A sortable HTML table: best bold, second underlined, missing values ``n/a`` (sorted last)."""
-    head = ['<th data-type="text">Method</th>'] + [
-        f'<th title="{"higher" if up else "lower"} is better">{escape(lab)} {"&uarr;" if up else "&darr;"}</th>'
+    head = ["<th>Method</th>"] + [
+        f'<th title="{"higher" if up else "lower"} is better">{escape(lab)} {"&uarr;" if up else "&darr;"}'
+        "</th>"
         for _, lab, up in table.metrics
     ]
     rows = []
@@ -112,7 +115,7 @@ def table_html(table: Table) -> str:
                 text += f' <span class="ci">[{ci[0]:.{DECIMALS}f}, {ci[1]:.{DECIMALS}f}]</span>'
             cls = {1: ' class="best"', 2: ' class="second"'}.get(row.ranks[key], "")
             cells.append(f'<td{cls} data-v="{v!r}">{text}</td>')
-        rows.append(f'<tr{"" if row.present else " class=absent"}>' + "".join(cells) + "</tr>")
+        rows.append(f"<tr{'' if row.present else ' class=absent'}>" + "".join(cells) + "</tr>")
     return (
         '<table class="sortable"><thead><tr>'
         + "".join(head)
@@ -201,13 +204,14 @@ def sensitivity_html(view) -> str:
                     text = f"{v:.{DECIMALS}f}" if fmt == "f" else str(v)
                     cells.append(f'<td data-v="{v!r}">{text}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    tau = "; ".join(
-        f"{p} vs {q}: {MISSING if t is None else f'{t:.2f}'}" for (p, q), t in view.tau.items()
-    )
+    tau = "; ".join(f"{p} vs {q}: {MISSING if t is None else f'{t:.2f}'}" for (p, q), t in view.tau.items())
     return (
         '<p class="note">The same predictions under every protocol: headline F (the number each '
         "protocol's papers print), MAE and the rank by headline F.</p>"
-        '<table class="sortable"><thead><tr>' + "".join(head) + "</tr></thead><tbody>"
-        + "".join(rows) + "</tbody></table>"
+        '<table class="sortable"><thead><tr>'
+        + "".join(head)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
         + (f'<p class="note">Kendall\'s tau between rankings: {escape(tau)}.</p>' if tau else "")
     )

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from dbdbench.leaderboards.results import METRICS, Group, Result
+from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
 from matplotlib.figure import Figure
 
 from dbdbench.atomic import write_bytes_atomic
-from dbdbench.leaderboards.results import METRICS, Group, Result
-from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 200
@@ -102,7 +102,9 @@ def f_threshold_figure(group: Group, styles: Styles) -> tuple[Figure, dict[str, 
         lines = {}
         for r in results:
             t, f = r.curves["thresholds"], r.curves["f"]
-            (line,) = ax.plot(t, f, label=r.label, markevery=max(1, len(t) // 8), **styles(r.label).line_kwargs())
+            (line,) = ax.plot(
+                t, f, label=r.label, markevery=max(1, len(t) // 8), **styles(r.label).line_kwargs()
+            )
             lines[r.label] = line
         ax.set_xlabel(f"Threshold (protocol {group.protocol})")
         ax.set_ylabel(r"F-measure ($\beta^2 = 0.3$)")
@@ -182,4 +184,7 @@ def save_figure(fig: Figure, base: str | os.PathLike) -> dict[str, Path]:
         Format -> written path.
     """
     base = Path(base)
-    return {fmt: write_bytes_atomic(base.with_name(f"{base.name}.{fmt}"), figure_bytes(fig, fmt)) for fmt in FORMATS}
+    return {
+        fmt: write_bytes_atomic(base.with_name(f"{base.name}.{fmt}"), figure_bytes(fig, fmt))
+        for fmt in FORMATS
+    }

@@ -19,7 +19,6 @@ import sys
 from importlib import resources
 
 import numpy as np
-
 from dbdbench.leaderboards.results import Result
 
 if sys.version_info >= (3, 11):

@@ -161,7 +161,11 @@ def parse_result(data: Any, path: str | os.PathLike = "<memory>") -> Result:
     """
     path = Path(path)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise _fail(path, f"not a dbdbench result (no \"format\": \"{FORMAT}\")", "give files written by dbdbench evaluate")
+        raise _fail(
+            path,
+            f'not a dbdbench result (no "format": "{FORMAT}")',
+            "give files written by dbdbench evaluate",
+        )
     version = data.get("format_version")
     if version != FORMAT_VERSION:
         raise _fail(
@@ -263,9 +267,7 @@ def check_unique(results: Iterable[Result]) -> None:
         seen[k] = r
 
 
-def load_results(
-    paths: Sequence[str | os.PathLike], protocols: Sequence[str] | None = None
-) -> list[Result]:
+def load_results(paths: Sequence[str | os.PathLike], protocols: Sequence[str] | None = None) -> list[Result]:
     """Read several result files and check they can share a leaderboard.
 
     Parameters
@@ -284,7 +286,9 @@ def load_results(
     if protocols is not None:
         unknown = [p for p in protocols if p not in METRICS]
         if unknown:
-            raise DbdError(f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(PROTOCOLS)}")
+            raise DbdError(
+                f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(PROTOCOLS)}"
+            )
     results = [load_result(p) for p in paths]
     if protocols is not None:
         for r in results:

@@ -21,13 +21,12 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
-
-from dbdbench.errors import DbdError
 from dbdbench.leaderboards.results import HEADLINE_F, METRICS, PROTOCOLS, Result
 from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
 from dbdbench.leaderboards.tables import DECIMALS, MISSING, dense_ranks
+from matplotlib.figure import Figure
 
+from dbdbench.errors import DbdError
 
 #: Label of each protocol's headline F (``maxF``, ``meanBestF``, ...).
 METRICS_LABEL = {p: {k: lab for k, lab, _ in METRICS[p]}[HEADLINE_F[p]] for p in PROTOCOLS}
@@ -126,9 +125,14 @@ def sensitivity_markdown(view: Sensitivity) -> str:
             cells += [_fmt(view.f[(m, p)]), _fmt(view.mae[(m, p)]), MISSING if rk is None else str(rk)]
         lines.append("| " + " | ".join(cells) + " |")
     if view.tau:
-        lines += ["", "Kendall's tau between rankings: " + "; ".join(
-            f"{p} vs {q}: {MISSING if t is None else f'{t:.2f}'}" for (p, q), t in view.tau.items()
-        ) + "."]
+        lines += [
+            "",
+            "Kendall's tau between rankings: "
+            + "; ".join(
+                f"{p} vs {q}: {MISSING if t is None else f'{t:.2f}'}" for (p, q), t in view.tau.items()
+            )
+            + ".",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -141,8 +145,17 @@ def sensitivity_csv(views: list[Sensitivity]) -> str:
         for m in v.methods:
             for p in v.protocols:
                 f, mae, rk = v.f[(m, p)], v.mae[(m, p)], v.rank[(m, p)]
-                w.writerow([v.dataset, m, p, HEADLINE_F[p], "" if f is None else repr(f),
-                            "" if mae is None else repr(mae), "" if rk is None else rk])
+                w.writerow(
+                    [
+                        v.dataset,
+                        m,
+                        p,
+                        HEADLINE_F[p],
+                        "" if f is None else repr(f),
+                        "" if mae is None else repr(mae),
+                        "" if rk is None else rk,
+                    ]
+                )
     return buf.getvalue()
 
 

@@ -93,7 +93,9 @@ class Styles:
         suffix = " (published)"
         labels = set(labels)
         user = sorted({lab for lab in labels if not lab.endswith(suffix)}, key=str.casefold)
-        refs = sorted({lab.removesuffix(suffix) for lab in labels if lab.endswith(suffix)} - set(user), key=str.casefold)
+        refs = sorted(
+            {lab.removesuffix(suffix) for lab in labels if lab.endswith(suffix)} - set(user), key=str.casefold
+        )
         self._index = {b: i for i, b in enumerate(user + refs)}
         self._suffix = suffix
 

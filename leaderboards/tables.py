@@ -21,7 +21,9 @@ DECIMALS = 3
 MISSING = "n/a"
 
 
-def dense_ranks(values: list[float | None], higher_is_better: bool, decimals: int = DECIMALS) -> list[int | None]:
+def dense_ranks(
+    values: list[float | None], higher_is_better: bool, decimals: int = DECIMALS
+) -> list[int | None]:
     """Dense ranks of values compared at display precision; None stays None.
 
     Parameters
@@ -93,7 +95,9 @@ class Table:
 
     @property
     def title(self) -> str:
-        n = {r.result.counts.get("gt") for r in self.rows if r.result is not None and r.result.counts.get("gt")}
+        n = {
+            r.result.counts.get("gt") for r in self.rows if r.result is not None and r.result.counts.get("gt")
+        }
         images = f", {n.pop()} images" if len(n) == 1 else ""
         return f"protocol {self.group.protocol}, dataset {self.group.dataset_label}{images}"
 
@@ -166,7 +170,9 @@ def table_markdown(table: Table) -> str:
         elif row.partial:
             c = row.result.counts
             name += " †"
-            notes.append(f"† {_md_escape(row.label)}: {c.get('evaluated')} of {c.get('gt')} images evaluated.")
+            notes.append(
+                f"† {_md_escape(row.label)}: {c.get('evaluated')} of {c.get('gt')} images evaluated."
+            )
         cells = [name]
         for key, _, _ in table.metrics:
             text = _fmt(row.values[key])

@@ -8,8 +8,17 @@ from pathlib import Path
 from dbdbench.leaderboards.results import METRICS
 
 
-def result_dict(method, protocol="sod", dataset="sim", summary=None, curve=None, intervals=None,
-                counts=None, version="0.1.0", split=None):
+def result_dict(
+    method,
+    protocol="sod",
+    dataset="sim",
+    summary=None,
+    curve=None,
+    intervals=None,
+    counts=None,
+    version="0.1.0",
+    split=None,
+):
     """A valid dbdbench-result object; unspecified summary numbers are 0.5."""
     summary = {k: 0.5 for k, _, _ in METRICS[protocol]} | (summary or {})
     if curve is None:
@@ -42,5 +51,8 @@ def linear_curve(p0: float, n: int = 11):
     """A hand-made curve: recall 1..0, precision rising from p0 to 1, F from the formula."""
     recall = [1 - i / (n - 1) for i in range(n)]
     precision = [p0 + (1 - p0) * i / (n - 1) for i in range(n)]
-    f = [1.3 * p * r / (0.3 * p + r) if (0.3 * p + r) > 0 else 0.0 for p, r in zip(precision, recall)]
+    f = [
+        1.3 * p * r / (0.3 * p + r) if (0.3 * p + r) > 0 else 0.0
+        for p, r in zip(precision, recall, strict=True)
+    ]
     return {"thresholds": list(range(n)), "precision": precision, "recall": recall, "f": f}

@@ -26,7 +26,9 @@ def _missing() -> str | None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_missing() is not None, reason=f"the demo needs {_missing()}, not installed in this build")
+@pytest.mark.skipif(
+    _missing() is not None, reason=f"the demo needs {_missing()}, not installed in this build"
+)
 def test_demo_end_to_end(tmp_path):
     out = tmp_path / "demo"
     run = CliRunner().invoke(main, ["demo", "--out", str(out), "--count", "6", "--size", "96"])

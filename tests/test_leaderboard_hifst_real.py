@@ -14,13 +14,13 @@ import json
 
 import numpy as np
 import pytest
-
-from dbdbench.imageio import read_grey
-from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.plots import f_threshold_figure, pr_figure
+from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.results import group_results, load_results
 from dbdbench.leaderboards.style import Styles
 from dbdbench.leaderboards.tables import build_tables
+
+from dbdbench.imageio import read_grey
 
 pytestmark = pytest.mark.slow  # reads 2000 images (about 12 s)
 
@@ -48,16 +48,30 @@ def hifst_protocol_curve(gt_dir, pred_dir):
 
 @pytest.fixture(scope="module")
 def hifst_result(real_data, tmp_path_factory):
-    precision, recall, n = hifst_protocol_curve(real_data / "cuhk" / "gt", real_data / "cuhk" / "results" / "hifst")
+    precision, recall, n = hifst_protocol_curve(
+        real_data / "cuhk" / "gt", real_data / "cuhk" / "results" / "hifst"
+    )
     den = 0.3 * precision + recall
     f = np.divide(1.3 * precision * recall, den, out=np.zeros_like(den), where=den > 0)
     data = {
-        "format": "dbdbench-result", "format_version": 1, "dbdbench_version": "0.1.0",
-        "protocol": "hifst", "method": "HiFST maps", "dataset": "cuhk", "split": None,
-        "counts": {"gt": n, "evaluated": n, "missing": 0}, "missing": [],
-        "summary": {"max_f": float(f.max()), "mae": None}, "intervals": {}, "bootstrap": None,
-        "curves": {"thresholds": list(range(256)), "precision": precision.tolist(),
-                   "recall": recall.tolist(), "f": f.tolist()},
+        "format": "dbdbench-result",
+        "format_version": 1,
+        "dbdbench_version": "0.1.0",
+        "protocol": "hifst",
+        "method": "HiFST maps",
+        "dataset": "cuhk",
+        "split": None,
+        "counts": {"gt": n, "evaluated": n, "missing": 0},
+        "missing": [],
+        "summary": {"max_f": float(f.max()), "mae": None},
+        "intervals": {},
+        "bootstrap": None,
+        "curves": {
+            "thresholds": list(range(256)),
+            "precision": precision.tolist(),
+            "recall": recall.tolist(),
+            "f": f.tolist(),
+        },
         "per_image": [],
     }
     path = tmp_path_factory.mktemp("hifst") / "hifst.json"
@@ -83,7 +97,9 @@ def test_hifst_curve_lies_on_its_published_twin(hifst_result):
         if label not in ("HiFST maps", "HiFST (published)"):
             assert np.abs(np.asarray(line.get_ydata()) - np.asarray(ours.get_ydata())).max() > 1e-3
     _, f_lines = f_threshold_figure(group, styles)
-    np.testing.assert_allclose(f_lines["HiFST maps"].get_ydata(), f_lines["HiFST (published)"].get_ydata(), atol=1e-6)
+    np.testing.assert_allclose(
+        f_lines["HiFST maps"].get_ydata(), f_lines["HiFST (published)"].get_ydata(), atol=1e-6
+    )
     # same colour family would be a mistake: the user's maps and the published curve differ in style
     assert styles("HiFST maps") != styles("HiFST (published)")
 

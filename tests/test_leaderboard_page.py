@@ -23,9 +23,18 @@ def board(tmp_path_factory):
     for i, m in enumerate(METHODS):
         for proto in ("sod", "hifst"):
             f = 0.5 + 0.1 * i if proto == "sod" else 0.8 - 0.1 * i
-            paths.append(write_result(src, f"{proto}-{i}", method=m, protocol=proto, dataset="cuhk",
-                                      curve=linear_curve(0.3 + 0.1 * i), summary={"max_f": f, "mae": 0.1 + 0.05 * i},
-                                      counts={"gt": 1000, "evaluated": 1000, "missing": 0}))
+            paths.append(
+                write_result(
+                    src,
+                    f"{proto}-{i}",
+                    method=m,
+                    protocol=proto,
+                    dataset="cuhk",
+                    curve=linear_curve(0.3 + 0.1 * i),
+                    summary={"max_f": f, "mae": 0.1 + 0.05 * i},
+                    counts={"gt": 1000, "evaluated": 1000, "missing": 0},
+                )
+            )
     out = tmp_path_factory.mktemp("board")
     run = CliRunner().invoke(main, ["leaderboard", *map(str, paths), "--published", "--out", str(out)])
     assert run.exit_code == 0, run.output
@@ -47,7 +56,10 @@ def test_outputs_and_message(board):
 
 def test_published_only_with_matching_protocol(board):
     md = (board[0] / "leaderboard.md").read_text()
-    sod, hifst = md.split("### protocol hifst")[0], md.split("### protocol hifst")[1].split("### Protocol sensitivity")[0]
+    sod, hifst = (
+        md.split("### protocol hifst")[0],
+        md.split("### protocol hifst")[1].split("### Protocol sensitivity")[0],
+    )
     assert "HiFST (published)" in hifst and "(published)" not in sod
 
 
@@ -69,14 +81,28 @@ def test_page_is_self_contained(board):
     assert html.count('class="sortable"') == 3
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="headless chromium is not installed (apt-get install chromium)")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="headless chromium is not installed (apt-get install chromium)"
+)
 def test_page_renders_in_headless_chromium(board, tmp_path):
     page = board[0] / "index.html"
     run = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path}",
-         "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=120,
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     dom = run.stdout
@@ -101,7 +127,9 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path):
     assert run.exit_code == 2 and "no result files given" in run.output
     run = runner.invoke(main, ["leaderboard", str(a), "--protocols", "hifst", "--out", str(tmp_path / "o")])
     assert run.exit_code == 2 and "protocol 'sod', not under --protocols hifst" in run.output
-    run = runner.invoke(main, ["leaderboard", "--sensitivity", "--pred", "x", "--gt", ".", "--out", str(tmp_path / "o")])
+    run = runner.invoke(
+        main, ["leaderboard", "--sensitivity", "--pred", "x", "--gt", ".", "--out", str(tmp_path / "o")]
+    )
     assert run.exit_code == 2 and "NAME=DIR" in run.output or "evaluator" in run.output
 
 

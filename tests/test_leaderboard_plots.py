@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from board_helpers import linear_curve, write_result
-
 from dbdbench.leaderboards.plots import bars_figure, f_threshold_figure, pr_figure, save_figure
 from dbdbench.leaderboards.published import f_measure, load_published
 from dbdbench.leaderboards.results import group_results, load_results
@@ -15,12 +14,34 @@ from dbdbench.leaderboards.style import OKABE_ITO, Styles
 @pytest.fixture
 def groups(tmp_path):
     paths = [
-        write_result(tmp_path, "a", method="alpha", protocol="binseg", dataset="sim", curve=linear_curve(0.5),
-                     summary={"max_f": 0.8, "mae": 0.2}, intervals={"max_f": [0.75, 0.85], "mae": [0.15, 0.26]}),
-        write_result(tmp_path, "b", method="beta", protocol="binseg", dataset="sim", curve=linear_curve(0.3),
-                     summary={"max_f": 0.6, "mae": 0.3}),
-        write_result(tmp_path, "c", method="beta", protocol="binseg", dataset="real", curve=linear_curve(0.4),
-                     summary={"max_f": 0.7, "mae": 0.25}),
+        write_result(
+            tmp_path,
+            "a",
+            method="alpha",
+            protocol="binseg",
+            dataset="sim",
+            curve=linear_curve(0.5),
+            summary={"max_f": 0.8, "mae": 0.2},
+            intervals={"max_f": [0.75, 0.85], "mae": [0.15, 0.26]},
+        ),
+        write_result(
+            tmp_path,
+            "b",
+            method="beta",
+            protocol="binseg",
+            dataset="sim",
+            curve=linear_curve(0.3),
+            summary={"max_f": 0.6, "mae": 0.3},
+        ),
+        write_result(
+            tmp_path,
+            "c",
+            method="beta",
+            protocol="binseg",
+            dataset="real",
+            curve=linear_curve(0.4),
+            summary={"max_f": 0.7, "mae": 0.25},
+        ),
         write_result(tmp_path, "d", method="beta", protocol="ddffnet", dataset="sim"),
     ]
     return group_results(load_results(paths))
@@ -93,7 +114,8 @@ def test_save_figure_writes_three_formats(groups, tmp_path):
 def test_published_curves():
     refs = load_published()
     assert sorted(r.method for r in refs) == sorted(
-        ["Bae", "Chakrabarti", "Chang", "HiFST", "JNB", "Liu", "Shi", "Su", "Tang", "Yi", "Zhuo"])
+        ["Bae", "Chakrabarti", "Chang", "HiFST", "JNB", "Liu", "Shi", "Su", "Tang", "Yi", "Zhuo"]
+    )
     for r in refs:
         assert (r.protocol, r.dataset, r.source, r.counts["gt"]) == ("hifst", "cuhk", "published", 1000)
         assert len(r.curves["precision"]) == 256 and r.citation

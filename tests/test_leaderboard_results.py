@@ -6,14 +6,21 @@ import json
 
 import pytest
 from board_helpers import result_dict, write_result
+from dbdbench.leaderboards.results import group_results, load_result, load_results
 
 from dbdbench.errors import DbdError
-from dbdbench.leaderboards.results import group_results, load_result, load_results
 
 
 def test_load_valid_result(tmp_path):
-    path = write_result(tmp_path, "a", method="lapvar", protocol="hifst", dataset="cuhk",
-                        summary={"max_f": 0.7, "mae": 0.3}, intervals={"max_f": [0.68, 0.72]})
+    path = write_result(
+        tmp_path,
+        "a",
+        method="lapvar",
+        protocol="hifst",
+        dataset="cuhk",
+        summary={"max_f": 0.7, "mae": 0.3},
+        intervals={"max_f": [0.68, 0.72]},
+    )
     r = load_result(path)
     assert (r.method, r.protocol, r.dataset, r.split) == ("lapvar", "hifst", "cuhk", None)
     assert r.value("max_f") == 0.7 and r.intervals["max_f"] == (0.68, 0.72)
@@ -51,8 +58,14 @@ def test_other_release_same_format_is_accepted(tmp_path):
         ({"protocol": "voc"}, "unknown protocol 'voc'"),
         ({"method": ""}, "field 'method' is missing"),
         ({"summary": {"max_f": 0.5}}, "summary lacks mean_f"),
-        ({"protocol": "hifst", "summary": {"max_f": "high", "mae": 0.1}}, "summary.max_f is 'high', not a number"),
-        ({"curves": {"thresholds": [0, 1], "precision": [1.0], "recall": [1.0], "f": [1.0]}}, "unequal lengths"),
+        (
+            {"protocol": "hifst", "summary": {"max_f": "high", "mae": 0.1}},
+            "summary.max_f is 'high', not a number",
+        ),
+        (
+            {"curves": {"thresholds": [0, 1], "precision": [1.0], "recall": [1.0], "f": [1.0]}},
+            "unequal lengths",
+        ),
         ({"intervals": {"max_f": [0.1]}}, "not a \\[low, high\\] pair"),
     ],
 )
@@ -82,7 +95,9 @@ def test_same_method_on_other_dataset_or_protocol_is_fine(tmp_path):
 def test_protocol_outside_the_chosen_ones_is_refused(tmp_path):
     a = write_result(tmp_path, "a", method="x", protocol="sod")
     b = write_result(tmp_path, "b", method="y", protocol="hifst")
-    with pytest.raises(DbdError, match=r"b\.json' was scored under protocol 'hifst', not under --protocols sod"):
+    with pytest.raises(
+        DbdError, match=r"b\.json' was scored under protocol 'hifst', not under --protocols sod"
+    ):
         load_results([a, b], protocols=["sod"])
     with pytest.raises(DbdError, match="unknown protocol 'f1'"):
         load_results([a], protocols=["f1"])

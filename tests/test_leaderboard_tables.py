@@ -6,7 +6,6 @@ import csv
 import io
 
 from board_helpers import write_result
-
 from dbdbench.leaderboards.results import group_results, load_results
 from dbdbench.leaderboards.tables import (
     build_tables,
@@ -31,11 +30,24 @@ def _tables(tmp_path):
     # hifst on cuhk: a, b tie for best maxF; c second. MAE: c best, a second (lower is better).
     # d has a hifst result on "sim" only, so it must appear as missing in the cuhk table.
     paths = [
-        write_result(tmp_path, "a", method="a", protocol="hifst", dataset="cuhk", summary={"max_f": 0.8, "mae": 0.2}),
-        write_result(tmp_path, "b", method="b", protocol="hifst", dataset="cuhk", summary={"max_f": 0.8, "mae": 0.3}),
-        write_result(tmp_path, "c", method="c_x", protocol="hifst", dataset="cuhk",
-                     summary={"max_f": 0.7, "mae": 0.1}, counts={"gt": 10, "evaluated": 8, "missing": 2}),
-        write_result(tmp_path, "d", method="d", protocol="hifst", dataset="sim", summary={"max_f": 0.9, "mae": 0.4}),
+        write_result(
+            tmp_path, "a", method="a", protocol="hifst", dataset="cuhk", summary={"max_f": 0.8, "mae": 0.2}
+        ),
+        write_result(
+            tmp_path, "b", method="b", protocol="hifst", dataset="cuhk", summary={"max_f": 0.8, "mae": 0.3}
+        ),
+        write_result(
+            tmp_path,
+            "c",
+            method="c_x",
+            protocol="hifst",
+            dataset="cuhk",
+            summary={"max_f": 0.7, "mae": 0.1},
+            counts={"gt": 10, "evaluated": 8, "missing": 2},
+        ),
+        write_result(
+            tmp_path, "d", method="d", protocol="hifst", dataset="sim", summary={"max_f": 0.9, "mae": 0.4}
+        ),
         write_result(tmp_path, "e", method="e", protocol="sod", dataset="cuhk"),
     ]
     return build_tables(group_results(load_results(paths)))
@@ -43,7 +55,11 @@ def _tables(tmp_path):
 
 def test_ranks_ties_and_missing(tmp_path):
     tables = _tables(tmp_path)
-    assert [(t.group.protocol, t.group.dataset) for t in tables] == [("sod", "cuhk"), ("hifst", "cuhk"), ("hifst", "sim")]
+    assert [(t.group.protocol, t.group.dataset) for t in tables] == [
+        ("sod", "cuhk"),
+        ("hifst", "cuhk"),
+        ("hifst", "sim"),
+    ]
     cuhk = tables[1]
     assert [r.label for r in cuhk.rows] == ["a", "b", "c_x", "d"]
     ranks = {r.label: (r.ranks["max_f"], r.ranks["mae"]) for r in cuhk.rows}
@@ -57,7 +73,11 @@ def test_ranks_ties_and_missing(tmp_path):
 
 def test_markdown_marks(tmp_path):
     md = table_markdown(_tables(tmp_path)[1])
-    lines = {line.split("|")[1].strip(): line for line in md.splitlines() if line.startswith("| ") and "Method" not in line}
+    lines = {
+        line.split("|")[1].strip(): line
+        for line in md.splitlines()
+        if line.startswith("| ") and "Method" not in line
+    }
     assert "| maxF ↑ | MAE ↓ |" in md
     assert lines["a"] == "| a | **0.800** | <u>0.200</u> |"
     assert lines["b"] == "| b | **0.800** | 0.300 |"
@@ -76,7 +96,10 @@ def test_latex_booktabs(tmp_path):
     assert r"d & n/a & n/a \\" in tex
     assert tex.count(r"\begin{tabular}") == tex.count(r"\end{tabular}") == 1
     assert "booktabs" in latex_document(_tables(tmp_path))
-    assert tex_escape("a_b & 50% #1 {x} ~ ^ \\") == r"a\_b \& 50\% \#1 \{x\} \textasciitilde{} \textasciicircum{} \textbackslash{}"
+    assert (
+        tex_escape("a_b & 50% #1 {x} ~ ^ \\")
+        == r"a\_b \& 50\% \#1 \{x\} \textasciitilde{} \textasciicircum{} \textbackslash{}"
+    )
 
 
 def test_csv_long_format(tmp_path):

@@ -6,11 +6,15 @@ import click
 
 
 @click.command(name="demo")
-@click.option("--out", default="demo-out", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--out", default="demo-out", show_default=True, type=click.Path(file_okay=False), help="Output folder."
+)
 @click.option("--count", default=24, show_default=True, type=click.IntRange(2), help="Simulated images.")
 @click.option("--size", default=160, show_default=True, type=click.IntRange(32), help="Image side in pixels.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the whole run.")
-@click.option("--methods", default=None, metavar="M,...", help="Detectors to run (default: the fast classical ones).")
+@click.option(
+    "--methods", default=None, metavar="M,...", help="Detectors to run (default: the fast classical ones)."
+)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Worker processes.")
 def command(out, count, size, seed, methods, workers):
     """Run the whole pipeline on built-in data: generate a small simulated set (BTBNet recipe), run

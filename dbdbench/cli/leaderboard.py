@@ -79,7 +79,9 @@ def command(results, out, published, protocols, sensitivity, preds, gt, workers)
     elif preds or gt:
         raise DbdError("--pred and --gt only work with --sensitivity; add it or give result files")
     if not paths and not published:
-        raise DbdError("no result files given; pass RESULT.json files (from dbdbench evaluate) or --published")
+        raise DbdError(
+            "no result files given; pass RESULT.json files (from dbdbench evaluate) or --published"
+        )
     board = build_leaderboard(paths, out, published=published, protocols=protocols)
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
