@@ -125,7 +125,7 @@ def build_leaderboard(
     for r in results:
         if r.source == "user":
             board.notes.append(
-                f"{r.path.name}: {r.method} on {r.dataset_label}, protocol {r.protocol}, "
+                f"{r.path}: {r.method} on {r.dataset_label}, protocol {r.protocol}, "
                 f"dbdbench {r.dbdbench_version or '?'}"
             )
 

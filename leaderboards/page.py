@@ -27,7 +27,8 @@ thead th{border-bottom:2px solid #444;cursor:pointer;user-select:none;white-spac
 thead th[aria-sort=ascending]::after{content:" \\25B4"}
 thead th[aria-sort=descending]::after{content:" \\25BE"}
 td.best{font-weight:bold}td.second{text-decoration:underline}td.na,tr.absent td{color:#999}
-.ci{color:#666;font-size:.85em}figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
+.ci{display:block;white-space:nowrap;color:#666;font-size:.8em;font-weight:normal}
+figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
 figure img{width:3.5in;max-width:100%;height:auto}figcaption{font-size:.85em;color:#555}
 .note{font-size:.9em;color:#555}
 """

@@ -199,6 +199,7 @@ def run_sensitivity(
     out_dir: str | os.PathLike,
     protocols: list[str] | None = None,
     workers: int = 1,
+    **options,
 ) -> list[Path]:
     """Score prediction folders under several protocols with the evaluator and save the results.
 
@@ -214,6 +215,8 @@ def run_sensitivity(
         Protocols to run (all by default).
     workers : int
         Worker processes for the evaluator.
+    **options
+        Passed to the evaluator unchanged (``gt_polarity="blurred-white"``, ``pred_suffix=...``).
 
     Returns
     -------
@@ -231,7 +234,7 @@ def run_sensitivity(
     written = []
     for method, pred_dir in predictions.items():
         for p in protocols:
-            result = evaluate(pred_dir, gt_dir, protocol=p, name=method, workers=workers)
+            result = evaluate(pred_dir, gt_dir, protocol=p, name=method, workers=workers, **options)
             path = Path(out_dir) / p / f"{method}.json"
             result.save(path)
             written.append(path)

@@ -40,8 +40,16 @@ def _protocol_list(ctx, param, value):
     help="With --sensitivity: a method name and its folder of prediction maps (repeatable).",
 )
 @click.option("--gt", type=click.Path(file_okay=False), help="With --sensitivity: the ground-truth folder.")
+@click.option(
+    "--gt-polarity",
+    type=click.Choice(["focus-white", "blurred-white"]),
+    default="focus-white",
+    show_default=True,
+    help="With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).",
+)
+@click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes (--sensitivity).")
-def command(results, out, published, protocols, sensitivity, preds, gt, workers):
+def command(results, out, published, protocols, sensitivity, preds, gt, gt_polarity, pred_suffix, workers):
     """Build tables (Markdown, LaTeX, CSV), figures (PNG, SVG, PDF) and a self-contained web page
     from RESULTS, the JSON files written by `dbdbench evaluate`.
 
@@ -75,7 +83,15 @@ def command(results, out, published, protocols, sensitivity, preds, gt, workers)
             if name in folders:
                 raise DbdError(f"--pred: method name '{name}' is given twice; give each method once")
             folders[name] = folder
-        paths += run_sensitivity(folders, gt, Path(out) / "results", protocols, workers)
+        paths += run_sensitivity(
+            folders,
+            gt,
+            Path(out) / "results",
+            protocols,
+            workers,
+            gt_polarity=gt_polarity,
+            pred_suffix=pred_suffix,
+        )
     elif preds or gt:
         raise DbdError("--pred and --gt only work with --sensitivity; add it or give result files")
     if not paths and not published:
