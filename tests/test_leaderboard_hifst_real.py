@@ -111,3 +111,17 @@ def test_hifst_table_ties_with_published(hifst_result):
     # maxF 0.821 printed for both: they tie for best; Yi (0.797) is second
     assert top == [("HiFST maps", 1), ("HiFST (published)", 1), ("Yi (published)", 2)]
     assert round(table.rows[0].values["max_f"], 3) == 0.821
+
+
+def test_real_leaderboard_page(hifst_result, tmp_path):
+    from dbdbench.leaderboards.build import build_leaderboard
+    from dbdbench.leaderboards.published import load_published
+
+    path, _ = hifst_result
+    board = build_leaderboard([path], tmp_path, published=True)
+    html = board.files["html"].read_text()
+    md = board.files["markdown"].read_text()
+    assert md.count("### protocol hifst, dataset cuhk, 1000 images") == 1 and "### protocol sod" not in md
+    for label in ["HiFST maps"] + [f"{r.method} (published)" for r in load_published()]:
+        assert label in html and label in md
+    assert "Golestaneh" in html  # citations of the published curves
