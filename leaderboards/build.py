@@ -84,6 +84,7 @@ def build_leaderboard(
     *,
     published: bool = False,
     protocols: Sequence[str] | None = None,
+    published_dataset: str | None = None,
 ) -> Leaderboard:
     """Read result files and write tables, figures and the web page.
 
@@ -98,6 +99,9 @@ def build_leaderboard(
         each beside the user's results of the same protocol and dataset, or in a table of its own.
     protocols : sequence of str, optional
         Restrict to these protocols; a given result file of another protocol is an error.
+    published_dataset : str, optional
+        A dataset name of the results that is the published references' image set (see
+        :func:`~dbdbench.leaderboards.published.attach_published`).
 
     Returns
     -------
@@ -112,7 +116,7 @@ def build_leaderboard(
     protocols = list(protocols) if protocols else None
     results = load_results(paths, protocols)
     if published:
-        results = attach_published(results, protocols)
+        results = attach_published(results, protocols, same_as=published_dataset)
     if not results:
         raise DbdError("no results to show; give result JSON files (from dbdbench evaluate) or --published")
     board = Leaderboard(out=out, results=results)

@@ -21,6 +21,8 @@ from importlib import resources
 import numpy as np
 from dbdbench.leaderboards.results import Result
 
+from dbdbench.errors import DbdError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -102,13 +104,14 @@ def load_published(name: str | None = None) -> list[Result]:
     return out
 
 
-def attach_published(results: list[Result], protocols=None) -> list[Result]:
+def attach_published(results: list[Result], protocols=None, same_as: str | None = None) -> list[Result]:
     """Add the published references to a list of results.
 
-    A reference joins the group of user results with its protocol and a dataset name among its
-    aliases (it is then relabelled to that dataset, so it shares the table and figures); a reference
-    with no matching user result forms its own group. References of protocols outside ``protocols``
-    (when given) are left out: protocols are never mixed.
+    A reference joins the group of a user result that has its protocol, covers the same number of
+    ground-truth images, and names its dataset by one of the reference's aliases (or ``same_as``);
+    it then takes that result's dataset and split, so it shares the table and figures. A reference
+    with no such result forms its own group. References of protocols outside ``protocols`` (when
+    given) are left out: protocols are never mixed.
 
     Parameters
     ----------
@@ -116,19 +119,40 @@ def attach_published(results: list[Result], protocols=None) -> list[Result]:
         User results.
     protocols : sequence of str, optional
         Protocols to keep.
+    same_as : str, optional
+        A user dataset name declared to be the references' image set (e.g. ``"gt"`` for results
+        evaluated with ``--gt cuhk/gt``).
 
     Returns
     -------
     list of Result
         ``results`` followed by the references.
+
+    Raises
+    ------
+    DbdError
+        A result on the ``same_as`` dataset under a reference's protocol covers another number of
+        images than the reference.
     """
     refs = []
     for ref in load_published():
         if protocols is not None and ref.protocol not in protocols:
             continue
         for r in results:
-            if r.protocol == ref.protocol and r.split is None and r.dataset.lower() in ref.aliases:
-                ref.dataset = r.dataset
-                break
+            if r.protocol != ref.protocol or r.source == "published":
+                continue
+            named = r.dataset.lower() in ref.aliases or (same_as is not None and r.dataset == same_as)
+            if not named:
+                continue
+            if r.counts.get("gt") != ref.counts["gt"]:
+                if same_as is not None and r.dataset == same_as:
+                    raise DbdError(
+                        f"result file '{r.path}' covers {r.counts.get('gt')} images of '{r.dataset}', "
+                        f"but the published {ref.protocol} curves cover {ref.counts['gt']}; "
+                        "evaluate on the same image set or drop --published-dataset"
+                    )
+                continue
+            ref.dataset, ref.split = r.dataset, r.split
+            break
         refs.append(ref)
     return list(results) + refs

@@ -59,7 +59,7 @@ def hifst_result(real_data, tmp_path_factory):
         "dbdbench_version": "0.1.0",
         "protocol": "hifst",
         "method": "HiFST maps",
-        "dataset": "cuhk",
+        "dataset": "cuhk-full",
         "split": None,
         "counts": {"gt": n, "evaluated": n, "missing": 0},
         "missing": [],
@@ -121,7 +121,8 @@ def test_real_leaderboard_page(hifst_result, tmp_path):
     board = build_leaderboard([path], tmp_path, published=True)
     html = board.files["html"].read_text()
     md = board.files["markdown"].read_text()
-    assert md.count("### protocol hifst, dataset cuhk, 1000 images") == 1 and "### protocol sod" not in md
+    assert md.count("### protocol hifst, dataset cuhk-full, 1000 images") == 1
+    assert "### protocol sod" not in md
     for label in ["HiFST maps"] + [f"{r.method} (published)" for r in load_published()]:
         assert label in html and label in md
     assert "Golestaneh" in html  # citations of the published curves

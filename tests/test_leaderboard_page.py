@@ -29,7 +29,7 @@ def board(tmp_path_factory):
                     f"{proto}-{i}",
                     method=m,
                     protocol=proto,
-                    dataset="cuhk",
+                    dataset="cuhk-full",
                     curve=linear_curve(0.3 + 0.1 * i),
                     summary={"max_f": f, "mae": 0.1 + 0.05 * i},
                     counts={"gt": 1000, "evaluated": 1000, "missing": 0},
@@ -47,7 +47,7 @@ def test_outputs_and_message(board):
         assert (out / name).is_file() and str(out / name) in output
     pngs = sorted(p.name for p in (out / "plots").glob("*.png"))
     # sod and hifst: PR, F-threshold, F bars, MAE bars; plus the sensitivity figure
-    assert len(pngs) == 9 and "pr_hifst_cuhk.png" in pngs and "sensitivity_cuhk.png" in pngs
+    assert len(pngs) == 9 and "pr_hifst_cuhk-full.png" in pngs and "sensitivity_cuhk-full.png" in pngs
     for png in pngs:
         stem = png[:-4]
         assert (out / "plots" / f"{stem}.svg").is_file() and (out / "plots" / f"{stem}.pdf").is_file()
@@ -65,7 +65,7 @@ def test_published_only_with_matching_protocol(board):
 
 def test_sensitivity_view(board):
     md = (board[0] / "leaderboard.md").read_text()
-    part = md.split("### Protocol sensitivity — dataset cuhk")[1]
+    part = md.split("### Protocol sensitivity — dataset cuhk-full")[1]
     # sod ranks dct first (0.7), hifst ranks lapvar first (0.8): the ranking flips
     assert "| lapvar | 0.500 | 0.100 | 3 | 0.800 | 0.100 | 1 |" in part
     assert "| dct<x>&y | 0.700 | 0.200 | 1 | 0.600 | 0.200 | 3 |" in part
@@ -140,7 +140,35 @@ def test_published_alone():
     from dbdbench.leaderboards.tables import build_tables
 
     (table,) = build_tables(group_results(attach_published([])))
-    assert table.title == "protocol hifst, dataset cuhk, 1000 images" and len(table.rows) == 11
+    assert table.title == "protocol hifst, dataset cuhk-full, 1000 images" and len(table.rows) == 11
     assert [r.label for r in table.rows[:2]] == ["HiFST (published)", "Yi (published)"]
     assert table.rows[0].ranks == {"max_f": 1, "mae": None}
     assert attach_published([], protocols=["sod"]) == []
+
+
+def test_published_joins_only_the_same_image_set(tmp_path):
+    from dbdbench.leaderboards.published import attach_published
+    from dbdbench.leaderboards.results import group_results, load_results
+
+    from dbdbench.errors import DbdError
+
+    n1000 = {"gt": 1000, "evaluated": 1000, "missing": 0}
+    full = write_result(tmp_path, "full", method="x", protocol="hifst", dataset="cuhk-full", counts=n1000)
+    folder = write_result(tmp_path, "folder", method="y", protocol="hifst", dataset="gt", counts=n1000)
+    defocus = write_result(tmp_path, "defocus", method="z", protocol="hifst", dataset="cuhk",
+                           counts={"gt": 704, "evaluated": 704, "missing": 0})  # fmt: skip
+    sod = write_result(tmp_path, "sod", method="x", protocol="sod", dataset="cuhk-full", counts=n1000)
+
+    def groups(paths, **kw):
+        return {(g.protocol, g.dataset): [r.label for r in g.results] for g in group_results(
+            attach_published(load_results(paths), **kw))}  # fmt: skip
+
+    g = groups([full, defocus, sod])
+    assert len(g[("hifst", "cuhk-full")]) == 12 and g[("hifst", "cuhk")] == ["z"]
+    assert g[("sod", "cuhk-full")] == ["x"]  # never beside another protocol
+    g = groups([folder])
+    assert g[("hifst", "gt")] == ["y"] and len(g[("hifst", "cuhk-full")]) == 11  # not declared: apart
+    g = groups([folder], same_as="gt")
+    assert len(g[("hifst", "gt")]) == 12 and "HiFST (published)" in g[("hifst", "gt")]
+    with pytest.raises(DbdError, match="covers 704 images of 'cuhk'.*cover 1000"):
+        groups([defocus], same_as="cuhk")

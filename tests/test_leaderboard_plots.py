@@ -117,7 +117,7 @@ def test_published_curves():
         ["Bae", "Chakrabarti", "Chang", "HiFST", "JNB", "Liu", "Shi", "Su", "Tang", "Yi", "Zhuo"]
     )
     for r in refs:
-        assert (r.protocol, r.dataset, r.source, r.counts["gt"]) == ("hifst", "cuhk", "published", 1000)
+        assert (r.protocol, r.dataset, r.source, r.counts["gt"]) == ("hifst", "cuhk-full", "published", 1000)
         assert len(r.curves["precision"]) == 256 and r.citation
         assert r.summary["mae"] is None
     hifst = next(r for r in refs if r.method == "HiFST")

@@ -21,6 +21,12 @@ def _protocol_list(ctx, param, value):
     "images, protocol hifst) beside results of the same protocol and dataset.",
 )
 @click.option(
+    "--published-dataset",
+    metavar="NAME",
+    help="With --published: the dataset name of your results that is the published image set (e.g. "
+    "'gt' for results evaluated with --gt cuhk/gt); names cuhk-full and cuhk-1000 are recognised.",
+)
+@click.option(
     "--protocols",
     callback=_protocol_list,
     metavar="P,...",
@@ -49,7 +55,19 @@ def _protocol_list(ctx, param, value):
 )
 @click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes (--sensitivity).")
-def command(results, out, published, protocols, sensitivity, preds, gt, gt_polarity, pred_suffix, workers):
+def command(
+    results,
+    out,
+    published,
+    published_dataset,
+    protocols,
+    sensitivity,
+    preds,
+    gt,
+    gt_polarity,
+    pred_suffix,
+    workers,
+):
     """Build tables (Markdown, LaTeX, CSV), figures (PNG, SVG, PDF) and a self-contained web page
     from RESULTS, the JSON files written by `dbdbench evaluate`.
 
@@ -98,7 +116,11 @@ def command(results, out, published, protocols, sensitivity, preds, gt, gt_polar
         raise DbdError(
             "no result files given; pass RESULT.json files (from dbdbench evaluate) or --published"
         )
-    board = build_leaderboard(paths, out, published=published, protocols=protocols)
+    if published_dataset and not published:
+        raise DbdError("--published-dataset only works with --published; add it")
+    board = build_leaderboard(
+        paths, out, published=published, protocols=protocols, published_dataset=published_dataset
+    )
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
     click.echo(f"leaderboard of {n_user} result(s)" + (f" and {n_pub} published curve(s)" if n_pub else ""))
