@@ -10,6 +10,7 @@ the number of images; F from the mean P and R.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -126,3 +127,27 @@ def test_real_leaderboard_page(hifst_result, tmp_path):
     for label in ["HiFST maps"] + [f"{r.method} (published)" for r in load_published()]:
         assert label in html and label in md
     assert "Golestaneh" in html  # citations of the published curves
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("dbdbench.evaluate") is None, reason="needs the evaluator (dbdbench.evaluate)"
+)
+def test_evaluator_result_lies_on_published_twin(real_data, tmp_path):
+    """The same check on the result written by dbdbench's own evaluator (GT folder named 'gt')."""
+    from dbdbench.evaluate import evaluate
+
+    result = evaluate(
+        real_data / "cuhk" / "results" / "hifst",
+        real_data / "cuhk" / "gt",
+        protocol="hifst",
+        gt_polarity="blurred-white",
+        pred_suffix="_HiFSTBlurMap",
+        name="HiFST maps",
+    )
+    path = result.save(tmp_path / "hifst.json")
+    results = attach_published(load_results([path]), same_as="gt")
+    (group,) = group_results(results)
+    _, lines = pr_figure(group, Styles([r.label for r in results]))
+    ours, theirs = lines["HiFST maps"], lines["HiFST (published)"]
+    np.testing.assert_allclose(ours.get_xdata(), theirs.get_xdata(), rtol=0, atol=5e-7)
+    np.testing.assert_allclose(ours.get_ydata(), theirs.get_ydata(), rtol=0, atol=5e-7)
