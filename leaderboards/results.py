@@ -56,6 +56,9 @@ HEADLINE_F = {"sod": "max_f", "hifst": "max_f", "zhao": "mean_best_f", "binseg":
 
 PROTOCOLS = tuple(METRICS)
 
+#: Appended to the labels of published references, so they never clash with user methods.
+PUBLISHED_SUFFIX = " (published)"
+
 
 def higher_is_better(protocol: str, key: str) -> bool:
     """Direction of a summary number (True: higher is better)."""
@@ -112,7 +115,7 @@ class Result:
     @property
     def label(self) -> str:
         """Name shown in tables and legends (published references carry a suffix)."""
-        return f"{self.method} (published)" if self.source == "published" else self.method
+        return self.method + PUBLISHED_SUFFIX if self.source == "published" else self.method
 
     @property
     def dataset_label(self) -> str:
@@ -177,6 +180,8 @@ def parse_result(data: Any, path: str | os.PathLike = "<memory>") -> Result:
     for key in ("method", "dataset", "protocol"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise _fail(path, f"field '{key}' is missing or empty")
+    if data["method"].endswith(PUBLISHED_SUFFIX):
+        raise _fail(path, f"method name '{data['method']}' ends like a published reference", "rename it")
     protocol = data["protocol"]
     if protocol not in METRICS:
         raise _fail(path, f"unknown protocol '{protocol}' (known: {', '.join(PROTOCOLS)})")

@@ -223,6 +223,10 @@ def run_sensitivity(
     list of Path
         The result files written.
     """
+    protocols = list(protocols or PROTOCOLS)
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown:
+        raise DbdError(f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(PROTOCOLS)}")
     try:
         from dbdbench.evaluate import evaluate
     except ImportError:
@@ -230,7 +234,6 @@ def run_sensitivity(
             "--sensitivity needs the evaluator (dbdbench.evaluate), which this installation lacks; "
             "evaluate with `dbdbench evaluate` under each protocol and pass the result files instead"
         ) from None
-    protocols = list(protocols or PROTOCOLS)
     written = []
     for method, pred_dir in predictions.items():
         for p in protocols:

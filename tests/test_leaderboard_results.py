@@ -57,6 +57,7 @@ def test_other_release_same_format_is_accepted(tmp_path):
         ({"format": "something-else"}, "not a dbdbench result"),
         ({"protocol": "voc"}, "unknown protocol 'voc'"),
         ({"method": ""}, "field 'method' is missing"),
+        ({"method": "HiFST (published)"}, "ends like a published reference"),
         ({"summary": {"max_f": 0.5}}, "summary lacks mean_f"),
         (
             {"protocol": "hifst", "summary": {"max_f": "high", "mae": 0.1}},
