@@ -114,7 +114,7 @@ def table_html(table: Table) -> str:
             ci = row.interval(key)
             if ci is not None:
                 text += f' <span class="ci">[{ci[0]:.{DECIMALS}f}, {ci[1]:.{DECIMALS}f}]</span>'
-            cls = {1: ' class="best"', 2: ' class="second"'}.get(row.ranks[key], "")
+            cls = {1: ' class="best"', 2: ' class="second"'}.get(table.mark(row, key), "")
             cells.append(f'<td{cls} data-v="{v!r}">{text}</td>')
         rows.append(f"<tr{'' if row.present else ' class=absent'}>" + "".join(cells) + "</tr>")
     return (

@@ -6,7 +6,8 @@ silently missing; published references of the group follow the user's methods.
 
 Ranking: per metric, values are compared as displayed (rounded to ``DECIMALS`` places), so two
 numbers that print the same tie. Ranks are dense: every method with the best value is rank 1 (bold),
-every method with the next distinct value is rank 2 (underlined). Missing values are not ranked.
+every method with the next distinct value is rank 2 (underlined). Missing values are not ranked, and a
+metric that only one method has is not marked.
 """
 
 from __future__ import annotations
@@ -92,6 +93,14 @@ class Table:
     group: Group
     metrics: tuple[tuple[str, str, bool], ...]
     rows: list[Row]
+
+    def mark(self, row: Row, key: str) -> int:
+        """1 (bold) for the best value, 2 (underline) for the second, 0 otherwise; a metric with
+        fewer than two values in the table marks nothing (being best of one says nothing)."""
+        if sum(r.values[key] is not None for r in self.rows) < 2:
+            return 0
+        rank = row.ranks[key]
+        return rank if rank in (1, 2) else 0
 
     @property
     def title(self) -> str:
@@ -179,10 +188,10 @@ def table_markdown(table: Table) -> str:
             ci = row.interval(key)
             if ci is not None and row.values[key] is not None:
                 text += f" [{ci[0]:.{DECIMALS}f}, {ci[1]:.{DECIMALS}f}]"
-            rank = row.ranks[key]
-            if rank == 1:
+            mark = table.mark(row, key)
+            if mark == 1:
                 text = f"**{text}**"
-            elif rank == 2:
+            elif mark == 2:
                 text = f"<u>{text}</u>"
             cells.append(text)
         lines.append("| " + " | ".join(cells) + " |")
@@ -236,10 +245,10 @@ def table_latex(table: Table) -> str:
         cells = [name]
         for key, _, _ in table.metrics:
             text = _fmt(row.values[key])
-            rank = row.ranks[key]
-            if rank == 1:
+            mark = table.mark(row, key)
+            if mark == 1:
                 text = rf"\textbf{{{text}}}"
-            elif rank == 2:
+            elif mark == 2:
                 text = rf"\underline{{{text}}}"
             cells.append(text)
         out.append(" & ".join(cells) + r" \\")

@@ -112,3 +112,14 @@ def test_csv_long_format(tmp_path):
     c = by[("hifst", "cuhk", "c_x", "mae")]
     assert (c["rank"], c["evaluated"], c["gt"], c["higher_is_better"]) == ("1", "8", "10", "0")
     assert len(rows) == 9 * 1 + 2 * 4 + 2 * 4
+
+
+def test_single_value_is_not_marked(tmp_path):
+    paths = [
+        write_result(tmp_path, "a", method="a", protocol="hifst", summary={"max_f": 0.7, "mae": None}),
+        write_result(tmp_path, "b", method="b", protocol="hifst", summary={"max_f": 0.6, "mae": 0.2}),
+    ]
+    (table,) = build_tables(group_results(load_results(paths)))
+    md = table_markdown(table)
+    assert "| a | **0.700** | n/a |" in md and "| b | <u>0.600</u> | 0.200 |" in md
+    assert [r.ranks["mae"] for r in table.rows] == [None, 1]  # still ranked in the CSV
