@@ -24,6 +24,7 @@ from dbdbench.leaderboards.style import Styles
 
 from dbdbench.atomic import write_text_atomic
 from dbdbench.errors import DbdError
+from dbdbench.executor import run_tasks
 
 
 @dataclass
@@ -51,31 +52,48 @@ class Leaderboard:
     notes: list[str] = field(default_factory=list)
 
 
-def _figures(group, styles, plot_dir: Path, written: list[Path]) -> list[page.PageFigure]:
-    out = []
-    made = []
+@dataclass
+class _FigureJob:
+    """One figure to draw and save (picklable, so worker processes can render it)."""
+
+    kind: str  # "pr", "f-threshold", "bars" or "sensitivity"
+    data: object  # a Group, or a Sensitivity view
+    styles: Styles
+    base: Path
+    title: str
+    metric: str = ""
+
+
+def _render(job: _FigureJob) -> dict[str, Path]:
+    if job.kind == "pr":
+        fig = plots.pr_figure(job.data, job.styles)[0]
+    elif job.kind == "f-threshold":
+        fig = plots.f_threshold_figure(job.data, job.styles)[0]
+    elif job.kind == "bars":
+        fig = plots.bars_figure(job.data, job.styles, job.metric)[0]
+    else:
+        fig = sensitivity.sensitivity_figure(job.data, job.styles)[0]
+    return plots.save_figure(fig, job.base)
+
+
+def _group_jobs(group, styles, plot_dir: Path) -> list[_FigureJob]:
+    where = f"{group.dataset_label}, protocol {group.protocol}"
+    jobs = []
     if any(r.curves.get("precision") for r in group.results):
-        made.append(("pr", "Precision-recall curves", plots.pr_figure(group, styles)[0]))
-        made.append(
-            ("f-threshold", "F-measure against threshold", plots.f_threshold_figure(group, styles)[0])
-        )
+        for kind, title in (
+            ("pr", "Precision-recall curves"),
+            ("f-threshold", "F-measure against threshold"),
+        ):
+            jobs.append(
+                _FigureJob(kind, group, styles, plot_dir / f"{kind}_{group.slug}", f"{title} — {where}")
+            )
     labels = {k: lab for k, lab, _ in METRICS[group.protocol]}
     for metric in dict.fromkeys((HEADLINE_F[group.protocol], "mae")):
-        bars = plots.bars_figure(group, styles, metric)
-        if bars is not None:
-            made.append((f"bars-{metric.replace('_', '-')}", f"{labels[metric]} per method", bars[0]))
-    for name, title, fig in made:
-        base = plot_dir / f"{name}_{group.slug}"
-        paths = plots.save_figure(fig, base)
-        written.extend(paths.values())
-        out.append(
-            page.PageFigure(
-                title=f"{title} — {group.dataset_label}, protocol {group.protocol}",
-                png=paths["png"].read_bytes(),
-                links={fmt: f"plots/{p.name}" for fmt, p in paths.items() if fmt != "png"},
-            )
-        )
-    return out
+        if any(r.value(metric) is not None for r in group.results):
+            name = f"bars-{metric.replace('_', '-')}_{group.slug}"
+            title = f"{labels[metric]} per method — {where}"
+            jobs.append(_FigureJob("bars", group, styles, plot_dir / name, title, metric))
+    return jobs
 
 
 def build_leaderboard(
@@ -85,6 +103,7 @@ def build_leaderboard(
     published: bool = False,
     protocols: Sequence[str] | None = None,
     published_dataset: str | None = None,
+    workers: int = 1,
 ) -> Leaderboard:
     """Read result files and write tables, figures and the web page.
 
@@ -102,6 +121,8 @@ def build_leaderboard(
     published_dataset : str, optional
         A dataset name of the results that is the published references' image set (see
         :func:`~dbdbench.leaderboards.published.attach_published`).
+    workers : int
+        Worker processes drawing the figures (the output is the same for any number).
 
     Returns
     -------
@@ -150,19 +171,35 @@ def build_leaderboard(
         )
 
     plot_dir = out / "plots"
-    figures = {g.slug: _figures(g, styles, plot_dir, board.plots) for g in groups}
-    sens_sections = []
+    jobs = {g.slug: _group_jobs(g, styles, plot_dir) for g in groups}
     for v in views:
-        fig, _ = sensitivity.sensitivity_figure(v, styles)
         slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in v.dataset)
-        paths_ = plots.save_figure(fig, plot_dir / f"sensitivity_{slug}")
-        board.plots.extend(paths_.values())
-        pf = page.PageFigure(
-            title=f"Headline F and rank under each protocol — {v.dataset}",
-            png=paths_["png"].read_bytes(),
-            links={fmt: f"plots/{p.name}" for fmt, p in paths_.items() if fmt != "png"},
+        title = f"Headline F and rank under each protocol — {v.dataset}"
+        jobs[f"sensitivity {v.dataset}"] = [
+            _FigureJob("sensitivity", v, styles, plot_dir / f"sensitivity_{slug}", title)
+        ]
+    flat = [job for js in jobs.values() for job in js]
+    written = iter(run_tasks(_render, flat, workers=workers, desc="figures"))
+    figures: dict[str, list[page.PageFigure]] = {}
+    for key, js in jobs.items():
+        for job in js:
+            paths_ = next(written)
+            board.plots.extend(paths_.values())
+            figures.setdefault(key, []).append(
+                page.PageFigure(
+                    title=job.title,
+                    png=paths_["png"].read_bytes(),
+                    links={fmt: f"plots/{p.name}" for fmt, p in paths_.items() if fmt != "png"},
+                )
+            )
+    sens_sections = [
+        (
+            f"Protocol sensitivity — dataset {v.dataset}",
+            page.sensitivity_html(v),
+            figures[f"sensitivity {v.dataset}"],
         )
-        sens_sections.append((f"Protocol sensitivity — dataset {v.dataset}", page.sensitivity_html(v), [pf]))
+        for v in views
+    ]
     references = {r.label: r.citation for r in results if r.source == "published"}
     html = page.render_page(tabs, figures, sens_sections, board.notes, references)
     board.files["html"] = write_text_atomic(out / "index.html", html)

@@ -141,7 +141,7 @@ def run_demo(
     log(f"evaluated under {', '.join(protocols)} into {out / 'results'} ({run.seconds['evaluate']:.1f} s)")
 
     t = time.perf_counter()
-    board = build_leaderboard(run.results, out / "leaderboard")
+    board = build_leaderboard(run.results, out / "leaderboard", workers=workers)
     run.page = board.files["html"]
     run.seconds["leaderboard"] = time.perf_counter() - t
     log(f"built the leaderboard in {board.out} ({run.seconds['leaderboard']:.1f} s)")

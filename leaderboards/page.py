@@ -30,7 +30,7 @@ td.best{font-weight:bold}td.second{text-decoration:underline}td.na,tr.absent td{
 .ci{display:block;white-space:nowrap;color:#666;font-size:.8em;font-weight:normal}
 figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}
 figure img{width:3.5in;max-width:100%;height:auto}figcaption{font-size:.85em;color:#555}
-.note{font-size:.9em;color:#555}
+.note{font-size:.9em;color:#555}.wide{overflow-x:auto}
 """
 
 _JS = """
@@ -118,11 +118,11 @@ def table_html(table: Table) -> str:
             cells.append(f'<td{cls} data-v="{v!r}">{text}</td>')
         rows.append(f"<tr{'' if row.present else ' class=absent'}>" + "".join(cells) + "</tr>")
     return (
-        '<table class="sortable"><thead><tr>'
+        '<div class="wide"><table class="sortable"><thead><tr>'
         + "".join(head)
         + "</tr></thead><tbody>"
         + "".join(rows)
-        + "</tbody></table>"
+        + "</tbody></table></div>"
     )
 
 
@@ -165,7 +165,11 @@ def render_page(
         "(values equal at three decimals tie); click a column header to sort.</p>",
     ]
     if notes:
-        parts.append('<ul class="note">' + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
+        parts.append(
+            f'<details class="note"><summary>Inputs and remarks ({len(notes)})</summary><ul>'
+            + "".join(f"<li>{escape(n)}</li>" for n in notes)
+            + "</ul></details>"
+        )
     for t in tables:
         parts.append(f'<h2 id="{escape(t.group.slug)}">{escape(t.title.capitalize())}</h2>')
         parts.append(table_html(t))
@@ -209,10 +213,10 @@ def sensitivity_html(view) -> str:
     return (
         '<p class="note">The same predictions under every protocol: headline F (the number each '
         "protocol's papers print), MAE and the rank by headline F.</p>"
-        '<table class="sortable"><thead><tr>'
+        '<div class="wide"><table class="sortable"><thead><tr>'
         + "".join(head)
         + "</tr></thead><tbody>"
         + "".join(rows)
-        + "</tbody></table>"
+        + "</tbody></table></div>"
         + (f'<p class="note">Kendall\'s tau between rankings: {escape(tau)}.</p>' if tau else "")
     )

@@ -126,3 +126,19 @@ def test_published_curves():
     assert hifst.curves["f"][0] == pytest.approx(1.3 * 0.634958 / (0.3 * 0.634958 + 1), abs=1e-12)
     assert hifst.value("max_f") == pytest.approx(max(hifst.curves["f"]))
     assert f_measure(np.array([0.0]), np.array([0.0]))[0] == 0.0
+
+
+@pytest.mark.slow
+def test_same_output_for_any_number_of_workers(tmp_path):
+    from dbdbench.leaderboards.build import build_leaderboard
+
+    paths = [
+        write_result(tmp_path, m, method=m, protocol="ddffnet", summary={"f": f, "mae": 0.2, "iou": 0.4})
+        for m, f in (("a", 0.7), ("b", 0.6))
+    ]
+    one = build_leaderboard(paths, tmp_path / "w1", workers=1)
+    two = build_leaderboard(paths, tmp_path / "w2", workers=2)
+    assert [p.name for p in one.plots] == [p.name for p in two.plots] and len(one.plots) == 6
+    for p, q in zip(one.plots, two.plots, strict=True):
+        assert p.read_bytes() == q.read_bytes(), p.name
+    assert one.files["html"].read_text() == two.files["html"].read_text().replace("/w2/", "/w1/")

@@ -54,7 +54,9 @@ def _protocol_list(ctx, param, value):
     help="With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).",
 )
 @click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes (--sensitivity).")
+@click.option(
+    "--workers", default=1, show_default=True, type=int, help="Worker processes (figures, --sensitivity)."
+)
 def command(
     results,
     out,
@@ -119,7 +121,12 @@ def command(
     if published_dataset and not published:
         raise DbdError("--published-dataset only works with --published; add it")
     board = build_leaderboard(
-        paths, out, published=published, protocols=protocols, published_dataset=published_dataset
+        paths,
+        out,
+        published=published,
+        protocols=protocols,
+        published_dataset=published_dataset,
+        workers=workers,
     )
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
