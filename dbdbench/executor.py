@@ -100,9 +100,7 @@ def _run_dask(func, items, address, desc, progress):
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
-        raise DbdError(
-            "--scheduler needs dask.distributed: pip install 'dbdbench[dask]'"
-        ) from None
+        raise DbdError("--scheduler needs dask.distributed: pip install 'dbdbench[dask]'") from None
     try:
         client = Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as exc:
@@ -111,10 +109,11 @@ def _run_dask(func, items, address, desc, progress):
         ) from None
     bar = _progress(len(items), desc, progress)
     try:
-        futures = client.map(_single_threaded, [func] * len(items), items, pure=False)
-        for _ in as_completed(futures):
-            bar.update(1)
-        return client.gather(futures)
+        with client.as_current():
+            futures = client.map(_single_threaded, [func] * len(items), items, pure=False)
+            for _ in as_completed(futures):
+                bar.update(1)
+            return client.gather(futures)
     finally:
         bar.close()
         client.close()

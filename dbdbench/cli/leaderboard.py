@@ -1,5 +1,137 @@
-"""`dbdbench leaderboard` (not landed yet)."""
+"""`dbdbench leaderboard`: tables, figures and a web page from evaluation results."""
 
-from dbdbench.cli import not_landed
+from __future__ import annotations
 
-command = not_landed("leaderboard", "the leaderboard issue (#6)")
+import click
+
+
+def _protocol_list(ctx, param, value):
+    if not value:
+        return None
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
+@click.command(name="leaderboard")
+@click.argument("results", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--published",
+    is_flag=True,
+    help="Add the shipped published reference curves (HiFST CVPR 2017: 11 methods, 1000 CUHK "
+    "images, protocol hifst) beside results of the same protocol and dataset.",
+)
+@click.option(
+    "--published-dataset",
+    metavar="NAME",
+    help="With --published: the dataset name of your results that is the published image set (e.g. "
+    "'gt' for results evaluated with --gt cuhk/gt); names cuhk-full and cuhk-1000 are recognised.",
+)
+@click.option(
+    "--protocols",
+    callback=_protocol_list,
+    metavar="P,...",
+    help="Only these protocols (sod, hifst, zhao, binseg, ddffnet); a result of another protocol is "
+    "an error. With --sensitivity: the protocols to score under (default: all).",
+)
+@click.option(
+    "--sensitivity",
+    is_flag=True,
+    help="Score the --pred folders against --gt under every protocol first (protocol-sensitivity view).",
+)
+@click.option(
+    "--pred",
+    "preds",
+    multiple=True,
+    metavar="NAME=DIR",
+    help="With --sensitivity: a method name and its folder of prediction maps (repeatable).",
+)
+@click.option("--gt", type=click.Path(file_okay=False), help="With --sensitivity: the ground-truth folder.")
+@click.option(
+    "--gt-polarity",
+    type=click.Choice(["focus-white", "blurred-white"]),
+    default="focus-white",
+    show_default=True,
+    help="With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).",
+)
+@click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
+@click.option(
+    "--workers", default=1, show_default=True, type=int, help="Worker processes (figures, --sensitivity)."
+)
+def command(
+    results,
+    out,
+    published,
+    published_dataset,
+    protocols,
+    sensitivity,
+    preds,
+    gt,
+    gt_polarity,
+    pred_suffix,
+    workers,
+):
+    """Build tables (Markdown, LaTeX, CSV), figures (PNG, SVG, PDF) and a self-contained web page
+    from RESULTS, the JSON files written by `dbdbench evaluate`.
+
+    One table and one set of figures per protocol and dataset: numbers of different protocols are
+    never mixed. When the same method and dataset have results under several protocols, a
+    protocol-sensitivity table and figure show how the numbers and the ranking move.
+
+    \b
+    Examples:
+      dbdbench leaderboard runs/*.json --out board
+      dbdbench leaderboard hifst_cuhk.json --published --out board
+      dbdbench leaderboard --sensitivity --pred lapvar=preds/lapvar --pred dct=preds/dct \\
+          --gt data/gt --out board
+    """
+    from pathlib import Path
+
+    from dbdbench.errors import DbdError
+    from dbdbench.leaderboards.build import build_leaderboard
+
+    paths = list(results)
+    if sensitivity:
+        from dbdbench.leaderboards.sensitivity import run_sensitivity
+
+        if not preds or not gt:
+            raise DbdError("--sensitivity needs --gt DIR and at least one --pred NAME=DIR")
+        folders = {}
+        for item in preds:
+            name, sep, folder = item.partition("=")
+            if not sep or not name or not folder:
+                raise DbdError(f"--pred '{item}': write it as NAME=DIR, e.g. --pred lapvar=preds/lapvar")
+            if name in folders:
+                raise DbdError(f"--pred: method name '{name}' is given twice; give each method once")
+            folders[name] = folder
+        paths += run_sensitivity(
+            folders,
+            gt,
+            Path(out) / "results",
+            protocols,
+            workers,
+            gt_polarity=gt_polarity,
+            pred_suffix=pred_suffix,
+        )
+    elif preds or gt:
+        raise DbdError("--pred and --gt only work with --sensitivity; add it or give result files")
+    if not paths and not published:
+        raise DbdError(
+            "no result files given; pass RESULT.json files (from dbdbench evaluate) or --published"
+        )
+    if published_dataset and not published:
+        raise DbdError("--published-dataset only works with --published; add it")
+    board = build_leaderboard(
+        paths,
+        out,
+        published=published,
+        protocols=protocols,
+        published_dataset=published_dataset,
+        workers=workers,
+    )
+    n_user = sum(r.source == "user" for r in board.results)
+    n_pub = len(board.results) - n_user
+    click.echo(f"leaderboard of {n_user} result(s)" + (f" and {n_pub} published curve(s)" if n_pub else ""))
+    for what, path in board.files.items():
+        click.echo(f"  {what:<16} {path}")
+    click.echo(f"  {'plots':<16} {board.out / 'plots'} ({len(board.plots)} files)")
+    click.echo(f"open {board.files['html'].resolve().as_uri()}")

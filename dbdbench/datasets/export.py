@@ -1,0 +1,62 @@
+"""Exporting a dataset canonically: ``image/<name>.<ext>`` + ``gt/<name>.png`` with white = in-focus."""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+
+from dbdbench.atomic import write_bytes_atomic
+from dbdbench.datasets.index import Sample, resolve
+from dbdbench.errors import DbdError
+from dbdbench.executor import run_tasks
+from dbdbench.imageio import to_uint8, write_image
+
+
+def export_sample(sample: Sample, out: Path) -> bool:
+    """Write one sample to ``out``: the photo's bytes unchanged (lower-case extension) and the mask
+    as an 8-bit PNG with white = in-focus. Returns whether a photo was written."""
+    write_image(out / "gt" / f"{sample.name}.png", to_uint8(sample.read_mask()))
+    if sample.image_path is None:
+        return False
+    try:
+        data = sample.image_path.read_bytes()
+    except OSError as exc:
+        raise DbdError(f"cannot read photo '{sample.image_path}': {exc.strerror}") from None
+    write_bytes_atomic(out / "image" / f"{sample.name}{sample.image_path.suffix.lower()}", data)
+    return True
+
+
+def export_dataset(
+    name: str,
+    root: str | os.PathLike,
+    out: str | os.PathLike,
+    split: str | None = None,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> tuple[int, int]:
+    """Write a dataset split as ``out/image/`` + ``out/gt/`` with in-focus = white.
+
+    Parameters
+    ----------
+    name, root, split
+        As for :func:`~dbdbench.datasets.resolve`.
+    out : path-like
+        Output folder (created); must not be the dataset folder itself.
+    workers, scheduler
+        Parallel export (:func:`dbdbench.executor.run_tasks`).
+
+    Returns
+    -------
+    (int, int)
+        Masks written, photos written.
+    """
+    index = resolve(name, root, split)
+    out = Path(out)
+    if out.resolve() == index.root.resolve():
+        raise DbdError(f"--out '{out}' is the dataset folder itself; choose another folder")
+    wrote = run_tasks(
+        partial(export_sample, out=out), index.samples, workers=workers, scheduler=scheduler, desc="export"
+    )
+    return len(wrote), sum(wrote)

@@ -1,0 +1,352 @@
+"""Resolving a dataset folder: find its layout, list and match its files, select a split.
+
+:func:`resolve` is the one entry point; it reads no pixels (except for EBD's ``partial`` split, which
+is defined by the masks) and works when only the mask folder is present (``image_path`` is then None).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from dbdbench.datasets.registry import (
+    BLURRED_WHITE,
+    DatasetSpec,
+    Layout,
+    SplitSpec,
+    get_spec,
+    guess_from_names,
+)
+from dbdbench.errors import DbdError
+from dbdbench.imageio import is_image_file, read_grey, read_rgb
+from dbdbench.pairing import list_images
+
+SPLITS_DIR = Path(__file__).parent / "splits"
+
+
+def to_infocus(grey: np.ndarray, polarity: str) -> np.ndarray:
+    """Scale a mask as read from disk to [0, 1] with 1 = in-focus.
+
+    Parameters
+    ----------
+    grey : ndarray, shape (H, W), dtype uint8 or uint16
+        The mask as stored (:func:`dbdbench.imageio.read_grey`).
+    polarity : {"focus-white", "blurred-white"}
+        What white means in the stored mask.
+
+    Returns
+    -------
+    ndarray, shape (H, W), dtype float32
+        Values in [0, 1], 1 = in-focus.
+    """
+    scale = np.float32(65535.0 if grey.dtype == np.uint16 else 255.0)
+    unit = grey.astype(np.float32) / scale
+    return (np.float32(1.0) - unit) if polarity == BLURRED_WHITE else unit
+
+
+def read_mask(path: str | os.PathLike, polarity: str) -> np.ndarray:
+    """Read a mask file as float32 in [0, 1], 1 = in-focus (RGBA and palette masks included).
+
+    Returns
+    -------
+    ndarray, shape (H, W), dtype float32
+    """
+    return to_infocus(read_grey(path), polarity)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One sample of a dataset: its name and files; nothing is read until asked.
+
+    Attributes
+    ----------
+    name : str
+        File stem shared by the photo and the mask (``out_of_focus0026``).
+    image_path : Path or None
+        The photo; None when only the masks are present.
+    gt_path : Path
+        The mask as distributed.
+    gt_polarity : {"focus-white", "blurred-white"}
+        What white means in ``gt_path``.
+    """
+
+    name: str
+    image_path: Path | None
+    gt_path: Path
+    gt_polarity: str
+
+    def read_mask(self) -> np.ndarray:
+        """The mask, shape (H, W), float32 in [0, 1], 1 = in-focus."""
+        return read_mask(self.gt_path, self.gt_polarity)
+
+    def read_image(self) -> np.ndarray:
+        """The photo, shape (H, W, 3), uint8 RGB.
+
+        Raises
+        ------
+        DbdError
+            When the dataset folder has no photo for this sample.
+        """
+        if self.image_path is None:
+            raise DbdError(
+                f"sample '{self.name}' has no photo (only its mask '{self.gt_path}' was found); "
+                "add the photos next to the masks"
+            )
+        return read_rgb(self.image_path)
+
+
+@dataclass
+class DatasetIndex:
+    """The resolved files of one split of a dataset.
+
+    Attributes
+    ----------
+    name, split : str
+        Dataset and split.
+    gt_polarity : {"focus-white", "blurred-white"}
+        What white means in the masks as stored on disk (loaders convert to 1 = in-focus).
+    samples : list of Sample
+        Sorted by name.
+    citation : str
+        The paper to cite.
+    root : Path
+        The folder given.
+    layout : Layout
+        The layout found.
+    gt_dir, image_dir : Path, Path or None
+        The folders found (``image_dir`` None when there are no photos).
+    expected_count : int or None
+        How many samples the split should have.
+    orphan_images : list of str
+        Photos of this dataset without a mask.
+    foreign_names : list of str
+        Mask names that do not belong to this dataset (another dataset's files, stray images).
+    other_files : list of Path
+        Files in the folders that are not images.
+    """
+
+    name: str
+    split: str
+    gt_polarity: str
+    samples: list[Sample]
+    citation: str
+    root: Path
+    layout: Layout
+    gt_dir: Path
+    image_dir: Path | None
+    spec: DatasetSpec
+    expected_count: int | None
+    orphan_images: list[str] = field(default_factory=list)
+    foreign_names: list[str] = field(default_factory=list)
+    other_files: list[Path] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def has_images(self) -> bool:
+        """Whether every sample has a photo."""
+        return all(s.image_path is not None for s in self.samples)
+
+    @property
+    def missing_images(self) -> list[str]:
+        """Names of samples without a photo."""
+        return [s.name for s in self.samples if s.image_path is None]
+
+
+def _find_dir(root: Path, rel: str) -> Path | None:
+    """``root/rel`` matching each path component case-insensitively; None when absent."""
+    here = root
+    for part in rel.split("/"):
+        exact = here / part
+        if exact.is_dir():
+            here = exact
+            continue
+        try:
+            match = [p for p in here.iterdir() if p.is_dir() and p.name.lower() == part.lower()]
+        except OSError:
+            return None
+        if not match:
+            return None
+        here = sorted(match)[0]
+    return here
+
+
+def _list_folder(folder: Path, exts: tuple[str, ...], what: str) -> tuple[dict[str, Path], list[Path]]:
+    """Images (stem -> path) and non-image files of a folder; ``exts`` restricts the images."""
+    if exts:
+        found: dict[str, Path] = {}
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in exts:
+                if p.stem in found:
+                    raise DbdError(
+                        f"{what} '{folder}' has two files named '{p.stem}' ({found[p.stem].name}, {p.name}); "
+                        "keep one file per name"
+                    )
+                found[p.stem] = p
+        images = found
+    else:
+        images = list_images(folder, what=what)
+    others = [
+        p
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.startswith(".") and not is_image_file(p)
+    ]
+    return images, others
+
+
+def te1_names() -> list[str]:
+    """The 100 CUHK-TE-1 names in the order of the 320x320 "xu100" copy: xu100 image k is
+    ``te1_names()[k - 1]``."""
+    return _read_names("cuhk-te-1.txt")
+
+
+def _read_names(filename: str) -> list[str]:
+    """Stems listed in a package split file (lines ``k name.ext`` or ``name.ext``)."""
+    path = SPLITS_DIR / filename
+    names = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if parts:
+            names.append(Path(parts[-1]).stem)
+    return names
+
+
+def _sim_count(root: Path) -> int | None:
+    """Rows of ``manifest.csv`` of a generate-sim folder (None when absent or unreadable)."""
+    path = root / "manifest.csv"
+    if not path.is_file():
+        return None
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            return sum(1 for _ in csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+
+
+def _first(names, n: int = 5) -> str:
+    names = list(names)
+    shown = ", ".join(names[:n])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > n else "")
+
+
+def _find_layout(root: Path, spec: DatasetSpec, split: SplitSpec) -> tuple[Layout, Path]:
+    for layout in split.layouts:
+        gt = _find_dir(root, layout.gt_dir)
+        if gt is not None:
+            return layout, gt
+    looked = "; ".join(lay.describe() for lay in split.layouts)
+    hint = ""
+    if any(root.name.lower() == lay.gt_dir.split("/")[-1].lower() for lay in split.layouts) or any(
+        root.name.lower() == lay.image_dir.split("/")[-1].lower() for lay in split.layouts
+    ):
+        hint = f"; '{root}' looks like one of those folders: give its parent as --root"
+    else:
+        subs = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        hint = f"; it holds: {_first(subs)}" if subs else "; it has no subfolders"
+    raise DbdError(
+        f"no {spec.name} '{split.name}' layout under '{root}': looked for {looked}{hint}; "
+        "check --root and the dataset name ('dbdbench datasets list')"
+    )
+
+
+def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> DatasetIndex:
+    """Find and list the files of one split of a registered dataset.
+
+    Parameters
+    ----------
+    name : str
+        Registered dataset (``dbdbench datasets list``).
+    root : path-like
+        The dataset folder (the one that holds ``image/`` + ``gt/`` or the dataset's own folders).
+    split : str, optional
+        Split name; None selects the dataset's first split.
+
+    Returns
+    -------
+    DatasetIndex
+        Samples sorted by name; photos may be absent (``image_path`` None).
+
+    Raises
+    ------
+    DbdError
+        Unknown dataset or split, missing root, no known layout, names of the split missing from the
+        mask folder, or an empty split.
+    """
+    spec = get_spec(name)
+    sp = spec.split(split)
+    if root is None:
+        raise DbdError(f"no folder given for dataset '{spec.name}'; pass --root DIR")
+    root = Path(root)
+    if not root.exists():
+        raise DbdError(f"dataset root '{root}' does not exist; check --root")
+    if not root.is_dir():
+        raise DbdError(f"dataset root '{root}' is not a folder; give the folder that holds the dataset")
+    layout, gt_dir = _find_layout(root, spec, sp)
+    gts, other_files = _list_folder(gt_dir, layout.gt_exts, "mask folder")
+    image_dir = _find_dir(root, layout.image_dir)
+    images: dict[str, Path] = {}
+    if image_dir is not None:
+        images, other_images = _list_folder(image_dir, layout.image_exts, "photo folder")
+        if image_dir != gt_dir:
+            other_files += other_images
+        if not images:
+            image_dir = None
+    if layout.image_dir == layout.gt_dir:  # photos and masks side by side: anything else is extra
+        known = layout.image_exts + layout.gt_exts
+        other_files = [
+            p
+            for p in sorted(gt_dir.iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in known
+        ]
+
+    foreign = [n for n in gts if not spec.in_family(n)]
+    names = [n for n in gts if spec.belongs(n)]
+    if not names:
+        found = f"{len(gts)} masks, e.g. {_first(sorted(gts), 3)}" if gts else "no masks"
+        guess = guess_from_names(gts, exclude=spec.name)
+        hint = f"; they look like dataset '{guess}'" if guess else ""
+        raise DbdError(
+            f"the {spec.name} '{sp.name}' split is empty: mask folder '{gt_dir}' has {found}{hint}; "
+            "check --root and the dataset name"
+        )
+    if sp.names_file:
+        wanted = _read_names(sp.names_file)
+        have = set(names)
+        missing = [n for n in wanted if n not in have]
+        if missing:
+            raise DbdError(
+                f"{len(missing)} of the {len(wanted)} {spec.name} '{sp.name}' masks are missing from "
+                f"'{gt_dir}': {_first(missing)}; complete the mask folder"
+            )
+        names = sorted(wanted)
+    if sp.exclude_file:
+        drop = set(_read_names(sp.exclude_file))
+        names = [n for n in names if n not in drop]
+    samples = [Sample(n, images.get(n), gts[n], spec.polarity) for n in sorted(names)]
+    if sp.partial_only:
+        samples = [s for s in samples if float(s.read_mask().min()) < 0.5]
+    if not samples:
+        raise DbdError(f"the {spec.name} '{sp.name}' split under '{root}' has no samples; check --root")
+    orphans = sorted(n for n in images if n not in gts and spec.belongs(n))
+    expected = _sim_count(root) if spec.name == "sim" else sp.count
+    return DatasetIndex(
+        name=spec.name,
+        split=sp.name,
+        gt_polarity=spec.polarity,
+        samples=samples,
+        citation=spec.citation,
+        root=root,
+        layout=layout,
+        gt_dir=gt_dir,
+        image_dir=image_dir,
+        spec=spec,
+        expected_count=expected,
+        orphan_images=orphans,
+        foreign_names=sorted(foreign),
+        other_files=other_files,
+    )

@@ -1,0 +1,313 @@
+"""Leaderboard tables: ranking with ties, and Markdown, LaTeX (booktabs) and CSV output.
+
+One table per (protocol, dataset, split) group. Rows are every method scored under that protocol on
+any dataset, so a method without a result on this dataset is shown as such (``n/a``) rather than
+silently missing; published references of the group follow the user's methods.
+
+Ranking: per metric, values are compared as displayed (rounded to ``DECIMALS`` places), so two
+numbers that print the same tie. Ranks are dense: every method with the best value is rank 1 (bold),
+every method with the next distinct value is rank 2 (underlined). Missing values are not ranked, and a
+metric that only one method has is not marked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from dbdbench.leaderboards.results import HEADLINE_F, METRICS, Group, Result
+
+DECIMALS = 3
+MISSING = "n/a"
+
+
+def dense_ranks(
+    values: list[float | None], higher_is_better: bool, decimals: int = DECIMALS
+) -> list[int | None]:
+    """Dense ranks of values compared at display precision; None stays None.
+
+    Parameters
+    ----------
+    values : list of float or None
+    higher_is_better : bool
+    decimals : int
+        Values equal after rounding to this many decimals tie.
+
+    Returns
+    -------
+    list of int or None
+        1 = best. ``[0.5, 0.7, 0.7, None, 0.2]`` (higher better) gives ``[2, 1, 1, None, 3]``.
+    """
+    rounded = [None if v is None else round(v, decimals) for v in values]
+    distinct = sorted({v for v in rounded if v is not None}, reverse=higher_is_better)
+    place = {v: i + 1 for i, v in enumerate(distinct)}
+    return [None if v is None else place[v] for v in rounded]
+
+
+@dataclass
+class Row:
+    """One method in one table.
+
+    Attributes
+    ----------
+    label : str
+        Method label (published references end in ``" (published)"``).
+    result : Result or None
+        None when the method has no result on this table's dataset.
+    values, ranks : dict
+        Metric key -> value / dense rank (None where missing).
+    """
+
+    label: str
+    result: Result | None
+    values: dict[str, float | None] = field(default_factory=dict)
+    ranks: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def present(self) -> bool:
+        return self.result is not None
+
+    @property
+    def partial(self) -> bool:
+        """True when some ground-truth images had no prediction."""
+        return self.result is not None and self.result.counts.get("missing", 0) > 0
+
+    def interval(self, key: str) -> tuple[float, float] | None:
+        return None if self.result is None else self.result.intervals.get(key)
+
+
+@dataclass
+class Table:
+    """A ranked table for one group.
+
+    Attributes
+    ----------
+    group : Group
+    metrics : tuple of (key, label, higher_is_better)
+    rows : list of Row
+        Sorted by the protocol's headline F (best first; in a tie user results before published
+        references, then by label); methods without a result last.
+    """
+
+    group: Group
+    metrics: tuple[tuple[str, str, bool], ...]
+    rows: list[Row]
+
+    def mark(self, row: Row, key: str) -> int:
+        """1 (bold) for the best value, 2 (underline) for the second, 0 otherwise; a metric with
+        fewer than two values in the table marks nothing (being best of one says nothing)."""
+        if sum(r.values[key] is not None for r in self.rows) < 2:
+            return 0
+        rank = row.ranks[key]
+        return rank if rank in (1, 2) else 0
+
+    @property
+    def title(self) -> str:
+        n = {
+            r.result.counts.get("gt") for r in self.rows if r.result is not None and r.result.counts.get("gt")
+        }
+        images = f", {n.pop()} images" if len(n) == 1 else ""
+        return f"protocol {self.group.protocol}, dataset {self.group.dataset_label}{images}"
+
+
+def build_table(group: Group, all_labels: list[str]) -> Table:
+    """Rank one group.
+
+    Parameters
+    ----------
+    group : Group
+    all_labels : list of str
+        User method labels scored under this protocol on any dataset (rows for those missing here).
+    """
+    metrics = METRICS[group.protocol]
+    labels = list(all_labels) + [r.label for r in group.results if r.label not in all_labels]
+    rows = []
+    for label in labels:
+        res = group.get(label)
+        rows.append(Row(label, res, {k: (res.value(k) if res else None) for k, _, _ in metrics}))
+    for key, _, up in metrics:
+        for row, rank in zip(rows, dense_ranks([r.values[key] for r in rows], up), strict=True):
+            row.ranks[key] = rank
+    head = HEADLINE_F[group.protocol]
+    rows.sort(
+        key=lambda r: (
+            not r.present,
+            r.ranks[head] is None,
+            r.ranks[head] or 0,
+            r.result is not None and r.result.source == "published",
+            r.label.casefold(),
+        )
+    )
+    return Table(group, metrics, rows)
+
+
+def build_tables(groups: list[Group]) -> list[Table]:
+    """One ranked table per group; rows of a protocol's tables cover all its user methods."""
+    per_protocol: dict[str, list[str]] = {}
+    for g in groups:
+        labels = per_protocol.setdefault(g.protocol, [])
+        for r in g.results:
+            if r.source != "published" and r.label not in labels:
+                labels.append(r.label)
+    return [build_table(g, per_protocol[g.protocol]) for g in groups]
+
+
+def _fmt(v: float | None) -> str:
+    return MISSING if v is None else f"{v:.{DECIMALS}f}"
+
+
+# ---------------------------------------------------------------- Markdown
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+def table_markdown(table: Table) -> str:
+    """A GitHub-flavoured Markdown table: best **bold**, second <u>underlined</u>, arrows in headers."""
+    head = ["Method"] + [f"{lab} {'↑' if up else '↓'}" for _, lab, up in table.metrics]
+    lines = [
+        f"### {_md_escape(table.title)}",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" + "---:|" * len(table.metrics),
+    ]
+    notes = []
+    for row in table.rows:
+        name = _md_escape(row.label)
+        if not row.present:
+            name += " *(no result on this dataset)*"
+        elif row.partial:
+            c = row.result.counts
+            name += " †"
+            notes.append(
+                f"† {_md_escape(row.label)}: {c.get('evaluated')} of {c.get('gt')} images evaluated."
+            )
+        cells = [name]
+        for key, _, _ in table.metrics:
+            text = _fmt(row.values[key])
+            ci = row.interval(key)
+            if ci is not None and row.values[key] is not None:
+                text += f" [{ci[0]:.{DECIMALS}f}, {ci[1]:.{DECIMALS}f}]"
+            mark = table.mark(row, key)
+            if mark == 1:
+                text = f"**{text}**"
+            elif mark == 2:
+                text = f"<u>{text}</u>"
+            cells.append(text)
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    if any(row.interval(k) for row in table.rows for k, _, _ in table.metrics):
+        lines.append("Brackets: bootstrap confidence intervals.")
+    lines += notes
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- LaTeX
+_TEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def tex_escape(text: str) -> str:
+    """Escape LaTeX special characters."""
+    return "".join(_TEX.get(c, c) for c in text)
+
+
+def table_latex(table: Table) -> str:
+    """A booktabs ``table`` environment; best ``\\textbf``, second ``\\underline``."""
+    cols = "l" + "r" * len(table.metrics)
+    head = ["Method"] + [
+        f"{tex_escape(lab)} $\\{'uparrow' if up else 'downarrow'}$" for _, lab, up in table.metrics
+    ]
+    label = "tab:" + table.group.slug.replace("_", "-")
+    out = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\caption{{{tex_escape(table.title.capitalize())}. Best in bold, second underlined; "
+        r"n/a: no result.}",
+        rf"\label{{{label}}}",
+        rf"\begin{{tabular}}{{{cols}}}",
+        r"\toprule",
+        " & ".join(head) + r" \\",
+        r"\midrule",
+    ]
+    for row in table.rows:
+        name = tex_escape(row.label) + (r"$^\dagger$" if row.partial else "")
+        cells = [name]
+        for key, _, _ in table.metrics:
+            text = _fmt(row.values[key])
+            mark = table.mark(row, key)
+            if mark == 1:
+                text = rf"\textbf{{{text}}}"
+            elif mark == 2:
+                text = rf"\underline{{{text}}}"
+            cells.append(text)
+        out.append(" & ".join(cells) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}"]
+    if any(r.partial for r in table.rows):
+        out.append(r"\par\footnotesize $^\dagger$ not every image of the dataset was evaluated.")
+    out.append(r"\end{table}")
+    return "\n".join(out) + "\n"
+
+
+def latex_document(tables: list[Table]) -> str:
+    """All tables, preceded by a comment naming the packages they need."""
+    return "% Needs \\usepackage{booktabs}.\n\n" + "\n".join(table_latex(t) for t in tables)
+
+
+# ---------------------------------------------------------------- CSV
+CSV_COLUMNS = (
+    "protocol",
+    "dataset",
+    "split",
+    "method",
+    "source",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "higher_is_better",
+    "rank",
+    "evaluated",
+    "gt",
+)
+
+
+def tables_csv(tables: list[Table]) -> str:
+    """Long-format CSV: one row per (table, method, metric); empty cells where a value is missing."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for t in tables:
+        for row in t.rows:
+            res = row.result
+            for key, _, up in t.metrics:
+                ci = row.interval(key)
+                v = row.values[key]
+                w.writerow(
+                    [
+                        t.group.protocol,
+                        t.group.dataset,
+                        t.group.split or "",
+                        row.label.removesuffix(" (published)"),
+                        res.source if res else "",
+                        key,
+                        "" if v is None else repr(v),
+                        "" if ci is None else repr(ci[0]),
+                        "" if ci is None else repr(ci[1]),
+                        int(up),
+                        "" if row.ranks[key] is None else row.ranks[key],
+                        "" if res is None else res.counts.get("evaluated", ""),
+                        "" if res is None else res.counts.get("gt", ""),
+                    ]
+                )
+    return buf.getvalue()
