@@ -108,7 +108,7 @@ def main() -> None:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
 
-    from dbdbench.baselines.deep.data import folder_pairs
+    from dbdbench.baselines.deep.data import training_sources
     from dbdbench.baselines.deep.predictor import predict_map
     from dbdbench.baselines.deep.train import TrainOptions, train
 
@@ -122,7 +122,7 @@ def main() -> None:
     opts = TrainOptions(
         args.model, args.out / "run", "tiny", epochs=10_000, max_minutes=args.minutes, seed=args.seed
     )
-    result = train(opts, folder_pairs(train_dir), echo=None)
+    result = train(opts, training_sources([train_dir]), echo=None)
     seconds = time.monotonic() - t0
     hist = result.history
     print(
@@ -130,8 +130,9 @@ def main() -> None:
         f"loss {hist[0][2]:.3f} -> {np.mean([h[2] for h in hist[-10:]]):.3f} (mean of last 10 steps)"
     )
 
-    tests = folder_pairs(test_dir)
-    images, gts = zip(*(p.load() for p in tests), strict=True)
+    (test_index,) = training_sources([test_dir])
+    images = [s.read_image() for s in test_index.samples]
+    gts = [s.read_mask() for s in test_index.samples]
     rows = []
     t = time.monotonic()
     maps = [predict_map(im, model=args.model, checkpoint=str(result.checkpoint)) for im in images]

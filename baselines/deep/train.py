@@ -25,12 +25,13 @@ from pathlib import Path
 
 import torch
 from dbdbench.baselines.deep.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
-from dbdbench.baselines.deep.data import Pair, PairDataset
+from dbdbench.baselines.deep.data import TrainingSet
 from dbdbench.baselines.deep.losses import deep_supervision_loss
 from dbdbench.baselines.deep.models import DBDModel, build_model, get_preset
 from dbdbench.baselines.deep.vgg import load_vgg16_weights, read_vgg16_state
 
 from dbdbench.atomic import write_text_atomic
+from dbdbench.datasets import DatasetIndex
 from dbdbench.errors import DbdError
 
 
@@ -169,7 +170,7 @@ def _stderr(msg: str) -> None:
 
 def train(
     opts: TrainOptions,
-    pairs: Sequence[Pair],
+    sources: Sequence[DatasetIndex],
     echo: Callable[[str], None] | None = _stderr,
     progress: bool | None = None,
 ) -> TrainResult:
@@ -178,8 +179,8 @@ def train(
     Parameters
     ----------
     opts : TrainOptions
-    pairs : sequence of Pair
-        Training pairs (:func:`~dbdbench.baselines.deep.data.folder_pairs`, ``dataset_pairs``).
+    sources : sequence of DatasetIndex
+        Training data (:func:`~dbdbench.baselines.deep.data.training_sources`).
     echo : callable, optional
         Receives every log line (default: stderr); None for silence.
     progress : bool, optional
@@ -268,7 +269,7 @@ def train(
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
 
-    dataset = PairDataset(pairs, preset.train_size, preset.crop, seed=opts.seed)
+    dataset = TrainingSet(sources, preset.train_size, preset.crop, seed=opts.seed)
     batches = math.ceil(len(dataset) / preset.batch_size)
     total_steps = epochs * batches
     log(
@@ -298,7 +299,7 @@ def train(
             dynamic_ncols=True,
         )
         losses = []
-        for x, y in loader:
+        for x, y, _names in loader:
             lr = cosine_lr(
                 preset.lr, step / total_steps, None if limit is None else (time.monotonic() - t0) / limit
             )

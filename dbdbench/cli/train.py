@@ -81,19 +81,18 @@ def command(
         import torch
     except ModuleNotFoundError:
         raise DbdError("dbdbench train needs PyTorch: pip install 'dbdbench[deep]'") from None
-    from dbdbench.baselines.deep.data import dataset_pairs, folder_pairs
+    from dbdbench.baselines.deep.data import training_sources
     from dbdbench.baselines.deep.train import TrainOptions, train
 
     if threads is not None:
         if threads < 1:
             raise DbdError(f"--threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
-    pairs = []
-    for folder in data:
-        pairs += folder_pairs(folder)
-    for k, (name, root) in enumerate(zip(datasets, roots, strict=True)):
-        split = (splits[k] if len(splits) > 1 else splits[0]) if splits else None
-        pairs += dataset_pairs(name, root, split)
+    named = [
+        (name, root, (splits[k] if len(splits) > 1 else splits[0]) if splits else None)
+        for k, (name, root) in enumerate(zip(datasets, roots, strict=True))
+    ]
+    sources = training_sources(data, named)
     opts = TrainOptions(
         model=model,
         out=Path(out),
@@ -109,5 +108,5 @@ def command(
         lr=lr,
         train_size=train_size,
     )
-    result = train(opts, pairs, echo=lambda msg: click.echo(msg, err=True))
+    result = train(opts, sources, echo=lambda msg: click.echo(msg, err=True))
     click.echo(f"{result.checkpoint}")

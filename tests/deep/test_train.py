@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 from dbdbench.baselines.deep.checkpoint import read_checkpoint, save_checkpoint
-from dbdbench.baselines.deep.data import PairDataset, folder_pairs
+from dbdbench.baselines.deep.data import TrainingSet, training_sources
 from dbdbench.baselines.deep.models import build_model
 from dbdbench.baselines.deep.train import TrainOptions, train
 
@@ -19,7 +19,7 @@ FAST = {"preset": "tiny", "batch_size": 3, "train_size": 32}
 
 def run(data, out, model="btbnet-1s", **kw):
     opts = TrainOptions(model=model, out=out, **{**FAST, **kw})
-    return train(opts, folder_pairs(data), echo=None, progress=False)
+    return train(opts, training_sources([data]), echo=None, progress=False)
 
 
 def test_run_writes_checkpoints_loss_curve_and_log(tiny_data, tmp_path):
@@ -86,9 +86,11 @@ def test_init_starts_from_the_checkpoint_weights(tiny_data, tmp_path):
     assert not torch.allclose(result.model.state_dict()["net.head.weight"], w0)
 
 
-def test_dataset_crops_are_seeded_per_epoch_and_index(tiny_data):
-    ds = PairDataset(folder_pairs(tiny_data), size=24, crop=True, seed=1)
-    x0, y0 = ds[2]
+def test_training_set_crops_are_seeded_per_epoch_and_index(tiny_data):
+    ds = TrainingSet(training_sources([tiny_data, tiny_data]), size=24, crop=True, seed=1)
+    assert len(ds) == 12
+    x0, y0, name = ds[2]
+    assert name == "000002"
     assert x0.shape == (3, 24, 24) and y0.shape == (1, 24, 24)
     assert x0.dtype == torch.float32 and 0 <= float(x0.min()) and float(x0.max()) <= 1
     assert torch.equal(ds[2][0], x0)
