@@ -112,7 +112,7 @@ def _run_dask(func, items, address, desc, progress):
     bar = _progress(len(items), desc, progress)
     try:
         futures = client.map(_single_threaded, [func] * len(items), items, pure=False)
-        for _ in as_completed(futures):
+        for _ in as_completed(futures, loop=client.loop):
             bar.update(1)
         return client.gather(futures)
     finally:

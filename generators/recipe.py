@@ -172,7 +172,7 @@ def default_recipe(name: str) -> Recipe:
     return r
 
 
-def _check_type(where: str, value: Any, default: Any) -> Any:
+def _check_type(where: str, value: Any, default: Any, source: str) -> Any:
     """Coerce ``value`` to the type of ``default`` or raise naming ``where``."""
     if isinstance(default, bool):
         ok = isinstance(value, bool)
@@ -197,7 +197,8 @@ def _check_type(where: str, value: Any, default: Any) -> Any:
         ok = False
     if not ok:
         raise DbdError(
-            f"recipe key '{where}' must be {type(default).__name__} (like {default!r}), got {value!r}"
+            f"recipe {source}: key '{where}' must be {type(default).__name__} (like {default!r}), "
+            f"got {value!r}"
         )
     return value
 
@@ -215,7 +216,7 @@ def _apply(obj: Any, table: dict[str, Any], prefix: str, source: str) -> None:
                 raise DbdError(f"recipe {source}: key '{where}' must be a table [{where}]")
             _apply(current, value, f"{where}.", source)
         else:
-            setattr(obj, key, _check_type(where, value, current))
+            setattr(obj, key, _check_type(where, value, current, source))
 
 
 def recipe_from_dict(data: dict[str, Any], source: str = "") -> Recipe:

@@ -52,7 +52,7 @@ def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
 
 def _first_difference(old: dict, new: dict) -> str | None:
     a, b = _flatten(old), _flatten(new)
-    for key in sorted(set(a) | set(b)):
+    for key in sorted(set(a) | set(b), key=lambda k: (k != "recipe", k)):
         if a.get(key) != b.get(key):
             return f"key '{key}' is {a.get(key)!r} there and {b.get(key)!r} now"
     return None
@@ -106,11 +106,13 @@ def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, ove
         _clear(out)
     elif entries and not existing.is_file():
         raise DbdError(
-            f"--out '{out}' is not empty and holds no {RECIPE_FILE}; choose an empty folder or pass --overwrite"
+            f"--out '{out}' is not empty and holds no {RECIPE_FILE}; "
+            "choose an empty folder or pass --overwrite"
         )
     elif entries and not resume:
         raise DbdError(
-            f"--out '{out}' already holds a generated set; pass --resume to complete it or --overwrite to replace it"
+            f"--out '{out}' already holds a generated set; "
+            "pass --resume to complete it or --overwrite to replace it"
         )
     elif entries:
         try:
@@ -132,7 +134,8 @@ def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, ove
 
 
 def completed(out: Path) -> dict[int, dict[str, str]]:
-    """Rows of the samples already complete in ``out`` (manifest rows, then per-sample records).
+    """Rows of the samples already complete in ``out``: manifest rows and per-sample records whose
+    files all exist.
 
     Returns
     -------
@@ -150,7 +153,8 @@ def completed(out: Path) -> dict[int, dict[str, str]]:
         for p in folder.glob("[0-9]*.json"):
             rec = json.loads(p.read_text(encoding="utf-8"))
             rows[int(rec["index"])] = rec
-    return rows
+    # a sample whose files went missing is not complete
+    return {i: row for i, row in rows.items() if all((out / row[k]).is_file() for k in SUBDIRS if k in row)}
 
 
 def write_sample(out: Path, name: str, files: list[tuple[str, bytes]], row: dict[str, str]) -> None:
@@ -195,7 +199,8 @@ def write_manifest(out: Path, count: int) -> int:
     missing = [i for i in range(count) if i not in rows]
     if missing:
         raise DbdError(
-            f"--out '{out}' lacks {len(missing)} samples (e.g. {sample_name(missing[0])}); run again with --resume"
+            f"--out '{out}' lacks {len(missing)} samples (e.g. {sample_name(missing[0])}); "
+            "run again with --resume"
         )
     columns = list(rows[0])
     buf = io.StringIO()

@@ -53,8 +53,9 @@ def command(
     )
     skipped = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s.skipped_sources.items() if v) or "none"
     click.echo(
-        f"generate-sim: {s.count} samples in {s.out} ({s.generated} made now, {s.count - s.generated} already "
-        f"there) in {s.seconds:.1f} s; recipe {s.recipe}; {s.sources} source photos, skipped: {skipped}; "
+        f"generate-sim: {s.count} samples in {s.out} ({s.generated} made now, "
+        f"{s.count - s.generated} already there) in {s.seconds:.1f} s; recipe {s.recipe}; "
+        f"{s.sources} source photos, skipped: {skipped}; "
         f"{s.redraws} redraws"
     )
     if s.preview:
