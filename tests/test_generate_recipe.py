@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from dbdbench.generators.recipe import dump_recipe, load_recipe, parse_recipe_text
 
 from dbdbench.errors import DbdError
-from dbdbench.generators.recipe import dump_recipe, load_recipe, parse_recipe_text
 
 
 def test_builtin_defaults():
