@@ -249,7 +249,9 @@ def apply_crop(img: np.ndarray, x: int, y: int, side: int, flip: int, size: int,
     return np.ascontiguousarray(out)
 
 
-def dead_leaves(rng: np.random.Generator, size: int, *, r_min: float = 1.5, n_disks: int = 600) -> np.ndarray:
+def dead_leaves(
+    rng: np.random.Generator, size: int, *, r_min: float = 3.0, coverage: float = 3.0
+) -> np.ndarray:
     """A dead-leaves texture: opaque disks of random colour with radius density ~ r^-3.
 
     Parameters
@@ -259,14 +261,18 @@ def dead_leaves(rng: np.random.Generator, size: int, *, r_min: float = 1.5, n_di
         Output side in pixels.
     r_min : float
         Smallest radius in pixels; the largest is ``size / 3``.
-    n_disks : int
-        Disks dropped; each new disk falls on top of the earlier ones.
+    coverage : float
+        Expected total disk area over the image area (3 leaves about e^-3 = 5% of the background
+        colour visible); each new disk falls on top of the earlier ones.
 
     Returns
     -------
     ndarray, shape (size, size, 3), dtype uint8
     """
     r_max = size / 3.0
+    # E[r^2] for p(r) ~ r^-3 on [r_min, r_max] is ln(r_max / r_min) / ((r_min^-2 - r_max^-2) / 2)
+    mean_area = np.pi * np.log(r_max / r_min) / ((r_min**-2 - r_max**-2) / 2)
+    n_disks = int(np.ceil(coverage * size * size / mean_area))
     # inverse CDF of p(r) ~ r^-3 on [r_min, r_max]
     u = rng.random(n_disks)
     r = 1.0 / np.sqrt(1.0 / r_min**2 - u * (1.0 / r_min**2 - 1.0 / r_max**2))
