@@ -25,10 +25,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from dbdbench.generators import generate_sim, load_recipe
 from dbdbench.generators.btbnet import composite
 from dbdbench.generators.sources import BUILTIN_PHOTOS, apply_crop, skimage_data_dir
+
 from dbdbench.imageio import encode_image, read_grey, read_rgb
 
 
@@ -74,8 +74,10 @@ def main() -> None:
         load1 = os.getloadavg()[0]
     t1 = min(t1, t1b)
     n = args.count
-    print(f"generate-sim btbnet, {n} samples of {args.size} px, {os.cpu_count()} CPUs, "
-          f"load average {load0:.2f} -> {load1:.2f}")
+    print(
+        f"generate-sim btbnet, {n} samples of {args.size} px, {os.cpu_count()} CPUs, "
+        f"load average {load0:.2f} -> {load1:.2f}"
+    )
     print(f"{'run':<34}{'seconds':>9}{'ms/sample':>11}{'ratio':>8}")
     print(f"{'bare loop (crop+blur+comp+encode)':<34}{bare:>9.2f}{1000 * bare / n:>11.2f}{1.0:>8.2f}")
     print(f"{'generate_sim workers=1 (best of 2)':<34}{t1:>9.2f}{1000 * t1 / n:>11.2f}{t1 / bare:>8.2f}")

@@ -353,3 +353,24 @@ def test_full_disk_leaves_no_half_written_sample(reference, tmp_path, monkeypatc
     ]
     generate_sim(out, recipe="btbnet", resume=True, **SMALL)
     assert tree(out) == reference["btbnet"]
+
+
+def test_lens_jpeg_noise_and_gaussian_psf(tmp_path):
+    body = 'recipe = "lens"\n[output]\nimage_format = "jpg"\n[lens]\npsf = "gaussian"\n'
+    clean, noisy = tmp_path / "clean.toml", tmp_path / "noisy.toml"
+    clean.write_text(body)
+    noisy.write_text(body + "noise_read = 0.004\nnoise_shot = 0.001\n")
+    generate_sim(tmp_path / "c", recipe=clean, count=3, size=64, progress=False)
+    generate_sim(tmp_path / "n", recipe=noisy, count=3, size=64, progress=False)
+    same = 0
+    for rc, rn in zip(manifest(tmp_path / "c"), manifest(tmp_path / "n"), strict=True):
+        assert rc["image"].endswith(".jpg") and (tmp_path / "c" / rc["image"]).read_bytes()[:2] == b"\xff\xd8"
+        assert rc["psf"] == "gaussian"
+        if rc["draw"] != rn["draw"]:  # noise can fail the sharpness check and force a redraw
+            continue
+        same += 1
+        assert rc["f_number"] == rn["f_number"]
+        a = read_rgb(tmp_path / "c" / rc["image"]).astype(float)
+        b = read_rgb(tmp_path / "n" / rn["image"]).astype(float)
+        assert 0.5 < np.abs(a - b).mean() < 12  # the same scene with sensor noise on top
+    assert same >= 1
