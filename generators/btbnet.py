@@ -84,7 +84,7 @@ def composite(
 
 def render(
     rng: np.random.Generator, recipe, sources: SourceSet, user_masks: tuple[str, ...] = ()
-) -> tuple[np.ndarray, np.ndarray, dict[str, object], dict[str, np.ndarray]]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, object], dict[str, np.ndarray]] | None:
     """Draw and render one ``btbnet`` sample.
 
     Parameters
@@ -106,12 +106,17 @@ def render(
         ``compositing``, ``sigma_px``.
     extra : dict
         No extra label maps for this recipe (empty).
+
+    None is returned instead when the in-focus fraction is outside ``recipe.checks`` (the draw is
+    rejected before the costly blur).
     """
     opts, size = recipe.btbnet, recipe.size
     sharp, info = draw_source(rng, sources, size)
     region, kind = draw_region(rng, size, recipe.mask.weights, sharp, user_masks)
     foreground = bool(rng.random() < recipe.mask.focused_foreground)
     infocus = region if foreground else 1.0 - region
+    if not recipe.checks.infocus_min <= float(infocus.mean()) <= recipe.checks.infocus_max:
+        return None  # fails the fraction check whatever the blur: skip rendering
     sigma = float(opts.sigmas_px[int(rng.integers(len(opts.sigmas_px)))])
     image = composite(sharp, infocus, sigma, truncate=opts.truncate, method=opts.compositing)
     info.update(

@@ -30,17 +30,15 @@ def sharpness_ratio(rgb: np.ndarray, infocus: np.ndarray, margin_px: int) -> flo
     """
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     energy = cv2.Laplacian(grey, cv2.CV_32F, ksize=1) ** 2
-    inside = infocus > 0.5
-    regions = []
-    for region in (inside, ~inside):
-        r = region.astype(np.uint8)
+    inside = (infocus > 0.5).astype(np.uint8)
+    means = []
+    for region in (inside, 1 - inside):
         if margin_px > 0:
             k = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * margin_px + 1, 2 * margin_px + 1))
-            eroded = cv2.erode(r, k, borderType=cv2.BORDER_REPLICATE)
-            r = eroded if eroded.any() else r
-        regions.append(r.astype(bool))
-    sharp = float(energy[regions[0]].mean())
-    blurred = float(energy[regions[1]].mean())
+            eroded = cv2.erode(region, k, borderType=cv2.BORDER_REPLICATE)
+            region = eroded if cv2.countNonZero(eroded) else region
+        means.append(cv2.mean(energy, mask=region)[0])
+    sharp, blurred = means
     if blurred <= 0:
         return float("inf") if sharp > 0 else 0.0
     return sharp / blurred

@@ -106,18 +106,21 @@ def render_sample(job: Job, index: int):
     for draw in range(r.checks.max_draws):
         rng = sample_rng(r.seed, index, draw)
         if r.recipe == "btbnet":
-            image, infocus, info, extra = btbnet.render(rng, r, job.sources, job.user_masks)
+            drawn = btbnet.render(rng, r, job.sources, job.user_masks)
         else:
-            image, infocus, info, extra = lens.render(
-                rng, r, job.sources, job.user_masks, dict(job.depth_files)
-            )
+            drawn = lens.render(rng, r, job.sources, job.user_masks, dict(job.depth_files))
+        if drawn is None:  # rejected by the in-focus fraction before rendering
+            last = "in-focus fraction out of [checks] bounds"
+            continue
+        image, infocus, info, extra = drawn
         ok, fraction, ratio = check_sample(image, infocus, r.checks)
         if ok:
             break
+        last = f"in-focus fraction {fraction:.3f}, sharpness ratio {ratio:.2f}"
     else:
         raise DbdError(
-            f"sample {index} failed the recipe checks in all {r.checks.max_draws} draws (last: in-focus "
-            f"fraction {fraction:.3f}, sharpness ratio {ratio:.2f}); loosen [checks] or use sharper sources"
+            f"sample {index} failed the recipe checks in all {r.checks.max_draws} draws (last: {last}); "
+            "loosen [checks] or use sharper sources"
         )
     name = writer.sample_name(index)
     row = {"name": name, "image": f"image/{name}.{r.output.image_format}", "gt": f"gt/{name}.png"}
@@ -135,7 +138,7 @@ def make_sample(job: Job, index: int) -> dict[str, str]:
     ext = "." + r.output.image_format
     files = [
         (row["image"], encode_image(image, ext, r.output.jpeg_quality)),
-        (row["gt"], encode_image(np.where(infocus > 0.5, 255, 0).astype(np.uint8), ".png")),
+        (row["gt"], encode_image((infocus > 0.5).astype(np.uint8) * np.uint8(255), ".png")),
     ]
     files += [(row[key], encode_image(value, ".png")) for key, value in extra.items()]
     writer.write_sample(Path(job.out), row["name"], files, row)

@@ -399,7 +399,7 @@ def render(
     sources: SourceSet,
     user_masks: tuple[str, ...] = (),
     depth_files: dict[str, str] | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict[str, object], dict[str, np.ndarray]]:
+) -> tuple[np.ndarray, np.ndarray, dict[str, object], dict[str, np.ndarray]] | None:
     """Draw and render one ``lens`` sample.
 
     Parameters
@@ -423,6 +423,9 @@ def render(
         Manifest fields (lens, focus, CoC range, noise).
     extra : dict
         ``{"defocus": uint16 (size, size)}``, CoC diameter x :data:`DEFOCUS_SCALE`.
+
+    None is returned instead when the in-focus fraction is outside ``recipe.checks`` (the draw is
+    rejected before the costly rendering).
     """
     lo, size = recipe.lens, recipe.size
     if lo.depth_source == "procedural":
@@ -443,6 +446,10 @@ def render(
     # coc_step_px / (K S) in 1/Z spans coc_step_px of CoC
     slope = coc(focus / 2.0) * focus
     step = lo.coc_step_px / max(slope, _EPS)
+    coc_map = coc(visible)
+    infocus = (coc_map < lo.infocus_coc_px).astype(np.float32)
+    if not recipe.checks.infocus_min <= float(infocus.mean()) <= recipe.checks.infocus_max:
+        return None  # fails the fraction check whatever the rendering: skip it
     linear = render_layers(
         layers, coc, psf=lo.psf, blades=lo.blades, rotation=rotation, inverse_depth_step=step
     )
@@ -450,8 +457,6 @@ def render(
         sd = np.sqrt(lo.noise_shot * np.clip(linear, 0, None) + lo.noise_read**2)
         linear = linear + sd * rng.standard_normal(linear.shape).astype(np.float32)
     image = linear_to_srgb(linear)
-    coc_map = coc(visible)
-    infocus = (coc_map < lo.infocus_coc_px).astype(np.float32)
     defocus = np.clip(np.rint(coc_map * DEFOCUS_SCALE), 0, 65535).astype(np.uint16)
     info.update(
         focus="foreground" if foreground else "background",

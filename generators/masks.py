@@ -19,6 +19,15 @@ from dbdbench.errors import DbdError
 from dbdbench.imageio import read_grey
 
 
+@functools.lru_cache(maxsize=4)
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only pixel coordinate grids (y, x), float32, shape (size, size)."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    yy.setflags(write=False)
+    xx.setflags(write=False)
+    return yy, xx
+
+
 def ellipses(rng: np.random.Generator, size: int) -> np.ndarray:
     """One to three filled ellipses, axes 10-45% of the side, random angle."""
     m = np.zeros((size, size), np.uint8)
@@ -50,34 +59,61 @@ def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray
 def blobs(rng: np.random.Generator, size: int) -> np.ndarray:
     """Smooth noise (a 3-8 cell grid, bicubic) thresholded at a random quantile (20-80% inside)."""
     field = _smooth_noise(rng, size, int(rng.integers(3, 9)))
-    return (field > np.quantile(field, rng.uniform(0.2, 0.8))).astype(np.float32)
+    level = np.quantile(field[::4, ::4], rng.uniform(0.2, 0.8))
+    return (field > level).astype(np.float32)
+
+
+def _fill(size: int, corners: np.ndarray) -> np.ndarray:
+    """Fill a polygon given in pixel coordinates (sub-pixel precise, clipped to the image)."""
+    m = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(m, [np.round(corners * 16).astype(np.int32)], 1, cv2.LINE_8, shift=4)
+    return m.astype(np.float32)
 
 
 def halfplane(rng: np.random.Generator, size: int) -> np.ndarray:
     """The pixels on one side of a random line through the central 60% of the image."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     theta = rng.uniform(0, 2 * np.pi)
     p = rng.uniform(0.2, 0.8, 2) * size
-    return ((xx - p[0]) * np.cos(theta) + (yy - p[1]) * np.sin(theta) > 0).astype(np.float32)
+    n = np.array([np.cos(theta), np.sin(theta)])
+    d = np.array([-n[1], n[0]])
+    far = 4.0 * size
+    return _fill(size, np.stack([p + far * d, p + far * d + far * n, p - far * d + far * n, p - far * d]))
 
 
 def band(rng: np.random.Generator, size: int) -> np.ndarray:
     """A straight strip 20-60% of the side wide, at a random angle and offset."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     theta = rng.uniform(0, np.pi)
-    d = (xx - size / 2) * np.cos(theta) + (yy - size / 2) * np.sin(theta)
-    centre = rng.uniform(-0.25, 0.25) * size
+    n = np.array([np.cos(theta), np.sin(theta)])
+    d = np.array([-n[1], n[0]])
+    q = size / 2 + rng.uniform(-0.25, 0.25) * size * n
     half = rng.uniform(0.1, 0.3) * size
-    return (np.abs(d - centre) < half).astype(np.float32)
+    far = 4.0 * size
+    return _fill(
+        size,
+        np.stack(
+            [q + half * n + far * d, q + half * n - far * d, q - half * n - far * d, q - half * n + far * d]
+        ),
+    )
 
 
 def gradient(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A wavy split: a linear ramp plus smooth noise, thresholded at a random quantile."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    """A wavy split: a linear ramp plus smooth noise (built on a 4x coarser grid, bilinear),
+    thresholded at a random quantile."""
+    low = max(16, size // 4)
+    yy, xx = _grid(low)
     theta = rng.uniform(0, 2 * np.pi)
-    ramp = xx * np.cos(theta) + yy * np.sin(theta)
-    field = ramp + 0.15 * _smooth_noise(rng, size, int(rng.integers(3, 7)))
-    return (field > np.quantile(field, rng.uniform(0.25, 0.75))).astype(np.float32)
+    ramp = (xx * np.cos(theta) + yy * np.sin(theta)) / low
+    field = ramp + 0.15 * _smooth_noise(rng, low, int(rng.integers(3, 7)))
+    level = np.quantile(field, rng.uniform(0.25, 0.75))
+    field = cv2.resize(field, (size, size), interpolation=cv2.INTER_LINEAR)
+    return (field > level).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _seeds(size: int):
+    """A SEEDS segmenter for size x size images (one per process and size: creating one costs more
+    than running it)."""
+    return cv2.ximgproc.createSuperpixelSEEDS(size, size, 3, 100, 2)
 
 
 def superpixels(rng: np.random.Generator, size: int, image: np.ndarray) -> np.ndarray:
@@ -93,21 +129,24 @@ def superpixels(rng: np.random.Generator, size: int, image: np.ndarray) -> np.nd
             "the superpixels mask family needs cv2.ximgproc: pip uninstall opencv-python "
             "opencv-python-headless and reinstall opencv-contrib-python-headless"
         )
-    seeds = cv2.ximgproc.createSuperpixelSEEDS(size, size, 3, 100, 2)
+    seeds = _seeds(size)
     seeds.iterate(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), 2)
     labels = seeds.getLabels()
     n = int(labels.max()) + 1
     area = np.bincount(labels.ravel(), minlength=n).astype(np.float64)
-    yy, xx = np.mgrid[0:size, 0:size]
-    cy = np.bincount(labels.ravel(), yy.ravel(), n) / np.maximum(area, 1)
-    cx = np.bincount(labels.ravel(), xx.ravel(), n) / np.maximum(area, 1)
+    # centroids from every 4th pixel (plenty for ordering ~100 cells by distance)
+    sub = labels[::4, ::4]
+    yy, xx = _grid(size)
+    count = np.maximum(np.bincount(sub.ravel(), minlength=n), 1)
+    cy = np.bincount(sub.ravel(), yy[::4, ::4].ravel(), n) / count
+    cx = np.bincount(sub.ravel(), xx[::4, ::4].ravel(), n) / count
     p = rng.uniform(0.2, 0.8, 2) * size
     order = np.argsort((cx - p[0]) ** 2 + (cy - p[1]) ** 2, kind="stable")
     target = rng.uniform(0.2, 0.7) * size * size
     k = int(np.searchsorted(np.cumsum(area[order]), target)) + 1
-    chosen = np.zeros(n, bool)
-    chosen[order[:k]] = True
-    return chosen[labels].astype(np.float32)
+    chosen = np.zeros(n, np.float32)
+    chosen[order[:k]] = 1.0
+    return chosen[labels]
 
 
 @functools.lru_cache(maxsize=64)

@@ -374,3 +374,11 @@ def test_lens_jpeg_noise_and_gaussian_psf(tmp_path):
         b = read_rgb(tmp_path / "n" / rn["image"]).astype(float)
         assert 0.5 < np.abs(a - b).mean() < 12  # the same scene with sensor noise on top
     assert same >= 1
+
+
+def test_impossible_checks_fail_cleanly(tmp_path):
+    rt = tmp_path / "strict.toml"
+    rt.write_text('recipe = "btbnet"\n[checks]\nmin_sharpness_ratio = 1e9\nmax_draws = 3\n')
+    with pytest.raises(DbdError, match=r"sample 0 failed the recipe checks in all 3 draws .*sharpness ratio"):
+        generate_sim(tmp_path / "o", recipe=rt, count=2, size=64, progress=False)
+    assert not (tmp_path / "o" / "manifest.csv").exists()
