@@ -103,11 +103,9 @@ def sharpness(rgb: np.ndarray) -> float:
 
 def _screen_one(path: str, size: int, min_sharpness: float) -> tuple[str, int, int]:
     """Read one candidate; return (verdict, width, height), verdict ok/unreadable/too_small/blurry."""
-    from dbdbench.errors import DbdError as _E
-
     try:
-        img = read_rgb(path)
-    except _E:
+        img = load_photo(path)  # decoded through the cache: generation in this process reuses it
+    except DbdError:
         return "unreadable", 0, 0
     h, w = img.shape[:2]
     if min(h, w) < size:
