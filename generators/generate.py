@@ -231,6 +231,13 @@ def generate_sim(
     r = _resolve(recipe, count, size, seed, sources, masks, depths)
     depth_files: dict[str, str] = {}
     if r.lens is not None and r.lens.depth_source == "middlebury":
+        from dbdbench.generators.lens import middlebury
+
+        if r.size > min(middlebury()[1].shape):
+            raise DbdError(
+                f"--size {r.size} is larger than the Middlebury Motorcycle view (741 x 500); "
+                "use --size 500 or less"
+            )
         source_set = SourceSet(photos=[], procedural_fraction=0.0)
         r.sources = "skimage:motorcycle"
     else:

@@ -147,7 +147,8 @@ def scan_sources(
     Raises
     ------
     DbdError
-        The folder does not exist, or no source is usable (the message gives the skip counts).
+        The folder does not exist, or no photo is usable (the message gives the skip counts); for the
+        built-in sources only ``procedural_fraction = 1`` runs without photos.
     """
     from dbdbench.executor import run_tasks
 
@@ -183,14 +184,13 @@ def scan_sources(
             photos.append(Source(name, path, w, h))
         else:
             skipped[verdict] += 1
-    if not photos and frac <= 0:
+    if not photos and frac < 1:
         raise DbdError(
             f"{what}: no usable source among {len(paths)} files ({skipped['unreadable']} unreadable, "
             f"{skipped['too_small']} smaller than --size {size}, {skipped['blurry']} blurry); "
             "give sharp photos at least --size pixels on their short side"
+            + (" (or set screen.procedural_fraction = 1 to use textures only)" if folder is None else "")
         )
-    if not photos:
-        frac = 1.0
     return SourceSet(photos=photos, procedural_fraction=frac, skipped=skipped)
 
 

@@ -294,7 +294,13 @@ def test_bad_sources(tmp_path):
         generate_sim(tmp_path / "o3", sources=empty, **SMALL)
     with pytest.raises(DbdError, match="not a folder"):
         generate_sim(tmp_path / "o4", sources=tmp_path / "missing", **SMALL)
-    assert not any((tmp_path / f"o{i}").exists() for i in range(1, 5))  # nothing written
+    with pytest.raises(DbdError, match="built-in sources: no usable source .* smaller than --size 2000"):
+        generate_sim(tmp_path / "o5", count=2, size=2000, progress=False)
+    mb = tmp_path / "mb.toml"
+    mb.write_text('recipe = "lens"\n[lens]\ndepth_source = "middlebury"\n')
+    with pytest.raises(DbdError, match="--size 600 is larger than the Middlebury"):
+        generate_sim(tmp_path / "o6", recipe=mb, count=2, size=600, progress=False)
+    assert not any((tmp_path / f"o{i}").exists() for i in range(1, 7))  # nothing written
 
 
 def test_folder_from_another_recipe_is_refused(reference, tmp_path):
