@@ -20,6 +20,7 @@ from dbdbench.generators.checks import check_sample
 from dbdbench.generators.recipe import Recipe, dump_recipe, load_recipe, validate
 from dbdbench.generators.sources import SourceSet, scan_sources
 
+from dbdbench._version import __version__
 from dbdbench.errors import DbdError
 from dbdbench.imageio import encode_image
 from dbdbench.pairing import list_images
@@ -168,6 +169,7 @@ def _resolve(recipe, count, size, seed, sources, masks, depths) -> Recipe:
     if r.lens is not None and r.lens.depth_source == "folder" and not r.depths:
         raise DbdError("recipe key 'lens.depth_source' is 'folder' but no --depths folder was given")
     validate(r, "options")
+    r.generator_version = __version__
     return r
 
 

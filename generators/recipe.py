@@ -134,12 +134,15 @@ class LensOptions:
 class Recipe:
     """The fully resolved recipe of a simulated set (see the module docstring).
 
+    ``generator_version``: the dbdbench version that resolved the recipe (set when resolved: a
+    folder written by another version is not resumed, as its samples may differ);
     ``sources``, ``masks``, ``depths``: absolute folders or ``"builtin"``/``""``;
     ``sources_fingerprint``: a digest of the accepted source list (set when resolved), so that a
     resumed run refuses a changed source folder.
     """
 
     recipe: str = "btbnet"
+    generator_version: str = ""
     count: int = 40000
     size: int = 320
     seed: int = 0
