@@ -388,3 +388,19 @@ def test_impossible_checks_fail_cleanly(tmp_path):
     with pytest.raises(DbdError, match=r"sample 0 failed the recipe checks in all 3 draws .*sharpness ratio"):
         generate_sim(tmp_path / "o", recipe=rt, count=2, size=64, progress=False)
     assert not (tmp_path / "o" / "manifest.csv").exists()
+
+
+def test_real_hand_drawn_masks_as_user_masks(real_data, tmp_path):
+    """CUHK's hand-drawn blur masks (white = blurred, some RGBA) as the user mask family."""
+    gt_dir = real_data / "cuhk" / "gt"
+    rt = tmp_path / "user.toml"
+    weights = "".join(
+        f"{k} = 0.0\n"
+        for k in ("ellipses", "polygons", "blobs", "superpixels", "halfplane", "band", "gradient")
+    )
+    rt.write_text(f'recipe = "btbnet"\n[mask.weights]\nuser = 1.0\n{weights}')
+    generate_sim(tmp_path / "o", recipe=rt, count=5, size=64, masks=gt_dir, progress=False)
+    for row in manifest(tmp_path / "o"):
+        name = row["mask_kind"].removeprefix("user:")
+        assert (gt_dir / name).is_file()
+        assert 0.1 <= float(row["infocus_fraction"]) <= 0.9
