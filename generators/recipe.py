@@ -343,6 +343,24 @@ def validate(r: Recipe, source: str = "") -> None:
         )
 
 
+def read_toml(path: Path, what: str = "recipe file") -> dict[str, Any]:
+    """Parse a TOML file.
+
+    Raises
+    ------
+    DbdError
+        The file is not valid UTF-8 TOML (the message gives the parser's reason).
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DbdError(f"{what} '{path}' is not valid TOML ({exc}); fix the syntax") from None
+
+
 def load_recipe(spec: str | os.PathLike) -> Recipe:
     """A built-in recipe by name, or a recipe TOML file.
 
@@ -362,15 +380,7 @@ def load_recipe(spec: str | os.PathLike) -> Recipe:
     path = Path(spec_s)
     if not path.is_file():
         raise DbdError(f"--recipe '{spec_s}' is neither btbnet, lens nor an existing .toml file")
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise DbdError(f"recipe file '{path}' is not valid TOML ({exc}); fix the syntax") from None
-    return recipe_from_dict(data, f"file '{path}'")
+    return recipe_from_dict(read_toml(path), f"file '{path}'")
 
 
 def dump_recipe(r: Recipe) -> str:
@@ -378,16 +388,3 @@ def dump_recipe(r: Recipe) -> str:
     import tomli_w
 
     return tomli_w.dumps(r.to_dict())
-
-
-def parse_recipe_text(text: str, source: str) -> Recipe:
-    """Parse recipe TOML text (e.g. an output folder's ``recipe.toml``)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DbdError(f"recipe {source} is not valid TOML ({exc}); use --overwrite") from None
-    return recipe_from_dict(data, source)

@@ -24,6 +24,8 @@ import json
 import shutil
 from pathlib import Path
 
+from dbdbench.generators.recipe import read_toml
+
 from dbdbench.atomic import write_bytes_atomic, write_text_atomic
 from dbdbench.errors import DbdError
 
@@ -116,13 +118,9 @@ def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, ove
         )
     elif entries:
         try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib
-        try:
-            old = tomllib.loads(existing.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            old = {}
+            old = read_toml(existing)
+        except DbdError:
+            old = {}  # unreadable: differs from any recipe
         diff = _first_difference(old, recipe_dict)
         if diff:
             raise DbdError(

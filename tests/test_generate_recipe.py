@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dbdbench.generators.recipe import dump_recipe, load_recipe, parse_recipe_text
+from dbdbench.generators.recipe import dump_recipe, load_recipe
 
 from dbdbench.errors import DbdError
 
@@ -23,7 +23,8 @@ def test_file_overrides_and_round_trip(tmp_path):
     assert r.size == 320  # untouched keys keep their defaults
     text = dump_recipe(r)
     assert "[lens]" not in text
-    again = parse_recipe_text(text, "round trip")
+    (tmp_path / "again.toml").write_text(text)
+    again = load_recipe(tmp_path / "again.toml")
     assert again == r and dump_recipe(again) == text
 
 
