@@ -28,8 +28,8 @@ def sharpness_ratio(rgb: np.ndarray, infocus: np.ndarray, margin_px: int) -> flo
     float
         ``inf`` when the blurred region has no Laplacian energy, 0 when the in-focus region has none.
     """
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
-    energy = cv2.Laplacian(grey, cv2.CV_32F, ksize=1) ** 2
+    lap = cv2.Laplacian(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.CV_32F, ksize=1)
+    energy = cv2.multiply(lap, lap)  # grey in 0..255: the scale cancels in the ratio
     inside = (infocus > 0.5).astype(np.uint8)
     means = []
     for region in (inside, 1 - inside):
