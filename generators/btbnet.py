@@ -103,7 +103,8 @@ def render(
     infocus : ndarray, shape (size, size), float32 in {0, 1}
     info : dict
         Manifest fields: source and crop, ``mask_kind``, ``focus`` (which side is sharp),
-        ``compositing``, ``sigma_px``.
+        ``compositing``, ``sigma_px``, ``edge_band_px`` (2 sigma: how far from the mask edge the
+        blur mixes the two sides, so the label there is ambiguous).
     extra : dict
         No extra label maps for this recipe (empty).
 
@@ -124,5 +125,6 @@ def render(
         focus="foreground" if foreground else "background",
         compositing=opts.compositing,
         sigma_px=sigma,
+        edge_band_px=2.0 * sigma,
     )
     return image, infocus, info, {}

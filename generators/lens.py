@@ -420,7 +420,8 @@ def render(
     image : ndarray, shape (size, size, 3), uint8
     infocus : ndarray, shape (size, size), float32 in {0, 1}
     info : dict
-        Manifest fields (lens, focus, CoC range, noise).
+        Manifest fields (lens, focus, CoC range, ``edge_band_px``: the largest blur radius, how far
+        from a depth edge the label can be ambiguous).
     extra : dict
         ``{"defocus": uint16 (size, size)}``, CoC diameter x :data:`DEFOCUS_SCALE`.
 
@@ -469,6 +470,7 @@ def render(
         depth_min_m=float(visible.min()),
         depth_max_m=float(visible.max()),
         coc_max_px=float(coc_map.max()),
+        edge_band_px=float(coc_map.max()) / 2.0,
         infocus_coc_px=lo.infocus_coc_px,
         defocus_unit=DEFOCUS_UNIT,
         defocus_scale=DEFOCUS_SCALE,

@@ -77,6 +77,7 @@ def test_layout_and_manifest(reference, tmp_path):
         assert float(r["infocus_fraction"]) == pytest.approx((gt == 255).mean(), abs=1e-6)
         assert 0.1 <= float(r["infocus_fraction"]) <= 0.9
         assert float(r["sigma_px"]) in (1.5, 2.0, 3.0, 4.0, 6.0)
+        assert float(r["edge_band_px"]) == 2 * float(r["sigma_px"])
         assert r["focus"] in ("foreground", "background")
 
 
