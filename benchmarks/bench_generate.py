@@ -85,10 +85,7 @@ def main() -> None:
         f"load average {load0:.2f} -> {load1:.2f}"
     )
     print(f"{'run':<36}{'wall s':>8}{'ms/sample':>10}{'ratio':>7}{'CPU s':>8}{'ratio':>7}")
-    print(
-        f"{'bare loop (best of 2)':<36}{bare:>8.2f}{1000 * bare / n:>10.2f}{1:>7.2f}"
-        f"{cbare:>8.2f}{1:>7.2f}"
-    )
+    print(f"{'bare loop (best of 2)':<36}{bare:>8.2f}{1000 * bare / n:>10.2f}{1:>7.2f}{cbare:>8.2f}{1:>7.2f}")
     print(
         f"{'generate_sim workers=1 (best of 2)':<36}{t1:>8.2f}{1000 * t1 / n:>10.2f}{t1 / bare:>7.2f}"
         f"{c1:>8.2f}{c1 / cbare:>7.2f}"
