@@ -242,15 +242,26 @@ def render_layers(
         bins = np.floor(inv / inverse_depth_step).astype(np.int64)
         for b in np.unique(bins[covered]):
             sel = covered & (bins == b)
-            alpha = np.where(sel, layer.alpha, 0.0).astype(np.float32)
-            rgba = np.concatenate([layer.colour * alpha[..., None], alpha[..., None]], axis=2)
             centre_depth = 1.0 / ((b + 0.5) * inverse_depth_step)
             kernel = psf_kernel(
                 psf, float(coc_px(np.float64(centre_depth))), blades=blades, rotation=rotation
             )
-            if kernel.size > 1:
+            r = kernel.shape[0] // 2
+            # the slice's blur is zero farther than r from its pixels: work in that box only, filtering
+            # a crop with r more context (or the true image border, where the mirror is the same)
+            ys, xs = np.nonzero(sel.any(axis=1))[0], np.nonzero(sel.any(axis=0))[0]
+            out_y = (max(ys[0] - r, 0), min(ys[-1] + r + 1, h))
+            out_x = (max(xs[0] - r, 0), min(xs[-1] + r + 1, w))
+            in_y = (max(out_y[0] - r, 0), min(out_y[1] + r, h))
+            in_x = (max(out_x[0] - r, 0), min(out_x[1] + r, w))
+            win = (slice(*in_y), slice(*in_x))
+            alpha = np.where(sel[win], layer.alpha[win], 0.0).astype(np.float32)
+            rgba = np.concatenate([layer.colour[win] * alpha[..., None], alpha[..., None]], axis=2)
+            if r > 0:
                 rgba = cv2.filter2D(rgba, -1, kernel, borderType=cv2.BORDER_REFLECT_101)
-            acc = rgba + (1.0 - rgba[..., 3:4]) * acc
+            rgba = rgba[out_y[0] - in_y[0] : out_y[1] - in_y[0], out_x[0] - in_x[0] : out_x[1] - in_x[0]]
+            box = acc[slice(*out_y), slice(*out_x)]
+            box[:] = rgba + (1.0 - rgba[..., 3:4]) * box
     return acc[..., :3] / np.maximum(acc[..., 3:4], _EPS)
 
 

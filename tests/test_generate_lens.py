@@ -119,3 +119,34 @@ def test_blurred_foreground_edge_is_soft():
     assert row[32] < 1e-5  # more than a radius inside, the object fully covers the background
     # beyond one radius of the edge the sharp background is untouched
     np.testing.assert_allclose(row[: 16 - int(math.ceil(radius)) - 1], 0.8, atol=1e-5)
+
+
+def test_windowed_slices_equal_full_frame_compositing():
+    """render_layers filters each depth slice in its bounding box only: same result as full frames."""
+    import cv2
+
+    def full_frame(layers, coc, step):
+        acc = np.zeros(layers[0].colour.shape[:2] + (4,), np.float32)
+        for layer in layers:
+            bins = np.floor(1.0 / layer.depth / step).astype(np.int64)
+            for b in np.unique(bins[layer.alpha > 0]):
+                alpha = np.where((layer.alpha > 0) & (bins == b), layer.alpha, 0).astype(np.float32)
+                rgba = np.concatenate([layer.colour * alpha[..., None], alpha[..., None]], axis=2)
+                k = psf_kernel("disk", float(coc(1.0 / ((b + 0.5) * step))))
+                if k.size > 1:
+                    rgba = cv2.filter2D(rgba, -1, k, borderType=cv2.BORDER_REFLECT_101)
+                acc = rgba + (1 - rgba[..., 3:4]) * acc
+        return acc[..., :3] / np.maximum(acc[..., 3:4], 1e-6)
+
+    rng = np.random.default_rng(0)
+    n = 96
+    yy, xx = np.mgrid[0:n, 0:n]
+    bg = Layer(rng.random((n, n, 3)).astype(np.float32), np.ones((n, n), np.float32), 5 + 10 * xx / n)
+    disk = ((xx - 70) ** 2 + (yy - 10) ** 2 < 300).astype(np.float32)  # touches the top border
+    obj = Layer(rng.random((n, n, 3)).astype(np.float32), disk, np.full((n, n), 1.5))
+
+    def coc(z):
+        return coc_diameter_px(z, focal_mm=50, f_number=2, focus_m=3.0, sensor_width_mm=8, width_px=n)
+
+    got = render_layers([bg, obj], coc, psf="disk", inverse_depth_step=0.02)
+    np.testing.assert_allclose(got, full_frame([bg, obj], coc, 0.02), atol=1e-6)
