@@ -47,39 +47,51 @@ SCALES = (11, 15, 21)
 _STRIP = 1024
 
 
+def _riu2_table() -> np.ndarray:
+    """Code of each 8-bit pattern: number of set bits when uniform (<= 2 circular transitions), else 9."""
+    table = np.empty(256, np.uint8)
+    for pattern in range(256):
+        bits = [(pattern >> k) & 1 for k in range(8)]
+        transitions = sum(bits[k] != bits[k - 1] for k in range(8))
+        table[pattern] = sum(bits) if transitions <= 2 else 9
+    return table
+
+
+_RIU2 = _riu2_table()
+
+
 def _codes_strip(p: np.ndarray, threshold: float) -> np.ndarray:
-    """LBP(8,1) riu2 codes of the interior of a padded float64 strip (one replicated pixel around)."""
+    """LBP(8,1) riu2 codes of the interior of a padded int16 strip (one replicated pixel around).
+
+    A bit is set when ``floor(g_p) - g_c > T``; with integer grey levels that is
+    ``g_p - g_c >= k`` with ``k = floor(T) + 1``, which needs no floor and is exact in float32 here
+    (a diagonal sample minus the centre, ``d (h - c) + d (v - c) + (c - h - v + hv) / 2``, is an
+    integer only when ``h - c = -(v - c)``, and then float32 computes it exactly).
+    """
+    k = np.floor(threshold) + 1
     c = p[1:-1, 1:-1]
-    right, left = p[1:-1, 2:], p[1:-1, :-2]
-    up, down = p[:-2, 1:-1], p[2:, 1:-1]
-    up_right, up_left = p[:-2, 2:], p[:-2, :-2]
-    down_right, down_left = p[2:, 2:], p[2:, :-2]
-    d = np.sqrt(0.5)
+    dr, dl = p[1:-1, 2:] - c, p[1:-1, :-2] - c
+    du, dd = p[:-2, 1:-1] - c, p[2:, 1:-1] - c
+    d = np.float32(np.sqrt(0.5))
 
-    def diag(h: np.ndarray, v: np.ndarray, hv: np.ndarray) -> np.ndarray:
-        # bilinear at (+-d, +-d): c (1-d)^2 + h d(1-d) + v d(1-d) + hv d^2, written so that a flat
-        # neighbourhood interpolates to exactly c
-        return np.floor(c + d * (h - c) + d * (v - c) + d * d * (c - h - v + hv))
+    def diag(dh: np.ndarray, dv: np.ndarray, corner: np.ndarray) -> np.ndarray:
+        # bilinear sample at (+-d, +-d) minus the centre
+        return d * dh + d * dv + np.float32(0.5) * (corner - c - dh - dv)
 
-    # neighbours in circular order, counter-clockwise from the right
     ring = (
-        right,
-        diag(right, up, up_right),
-        up,
-        diag(left, up, up_left),
-        left,
-        diag(left, down, down_left),
-        down,
-        diag(right, down, down_right),
+        dr,
+        diag(dr, du, p[:-2, 2:]),
+        du,
+        diag(dl, du, p[:-2, :-2]),
+        dl,
+        diag(dl, dd, p[2:, :-2]),
+        dd,
+        diag(dr, dd, p[2:, 2:]),
     )
-    bits = [(g - c) > threshold for g in ring]
-    ones = np.zeros(c.shape, np.uint8)
-    transitions = np.zeros(c.shape, np.uint8)
-    for k in range(8):
-        ones += bits[k]
-        transitions += bits[k] != bits[k - 1]
-    ones[transitions > 2] = 9
-    return ones
+    pattern = np.zeros(c.shape, np.uint8)
+    for bit, diff in enumerate(ring):
+        pattern |= (diff >= k).astype(np.uint8) << bit
+    return _RIU2[pattern]
 
 
 def lbp_codes(grey: np.ndarray, threshold: float = T_LBP * 255) -> np.ndarray:
@@ -97,7 +109,7 @@ def lbp_codes(grey: np.ndarray, threshold: float = T_LBP * 255) -> np.ndarray:
     ndarray, shape (H, W), dtype uint8
         Codes 0..8 for uniform patterns (number of set bits), 9 for the others.
     """
-    g = np.pad(np.asarray(grey, dtype=np.float64), 1, mode="edge")
+    g = np.pad(np.asarray(grey, dtype=np.int16), 1, mode="edge")
     h = grey.shape[0]
     out = np.empty(grey.shape, np.uint8)
     for top in range(0, h, _STRIP):
@@ -184,7 +196,7 @@ def lbp_matting(
     full = image.shape[:2]
     size = matting.working_size(*full, int(max_side))
     rgb_full = image.astype(np.float64) / 255.0
-    rgb_small = matting.resize(rgb_full, size)
+    rgb_small = np.clip(matting.resize(rgb_full, size), 0.0, 1.0)
     mattes = []
     for s in SCALES[::-1]:  # layer 0 = s 21, the layer returned, as in the released code
         metric = matting.resize(sharp_fraction(codes, s), size).astype(np.float64)

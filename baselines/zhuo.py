@@ -19,15 +19,22 @@ Shaojie Zhuo and Terence Sim, "Defocus map estimation from a single image", Patt
    sigma = 0). The paper's single re-blur formula ``sigma = sigma0 / sqrt(R^2 - 1)`` with
    ``R = |grad i| / |grad i1|`` is the limit ``sigma1 -> 0``; the two-re-blur form used here does not
    divide by the unregularised gradient of the raw image, which makes it less sensitive to noise.
-   Edges with ``R`` in ``(1.01, sigma2 / sigma1]`` get an estimate, clipped at 3; the others are left
-   out.
+   Edges with ``R > 1.01`` get an estimate, clipped at 3 (``R <= 1.01``: nearly flat, ambiguous, left
+   out). Edges with ``R > sigma2 / sigma1``, sharper than the step-edge model allows (pixel-sharp
+   edges, fine texture), count as ``sigma = 0``, the value at ``R = sigma2 / sigma1``. Our background
+   notes give the range ``(1.01, sigma2 / sigma1]``, which drops them; that leaves sharp regions
+   almost without data (sod maxF on CUHK out_of_focus0011, 0035, 0223: 0.76 mean when dropped,
+   0.94 when kept), so they are kept (``edge_blur(..., include_sharp=False)`` gives the other
+   reading).
 3. The sparse map is smoothed by a joint bilateral filter guided by the colour image (normalised over
    the edge pixels only) to correct outliers.
 4. Propagation to every pixel: solve ``(L + lambda D) x = lambda D s`` with ``L`` the matting
    Laplacian (Levin et al. 2008), ``D`` the diagonal indicator of edge pixels, ``s`` the sparse blur
-   and ``lambda = 0.001`` (conjugate gradients with an incomplete-Cholesky preconditioner, pymatting).
-5. The output of the paper is the blur amount; the detector returns the min-max normalised negative
-   blur, so 1 = in-focus. An image without usable edges gives an all-zero map.
+   and ``lambda = 0.001`` (pymatting's ``cf_laplacian``, solved by a sparse LU).
+5. The output of the paper is the blur amount; the detector clips it to ``[0, max_blur]`` (the
+   matting Laplacian obeys no maximum principle, and the solution overshoots far from edges in flat
+   regions) and returns the min-max normalised negative blur, so 1 = in-focus. An image without
+   usable edges gives an all-zero map.
 
 Images whose longer side exceeds ``max_side`` are processed at that size and the map is brought back
 with Levin's local linear colour model (:func:`dbdbench.baselines.matting.linear_upsample`).
@@ -75,7 +82,12 @@ def canny_matlab(grey: np.ndarray, sigma: float = 1.0, threshold: float = 0.1) -
 
 
 def edge_blur(
-    grey: np.ndarray, edges: np.ndarray, sigma1: float = 1.0, sigma2: float = 1.5, max_blur: float = 3.0
+    grey: np.ndarray,
+    edges: np.ndarray,
+    sigma1: float = 1.0,
+    sigma2: float = 1.5,
+    max_blur: float = 3.0,
+    include_sharp: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Blur sigma at edge pixels from the gradient ratio of two re-blurs (see the module docstring).
 
@@ -89,13 +101,16 @@ def edge_blur(
         Re-blur sigmas, ``sigma2 > sigma1``.
     max_blur : float
         Estimates are clipped at this sigma.
+    include_sharp : bool
+        Keep edges with ``R > sigma2 / sigma1`` as sigma = 0 (otherwise they are left out).
 
     Returns
     -------
     sigma : ndarray, shape (H, W), float64
         Blur estimate (0 where not valid).
     valid : ndarray, shape (H, W), bool
-        Edge pixels with ``1.01 < R <= sigma2 / sigma1``.
+        Edge pixels with an estimate: ``R > 1.01`` (and ``R <= sigma2 / sigma1`` unless
+        ``include_sharp``).
     """
     from scipy.ndimage import gaussian_gradient_magnitude
 
@@ -104,8 +119,10 @@ def edge_blur(
     g2 = gaussian_gradient_magnitude(g, sigma2, mode="nearest")
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(g2 > 0, g1 / g2, 0.0)
-    valid = edges & (r > 1.01) & (r <= sigma2 / sigma1)
-    r2 = np.where(valid, r * r, 2.0)
+    valid = edges & (r > 1.01)
+    if not include_sharp:
+        valid &= r <= sigma2 / sigma1
+    r2 = np.where(valid, np.minimum(r, sigma2 / sigma1) ** 2, 2.0)
     sig = np.sqrt(np.maximum((r2 * sigma1**2 - sigma2**2) / (1.0 - r2), 0.0))
     return np.where(valid, np.minimum(sig, max_blur), 0.0), valid
 
@@ -167,7 +184,9 @@ def zhuo_sim(
     den = cv2.ximgproc.jointBilateralFilter(guide, mask, *args)
     sparse = np.where(valid, num / np.maximum(den, 1e-12), 0.0)
     blur = matting.propagate("zhuo", rgb, valid, sparse, float(lam))
-    sharp = normalise(-blur)
+    # the matting Laplacian has no maximum principle: far from edges the solution can overshoot (by
+    # orders of magnitude in flat areas of distinct colours); blur lies in [0, max_blur]
+    sharp = normalise(-np.clip(blur, 0.0, float(max_blur)))
     out = matting.linear_upsample(sharp, rgb, rgb_full)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
