@@ -9,6 +9,9 @@ every 3 x 3 window at the working size, its coefficients upsampled and applied t
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import cv2
 import numpy as np
 
@@ -64,7 +67,9 @@ def matte(method: str, rgb01: np.ndarray, trimap: np.ndarray, epsilon: float = 1
         return np.zeros(trimap.shape)
     if not (trimap == 0).any():
         return np.ones(trimap.shape)
-    return pm.estimate_alpha_cf(rgb01, trimap, laplacian_kwargs={"epsilon": epsilon})
+    # pymatting prints a warning on stdout when its incomplete Cholesky needs a diagonal shift
+    with contextlib.redirect_stdout(io.StringIO()):
+        return pm.estimate_alpha_cf(rgb01, trimap, laplacian_kwargs={"epsilon": epsilon})
 
 
 def propagate(
