@@ -195,8 +195,8 @@ def lbp_matting(
     codes = lbp_codes(to_grey(image), float(threshold) * 255.0)
     full = image.shape[:2]
     size = matting.working_size(*full, int(max_side))
-    rgb_full = image.astype(np.float64) / 255.0
-    rgb_small = np.clip(matting.resize(rgb_full, size), 0.0, 1.0)
+    rgb_full = image.astype(np.float32) / np.float32(255)
+    rgb_small = matting.resize(image, size).astype(np.float64) / 255.0
     mattes = []
     for s in SCALES[::-1]:  # layer 0 = s 21, the layer returned, as in the released code
         metric = matting.resize(sharp_fraction(codes, s), size).astype(np.float64)

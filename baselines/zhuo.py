@@ -168,7 +168,7 @@ def zhuo_sim(
     from dbdbench.baselines import matting
 
     full = image.shape[:2]
-    rgb_full = image.astype(np.float64) / 255.0
+    rgb_full = image.astype(np.float32) / np.float32(255)
     size = matting.working_size(*full, int(max_side))
     small = matting.resize(image, size)
     rgb = small.astype(np.float64) / 255.0
