@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import tracemalloc
 from itertools import product
@@ -216,3 +217,9 @@ def test_matting_pipeline_large_photo_runs_at_working_size():
     m = lbp_matting(big, max_side=128)
     assert m.shape == (1536, 2048) and m.dtype == np.float32
     assert m[:, :896].mean() > m[:, 1152:].mean() + 0.3
+
+
+def test_matting_without_pymatting_is_a_clear_error(monkeypatch, half_blurred):
+    monkeypatch.setitem(sys.modules, "pymatting", None)  # import now fails
+    with pytest.raises(DbdError, match=r"lbp-matting needs pymatting: pip install 'dbdbench\[matting\]'"):
+        lbp_matting(half_blurred)
