@@ -27,7 +27,8 @@ Processing 25(4):1626-1638, 2016.
    propagation. The output is P(sharp) of the s = 21 layer. Our reading of the paper follows the
    authors' released MATLAB code in two details the text leaves open: the observations are z-scored
    over the three layers before the unary terms ``exp(-|1 - x|)`` / ``exp(-|x|)`` are formed, and the
-   layer returned is the one of the largest window.
+   layer returned is the one of the largest window. (Without the z-score the sod maxF on our 7 CUHK
+   and 5 DUT samples moves from 0.884 / 0.797 to 0.890 / 0.786.)
 4. Images whose longer side exceeds ``max_side`` are matted and inferred at that size and brought back
    with Levin's local linear model (the released code likewise solves the matte at a quarter of the
    resolution, coarse-to-fine with one active level). This bounds memory and time for large photos.
