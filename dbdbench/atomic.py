@@ -11,10 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from dbdbench.errors import DbdError
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-
-from dbdbench.errors import DbdError
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:

@@ -1,5 +1,62 @@
-"""`dbdbench generate-sim` (not landed yet)."""
+"""`dbdbench generate-sim`: write a simulated defocus set (see dbdbench.generators)."""
 
-from dbdbench.cli import not_landed
+import click
 
-command = not_landed("generate-sim", "the generator issue (#4)")
+
+@click.command(name="generate-sim", context_settings={"show_default": True})
+@click.option("--recipe", default="btbnet", help="btbnet, lens, or a recipe .toml file.")
+@click.option("--count", type=int, default=None, help="Samples to make [default: the recipe's, 40000].")
+@click.option("--size", type=int, default=None, help="Side of the square samples in pixels [default: 320].")
+@click.option(
+    "--sources",
+    type=click.Path(),
+    default=None,
+    help="Folder of sharp photos (recursive) [default: built-in].",
+)
+@click.option(
+    "--masks", type=click.Path(), default=None, help="Folder of region masks for the 'user' family."
+)
+@click.option(
+    "--depths", type=click.Path(), default=None, help="Depth maps named like the --sources photos (lens)."
+)
+@click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
+@click.option("--out", type=click.Path(), required=True, help="Output folder.")
+@click.option("--workers", type=int, default=1, help="Local worker processes.")
+@click.option("--scheduler", default=None, help="dask.distributed scheduler address tcp://HOST:PORT.")
+@click.option("--resume", is_flag=True, help="Complete a partly written folder made with the same recipe.")
+@click.option("--overwrite", is_flag=True, help="Replace a folder written before.")
+@click.option("--preview", is_flag=True, help="Also write preview.png, a contact sheet with masks outlined.")
+def command(
+    recipe, count, size, sources, masks, depths, seed, out, workers, scheduler, resume, overwrite, preview
+):
+    """Generate simulated partially defocused images with pixel-wise in-focus masks.
+
+    Writes OUT/image/NNNNNN.png, OUT/gt/NNNNNN.png (white = in focus), OUT/recipe.toml and
+    OUT/manifest.csv; the lens recipe also writes OUT/defocus/ (uint16 CoC maps).
+    """
+    from dbdbench.generators import generate_sim
+
+    s = generate_sim(
+        out,
+        recipe=recipe,
+        count=count,
+        size=size,
+        seed=seed,
+        sources=sources,
+        masks=masks,
+        depths=depths,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        overwrite=overwrite,
+        preview=preview,
+    )
+    skipped = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s.skipped_sources.items() if v) or "none"
+    click.echo(
+        f"generate-sim: {s.count} samples in {s.out} ({s.generated} made now, "
+        f"{s.count - s.generated} already there) in {s.seconds:.1f} s; recipe {s.recipe}; "
+        f"{s.sources} source photos, skipped: {skipped}; "
+        f"{s.redraws} redraws"
+    )
+    if s.preview:
+        click.echo(f"preview: {s.preview}")

@@ -1,0 +1,167 @@
+"""Closed-form matting (Levin, Lischinski & Weiss, IEEE TPAMI 2008) as used by the LBP and Zhuo detectors.
+
+Both propagate sparse or seeded values over the image with the matting Laplacian ``L`` (pymatting's
+``cf_laplacian``, 3 x 3 windows): the LBP pipeline solves a trimap matte, Zhuo & Sim solve
+``(L + lambda D) x = lambda D s`` (sparse LU). Large images are solved at a reduced working size and
+brought back with Levin's coarse-to-fine step: the local linear model ``alpha = a . I + b`` fitted in
+every 3 x 3 window at the working size, its coefficients upsampled and applied to the full-size image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import cv2
+import numpy as np
+
+from dbdbench.errors import DbdError
+
+
+def _pymatting(method: str):
+    try:
+        import pymatting
+    except ImportError:
+        raise DbdError(f"{method} needs pymatting: pip install 'dbdbench[matting]'") from None
+    return pymatting
+
+
+def working_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """(height, width) scaled so that the longer side is at most ``max_side`` (never enlarged)."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to (height, width): area averaging when shrinking, bilinear when enlarging."""
+    h, w = size
+    if image.shape[:2] == (h, w):
+        return image
+    shrink = h < image.shape[0] or w < image.shape[1]
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def matte(method: str, rgb01: np.ndarray, trimap: np.ndarray, epsilon: float = 1e-7) -> np.ndarray:
+    """Closed-form alpha matte with fixed foreground (trimap 1) and background (trimap 0) pixels.
+
+    Parameters
+    ----------
+    method : str
+        Detector name, for the error message when pymatting is missing.
+    rgb01 : ndarray, shape (H, W, 3), float64 in [0, 1]
+        Image.
+    trimap : ndarray, shape (H, W), float64
+        1 = foreground seed, 0 = background seed, anything else (0.5) = unknown.
+    epsilon : float
+        Regulariser of the matting Laplacian.
+
+    Returns
+    -------
+    ndarray, shape (H, W), float64 in [0, 1]
+    """
+    pm = _pymatting(method)
+    known = (trimap == 0) | (trimap == 1)
+    if known.all() or not known.any():
+        return np.clip(np.where(known, trimap, 0.0), 0.0, 1.0)
+    if not (trimap == 1).any():
+        return np.zeros(trimap.shape)
+    if not (trimap == 0).any():
+        return np.ones(trimap.shape)
+    # pymatting prints a warning on stdout when its incomplete Cholesky needs a diagonal shift
+    with contextlib.redirect_stdout(io.StringIO()):
+        return pm.estimate_alpha_cf(rgb01, trimap, laplacian_kwargs={"epsilon": epsilon})
+
+
+def propagate(
+    method: str, rgb01: np.ndarray, known: np.ndarray, values: np.ndarray, lam: float, epsilon: float = 1e-7
+) -> np.ndarray:
+    """Solve ``(L + lam D) x = lam D v``: spread ``values`` at ``known`` pixels over the image.
+
+    Parameters
+    ----------
+    method : str
+        Detector name, for the error message when pymatting is missing.
+    rgb01 : ndarray, shape (H, W, 3), float64 in [0, 1]
+        Image defining the matting Laplacian ``L``.
+    known : ndarray, shape (H, W), bool
+        Pixels with a value (``D`` = diag(known)); at least one must be set.
+    values : ndarray, shape (H, W), float
+        Values at the known pixels (others ignored).
+    lam : float
+        Weight of the data term.
+    epsilon : float
+        Regulariser of the matting Laplacian.
+
+    Returns
+    -------
+    ndarray, shape (H, W), float64
+    """
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    pm = _pymatting(method)
+    lap = pm.cf_laplacian(rgb01, epsilon=epsilon)
+    d = known.ravel().astype(np.float64)
+    a = (lap + scipy.sparse.diags(lam * d)).tocsc()
+    b = lam * d * np.where(known, values, 0.0).ravel()
+    # With lam = 0.001 the system is too ill-conditioned for preconditioned conjugate gradients to be
+    # quick; a sparse LU in symmetric mode with a minimum-degree ordering solves it exactly.
+    lu = scipy.sparse.linalg.splu(
+        a, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
+    )
+    x = lu.solve(b)
+    return x.reshape(known.shape)
+
+
+def _box(img: np.ndarray, radius: int) -> np.ndarray:
+    k = 2 * radius + 1
+    return cv2.boxFilter(img, -1, (k, k), normalize=True, borderType=cv2.BORDER_REFLECT)
+
+
+def linear_upsample(
+    alpha: np.ndarray, rgb_small: np.ndarray, rgb_full: np.ndarray, radius: int = 1, eps: float = 1e-4
+) -> np.ndarray:
+    """Bring a map solved at a reduced size back to full size with the local linear colour model.
+
+    In every (2 radius + 1)^2 window at the small size, fit ``alpha ~ a . I + b`` (ridge ``eps``); average
+    the coefficients of the windows covering each pixel, resize them to the full size and apply them to
+    the full-size image (Levin et al.'s coarse-to-fine step; the guided filter of He et al. with colour
+    guide).
+
+    Parameters
+    ----------
+    alpha : ndarray, shape (h, w), float
+        Map at the small size.
+    rgb_small : ndarray, shape (h, w, 3), float in [0, 1]
+        Image at the small size.
+    rgb_full : ndarray, shape (H, W, 3), float in [0, 1]
+        Image at the full size.
+    radius, eps : int, float
+        Window radius and ridge regulariser of the fit.
+
+    Returns
+    -------
+    ndarray, shape (H, W), float32
+    """
+    if rgb_small.shape[:2] == rgb_full.shape[:2]:
+        return alpha.astype(np.float32)
+    img = rgb_small.astype(np.float32)
+    p = alpha.astype(np.float32)
+    mean_i = _box(img, radius)
+    mean_p = _box(p, radius)
+    cov_ip = _box(img * p[:, :, None], radius) - mean_i * mean_p[:, :, None]
+    outer = img[:, :, :, None] * img[:, :, None, :]
+    var_i = np.empty(outer.shape, np.float32)
+    for r in range(3):
+        for c in range(3):
+            var_i[:, :, r, c] = _box(np.ascontiguousarray(outer[:, :, r, c]), radius)
+    var_i -= mean_i[:, :, :, None] * mean_i[:, :, None, :]
+    var_i += eps * np.eye(3, dtype=np.float32)
+    a = np.linalg.solve(var_i.astype(np.float64), cov_ip[:, :, :, None].astype(np.float64))[..., 0]
+    b = mean_p - np.einsum("hwc,hwc->hw", a, mean_i)
+    a = _box(a.astype(np.float32), radius)
+    b = _box(b.astype(np.float32), radius)
+    full = rgb_full.shape[:2]
+    a_full = resize(a, full)
+    b_full = resize(b, full)
+    return (np.einsum("hwc,hwc->hw", a_full, rgb_full.astype(np.float32)) + b_full).astype(np.float32)

@@ -1,0 +1,306 @@
+"""``generate_sim``: resolve a recipe, then render, check and write every sample as its own task.
+
+Sample ``i`` draws everything from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(i, d)))``
+for draw ``d = 0, 1, ...``: a draw that fails the recipe's checks is replaced by the next one. The bytes
+of a sample therefore depend only on (recipe, sources, seed, i), never on the worker count, the order
+of execution, a dask cluster, or a restart.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from dbdbench.generators import writer
+from dbdbench.generators.checks import check_sample
+from dbdbench.generators.recipe import Recipe, dump_recipe, load_recipe, validate
+from dbdbench.generators.sources import SourceSet, scan_sources
+
+from dbdbench._version import __version__
+from dbdbench.errors import DbdError
+from dbdbench.imageio import encode_image
+from dbdbench.pairing import list_images
+
+PREVIEW_SAMPLES = 16
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to make any sample (picklable)."""
+
+    out: str
+    recipe: Recipe
+    sources: SourceSet
+    user_masks: tuple[str, ...] = ()
+    depth_files: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Summary:
+    """What a ``generate_sim`` run did.
+
+    Attributes
+    ----------
+    out : Path
+    recipe : str
+    count : int
+        Samples in the folder.
+    generated : int
+        Samples made by this run (the rest were already complete: ``--resume``).
+    seconds : float
+        Wall time of the whole run.
+    skipped_sources : dict of str to int
+        Source files skipped as unreadable, too small or blurry.
+    sources : int
+        Usable source photos.
+    redraws : int
+        Draws rejected by the checks, over the samples made by this run.
+    preview : Path or None
+    """
+
+    out: Path
+    recipe: str
+    count: int
+    generated: int
+    seconds: float
+    skipped_sources: dict[str, int] = field(default_factory=dict)
+    sources: int = 0
+    redraws: int = 0
+    preview: Path | None = None
+
+
+def sample_rng(seed: int, index: int, draw: int = 0) -> np.random.Generator:
+    """The random stream of draw ``draw`` of sample ``index``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index, draw)))
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def render_sample(job: Job, index: int):
+    """Render sample ``index``: the first draw that passes the checks.
+
+    Returns
+    -------
+    image : ndarray, shape (size, size, 3), uint8
+    infocus : ndarray, shape (size, size), float32 in {0, 1}
+    row : dict of str to str
+        The manifest row.
+    extra : dict of str to ndarray
+        Extra label maps (``defocus`` for the lens recipe).
+
+    Raises
+    ------
+    DbdError
+        No draw passed within ``checks.max_draws``.
+    """
+    from dbdbench.generators import btbnet, lens
+
+    r = job.recipe
+    for draw in range(r.checks.max_draws):
+        rng = sample_rng(r.seed, index, draw)
+        if r.recipe == "btbnet":
+            drawn = btbnet.render(rng, r, job.sources, job.user_masks)
+        else:
+            drawn = lens.render(rng, r, job.sources, job.user_masks, dict(job.depth_files))
+        if drawn is None:  # rejected by the in-focus fraction before rendering
+            last = "in-focus fraction out of [checks] bounds"
+            continue
+        image, infocus, info, extra = drawn
+        ok, fraction, ratio = check_sample(image, infocus, r.checks)
+        if ok:
+            break
+        last = f"in-focus fraction {fraction:.3f}, sharpness ratio {ratio:.2f}"
+    else:
+        raise DbdError(
+            f"sample {index} failed the recipe checks in all {r.checks.max_draws} draws (last: {last}); "
+            "loosen [checks] or use sharper sources"
+        )
+    name = writer.sample_name(index)
+    row = {"name": name, "image": f"image/{name}.{r.output.image_format}", "gt": f"gt/{name}.png"}
+    if extra:
+        row.update({key: f"{key}/{name}.png" for key in extra})
+    row.update(info)
+    row.update(infocus_fraction=fraction, sharpness_ratio=ratio, seed=r.seed, index=index, draw=draw)
+    return image, infocus, {k: _fmt(v) for k, v in row.items()}, extra
+
+
+def make_sample(job: Job, index: int) -> dict[str, str]:
+    """Render, encode and write sample ``index`` (the per-sample task); returns its manifest row."""
+    image, infocus, row, extra = render_sample(job, index)
+    r = job.recipe
+    ext = "." + r.output.image_format
+    files = [
+        (row["image"], encode_image(image, ext, r.output.jpeg_quality)),
+        (row["gt"], encode_image((infocus > 0.5).astype(np.uint8) * np.uint8(255), ".png")),
+    ]
+    files += [(row[key], encode_image(value, ".png")) for key, value in extra.items()]
+    writer.write_sample(Path(job.out), row["name"], files, row)
+    return row
+
+
+def _resolve(recipe, count, size, seed, sources, masks, depths) -> Recipe:
+    r = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    if count is not None:
+        r.count = int(count)
+    if size is not None:
+        r.size = int(size)
+    if seed is not None:
+        r.seed = int(seed)
+    for option, value in (("--sources", sources), ("--masks", masks), ("--depths", depths)):
+        if value is not None and not Path(value).is_dir():
+            raise DbdError(f"{option} '{value}' is not a folder; check the path")
+    if sources is not None:
+        r.sources = str(Path(sources).resolve())
+    if masks is not None:
+        r.masks = str(Path(masks).resolve())
+    if depths is not None:
+        if r.lens is None:
+            raise DbdError("--depths needs --recipe lens (the btbnet recipe has no depth)")
+        r.depths = str(Path(depths).resolve())
+        r.lens.depth_source = "folder"
+    if r.lens is not None and r.lens.depth_source == "folder" and not r.depths:
+        raise DbdError("recipe key 'lens.depth_source' is 'folder' but no --depths folder was given")
+    validate(r, "options")
+    r.generator_version = __version__
+    return r
+
+
+def generate_sim(
+    out: str | os.PathLike,
+    *,
+    recipe: str | os.PathLike | Recipe = "btbnet",
+    count: int | None = None,
+    size: int | None = None,
+    seed: int | None = None,
+    sources: str | os.PathLike | None = None,
+    masks: str | os.PathLike | None = None,
+    depths: str | os.PathLike | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    preview: bool = False,
+    progress: bool | None = None,
+) -> Summary:
+    """Generate a simulated defocus set (``dbdbench generate-sim``).
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder (layout in :mod:`dbdbench.generators.writer`).
+    recipe : str, path-like or Recipe
+        ``"btbnet"`` (default), ``"lens"`` or a recipe TOML file.
+    count, size, seed : int, optional
+        Override the recipe's (defaults 40000 samples, 320 px, seed 0).
+    sources : path-like, optional
+        Folder of sharp photos (recursive); default: the built-in sources.
+    masks : path-like, optional
+        Folder of region masks (white = region) for the ``user`` mask family.
+    depths : path-like, optional
+        Depth maps matched to ``sources`` by stem (lens recipe; selects ``depth_source = "folder"``).
+    workers : int
+        Local worker processes.
+    scheduler : str, optional
+        dask.distributed scheduler address ``tcp://host:port`` (overrides ``workers``).
+    resume : bool
+        Complete a partly written folder made with the same recipe and options.
+    overwrite : bool
+        Replace a folder written before (only the files this command owns are removed).
+    preview : bool
+        Also write ``preview.png``, a contact sheet of the first samples with their masks outlined.
+    progress : bool, optional
+        Force the progress bar on or off (default: on a terminal).
+
+    Returns
+    -------
+    Summary
+
+    Raises
+    ------
+    DbdError
+        Bad options or recipe, no usable source, a folder from another recipe, a full disk.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    r = _resolve(recipe, count, size, seed, sources, masks, depths)
+    depth_files: dict[str, str] = {}
+    if r.lens is not None and r.lens.depth_source == "middlebury":
+        from dbdbench.generators.lens import middlebury
+
+        if r.size > min(middlebury()[1].shape):
+            raise DbdError(
+                f"--size {r.size} is larger than the Middlebury Motorcycle view (741 x 500); "
+                "use --size 500 or less"
+            )
+        source_set = SourceSet(photos=[], procedural_fraction=0.0)
+        r.sources = "skimage:motorcycle"
+    else:
+        source_set = scan_sources(
+            None if r.sources == "builtin" else r.sources,
+            r.size,
+            min_sharpness=r.screen.min_sharpness,
+            procedural_fraction=r.screen.procedural_fraction,
+            workers=workers,
+            scheduler=scheduler,
+        )
+    if r.depths:
+        found = {k: str(v) for k, v in list_images(r.depths, recursive=True, what="--depths folder").items()}
+        paired = [s for s in source_set.photos if s.name.rsplit(".", 1)[0] in found]
+        if not paired:
+            raise DbdError(
+                f"--depths '{r.depths}' has no depth map named like a usable source photo; "
+                "name each depth map after its photo (same stem)"
+            )
+        source_set.skipped["no_depth"] = len(source_set.photos) - len(paired)
+        source_set.photos = paired
+        source_set.procedural_fraction = 0.0
+        depth_files = {s.name: found[s.name.rsplit(".", 1)[0]] for s in paired}
+    r.sources_fingerprint = source_set.fingerprint() if source_set.photos else ""
+    user_masks: tuple[str, ...] = ()
+    if r.masks:
+        user_masks = tuple(
+            str(p) for p in list_images(r.masks, recursive=True, what="--masks folder").values()
+        )
+        if not user_masks:
+            raise DbdError(f"--masks '{r.masks}' holds no image files; give a folder of mask images")
+    writer.prepare(out, r.to_dict(), dump_recipe(r), resume=resume, overwrite=overwrite)
+
+    done = writer.completed(out)
+    todo = [i for i in range(r.count) if i not in done]
+    job = Job(str(out.resolve()), r, source_set, user_masks, tuple(sorted(depth_files.items())))
+    from dbdbench.executor import run_tasks
+
+    rows = run_tasks(
+        functools.partial(make_sample, job),
+        todo,
+        workers=workers,
+        scheduler=scheduler,
+        desc="generate-sim",
+        progress=progress,
+    )
+    writer.write_manifest(out, r.count)
+    preview_path = None
+    if preview:
+        from dbdbench.generators.preview import write_preview
+
+        names = [writer.sample_name(i) for i in range(min(PREVIEW_SAMPLES, r.count))]
+        preview_path = write_preview(out, names, "." + r.output.image_format, out / writer.PREVIEW_FILE)
+    return Summary(
+        out=out,
+        recipe=r.recipe,
+        count=r.count,
+        generated=len(todo),
+        seconds=time.perf_counter() - t0,
+        skipped_sources=dict(source_set.skipped),
+        sources=len(source_set.photos),
+        redraws=sum(int(row["draw"]) for row in rows),
+        preview=preview_path,
+    )

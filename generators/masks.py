@@ -1,0 +1,228 @@
+"""Region masks for simulated defocus: the drawn region is the "object" of a sample.
+
+Families: random ellipses and star-shaped polygons, smooth-noise blobs, unions of neighbouring
+superpixels (SEEDS, Van den Bergh et al., ECCV 2012, from OpenCV's ximgproc), half-plane splits,
+bands (an in-focus strip, like the focal plane crossing a ground plane), wavy gradient splits, and user
+masks from a folder (the BTBNet paper used hand-drawn masks; object masks of a segmentation dataset
+serve the same purpose). Every function takes a numpy Generator and returns a float32 (H, W) mask
+with values 0 or 1.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+from dbdbench.errors import DbdError
+from dbdbench.imageio import read_grey
+
+
+@functools.lru_cache(maxsize=4)
+def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only pixel coordinate grids (y, x), float32, shape (size, size)."""
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    yy.setflags(write=False)
+    xx.setflags(write=False)
+    return yy, xx
+
+
+def ellipses(rng: np.random.Generator, size: int) -> np.ndarray:
+    """One to three filled ellipses, axes 10-45% of the side, random angle."""
+    m = np.zeros((size, size), np.uint8)
+    for _ in range(int(rng.integers(1, 4))):
+        c = (int(rng.integers(0, size)), int(rng.integers(0, size)))
+        axes = (int(size * rng.uniform(0.1, 0.45)), int(size * rng.uniform(0.1, 0.45)))
+        cv2.ellipse(m, c, axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+    return m.astype(np.float32)
+
+
+def polygons(rng: np.random.Generator, size: int) -> np.ndarray:
+    """One or two star-shaped polygons of 3-12 vertices at sorted angles and random radii."""
+    m = np.zeros((size, size), np.uint8)
+    for _ in range(int(rng.integers(1, 3))):
+        n = int(rng.integers(3, 13))
+        ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+        rad = size * rng.uniform(0.15, 0.5, n)
+        c = rng.uniform(0.2, 0.8, 2) * size
+        pts = np.stack([c[0] + rad * np.cos(ang), c[1] + rad * np.sin(ang)], 1)
+        cv2.fillPoly(m, [np.round(pts).astype(np.int32)], 1)
+    return m.astype(np.float32)
+
+
+def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
+    low = rng.standard_normal((cells, cells)).astype(np.float32)
+    return cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def blobs(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Smooth noise (a 3-8 cell grid, bicubic) thresholded at a random quantile (20-80% inside)."""
+    field = _smooth_noise(rng, size, int(rng.integers(3, 9)))
+    level = np.quantile(field[::4, ::4], rng.uniform(0.2, 0.8))
+    return (field > level).astype(np.float32)
+
+
+def _fill(size: int, corners: np.ndarray) -> np.ndarray:
+    """Fill a polygon given in pixel coordinates (sub-pixel precise, clipped to the image)."""
+    m = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(m, [np.round(corners * 16).astype(np.int32)], 1, cv2.LINE_8, shift=4)
+    return m.astype(np.float32)
+
+
+def halfplane(rng: np.random.Generator, size: int) -> np.ndarray:
+    """The pixels on one side of a random line through the central 60% of the image."""
+    theta = rng.uniform(0, 2 * np.pi)
+    p = rng.uniform(0.2, 0.8, 2) * size
+    n = np.array([np.cos(theta), np.sin(theta)])
+    d = np.array([-n[1], n[0]])
+    far = 4.0 * size
+    return _fill(size, np.stack([p + far * d, p + far * d + far * n, p - far * d + far * n, p - far * d]))
+
+
+def band(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A straight strip 20-60% of the side wide, at a random angle and offset."""
+    theta = rng.uniform(0, np.pi)
+    n = np.array([np.cos(theta), np.sin(theta)])
+    d = np.array([-n[1], n[0]])
+    q = size / 2 + rng.uniform(-0.25, 0.25) * size * n
+    half = rng.uniform(0.1, 0.3) * size
+    far = 4.0 * size
+    return _fill(
+        size,
+        np.stack(
+            [q + half * n + far * d, q + half * n - far * d, q - half * n - far * d, q - half * n + far * d]
+        ),
+    )
+
+
+def gradient(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A wavy split: a linear ramp plus smooth noise (built on a 4x coarser grid, bilinear),
+    thresholded at a random quantile."""
+    low = max(16, size // 4)
+    yy, xx = _grid(low)
+    theta = rng.uniform(0, 2 * np.pi)
+    ramp = (xx * np.cos(theta) + yy * np.sin(theta)) / low
+    field = ramp + 0.15 * _smooth_noise(rng, low, int(rng.integers(3, 7)))
+    level = np.quantile(field, rng.uniform(0.25, 0.75))
+    field = cv2.resize(field, (size, size), interpolation=cv2.INTER_LINEAR)
+    return (field > level).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _seeds(size: int):
+    """A SEEDS segmenter for size x size images (one per process and size: creating one costs more
+    than running it)."""
+    return cv2.ximgproc.createSuperpixelSEEDS(size, size, 3, 100, 2)
+
+
+def superpixels(rng: np.random.Generator, size: int, image: np.ndarray) -> np.ndarray:
+    """The superpixels (SEEDS, about 100) whose centroids are nearest to a random point, 20-70% of the area.
+
+    Parameters
+    ----------
+    image : ndarray, shape (size, size, 3), dtype uint8
+        The sample's source crop: the region follows its edges.
+    """
+    if not hasattr(cv2, "ximgproc"):
+        raise DbdError(
+            "the superpixels mask family needs cv2.ximgproc: pip uninstall opencv-python "
+            "opencv-python-headless and reinstall opencv-contrib-python-headless"
+        )
+    seeds = _seeds(size)
+    seeds.iterate(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), 2)
+    labels = seeds.getLabels()
+    n = int(labels.max()) + 1
+    area = np.bincount(labels.ravel(), minlength=n).astype(np.float64)
+    # centroids from every 4th pixel (plenty for ordering ~100 cells by distance)
+    sub = labels[::4, ::4]
+    yy, xx = _grid(size)
+    count = np.maximum(np.bincount(sub.ravel(), minlength=n), 1)
+    cy = np.bincount(sub.ravel(), yy[::4, ::4].ravel(), n) / count
+    cx = np.bincount(sub.ravel(), xx[::4, ::4].ravel(), n) / count
+    p = rng.uniform(0.2, 0.8, 2) * size
+    order = np.argsort((cx - p[0]) ** 2 + (cy - p[1]) ** 2, kind="stable")
+    target = rng.uniform(0.2, 0.7) * size * size
+    k = int(np.searchsorted(np.cumsum(area[order]), target)) + 1
+    chosen = np.zeros(n, np.float32)
+    chosen[order[:k]] = 1.0
+    return chosen[labels]
+
+
+@functools.lru_cache(maxsize=64)
+def _user_mask(path: str) -> np.ndarray:
+    m = read_grey(path)
+    thr = 32768 if m.dtype == np.uint16 else 128
+    out = (m >= thr).astype(np.uint8)
+    out.setflags(write=False)
+    return out
+
+
+def user(rng: np.random.Generator, size: int, paths: tuple[str, ...]) -> tuple[np.ndarray, str]:
+    """A random user mask (white = region), randomly square-cropped (60-100% of its short side),
+    resized (nearest) and mirrored.
+
+    Returns
+    -------
+    mask : ndarray, shape (size, size), float32
+    path : str
+        The mask file used.
+    """
+    path = paths[int(rng.integers(len(paths)))]
+    m = _user_mask(path)
+    h, w = m.shape
+    side = max(1, int(min(h, w) * rng.uniform(0.6, 1.0)))
+    y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+    out = cv2.resize(m[y : y + side, x : x + side], (size, size), interpolation=cv2.INTER_NEAREST)
+    if rng.integers(0, 2):
+        out = out[:, ::-1]
+    return np.ascontiguousarray(out, dtype=np.float32), path
+
+
+SHAPES = {
+    "ellipses": ellipses,
+    "polygons": polygons,
+    "blobs": blobs,
+    "halfplane": halfplane,
+    "band": band,
+    "gradient": gradient,
+}
+
+
+def draw_region(
+    rng: np.random.Generator,
+    size: int,
+    weights: dict[str, float],
+    image: np.ndarray,
+    user_masks: tuple[str, ...] = (),
+) -> tuple[np.ndarray, str]:
+    """Draw a family by ``weights`` (``user`` only when ``user_masks`` is non-empty), then a region.
+
+    Parameters
+    ----------
+    rng : numpy Generator
+    size : int
+    weights : dict of str to float
+        Relative frequency per family.
+    image : ndarray, shape (size, size, 3), uint8
+        The source crop (used by ``superpixels``).
+    user_masks : tuple of str
+        Mask files for the ``user`` family.
+
+    Returns
+    -------
+    region : ndarray, shape (size, size), float32 in {0, 1}
+    kind : str
+        The family, ``user:<file name>`` for a user mask.
+    """
+    fams = [f for f in sorted(weights) if weights[f] > 0 and (f != "user" or user_masks)]
+    if not fams:
+        raise DbdError("recipe key 'mask.weights' leaves no usable mask family; give one a weight > 0")
+    w = np.array([weights[f] for f in fams], np.float64)
+    fam = fams[int(rng.choice(len(fams), p=w / w.sum()))]
+    if fam == "superpixels":
+        return superpixels(rng, size, image), fam
+    if fam == "user":
+        m, path = user(rng, size, user_masks)
+        return m, f"user:{path.rsplit('/', 1)[-1]}"
+    return SHAPES[fam](rng, size), fam

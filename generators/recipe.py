@@ -1,0 +1,390 @@
+"""Recipes of ``generate-sim``: every parameter of a simulated set, with its unit and default.
+
+A recipe is a tree of dataclasses that loads from and dumps to TOML. The built-in recipes are
+``btbnet`` (Gaussian blur of a drawn region, after Zhao et al., "Defocus Blur Detection via
+Multi-Stream Bottom-Top-Bottom Fully Convolutional Network", CVPR 2018, and its TPAMI 2020 BTBCRL
+version; their exact sources, kernels and sigmas were never published, so every value here is a
+documented default, not a reproduction) and ``lens`` (thin-lens rendering of a depth scene). The
+output folder keeps the fully resolved recipe as ``recipe.toml``; loading that file back reproduces
+the set.
+
+A recipe file names the recipe it extends (``recipe = "btbnet"`` or ``"lens"``) and overrides any
+key; unknown keys, wrong types and out-of-range values raise :class:`~dbdbench.errors.DbdError`
+naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dbdbench.errors import DbdError
+
+RECIPES = ("btbnet", "lens")
+MASK_FAMILIES = ("ellipses", "polygons", "blobs", "superpixels", "halfplane", "band", "gradient", "user")
+
+
+@dataclass
+class OutputOptions:
+    """Image files. ``image_format``: ``png`` (lossless) or ``jpg`` (``jpeg_quality`` 1..100)."""
+
+    image_format: str = "png"
+    jpeg_quality: int = 95
+
+
+@dataclass
+class ScreenOptions:
+    """Source screening. A photo is kept when it is at least ``size`` pixels on its short side and
+    its sharpness (variance of the 3x3 Laplacian of the grey image in [0, 1], at full resolution)
+    is at least ``min_sharpness``; ``procedural_fraction`` of the samples drawn from the built-in
+    sources use a dead-leaves texture instead of a photo."""
+
+    min_sharpness: float = 0.002
+    procedural_fraction: float = 0.25
+
+
+@dataclass
+class CheckOptions:
+    """Per-sample checks. The in-focus fraction must lie in [``infocus_min``, ``infocus_max``] and the
+    mean squared Laplacian of the in-focus region must be at least ``min_sharpness_ratio`` times that
+    of the blurred region (both eroded by ``margin_px`` away from the mask edge). A failing draw is
+    redrawn from the next per-sample stream, up to ``max_draws`` draws."""
+
+    infocus_min: float = 0.1
+    infocus_max: float = 0.9
+    min_sharpness_ratio: float = 1.5
+    margin_px: int = 4
+    max_draws: int = 40
+
+
+@dataclass
+class MaskOptions:
+    """Region drawing. ``weights``: relative frequency of each mask family (``user`` is used only
+    with ``--masks``); ``focused_foreground``: probability that the drawn region is the in-focus
+    one (otherwise the region is blurred and the rest is in focus)."""
+
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "ellipses": 1.0,
+            "polygons": 1.0,
+            "blobs": 1.0,
+            "superpixels": 1.0,
+            "halfplane": 0.5,
+            "band": 0.5,
+            "gradient": 0.5,
+            "user": 2.0,
+        }
+    )
+    focused_foreground: float = 0.5
+
+
+@dataclass
+class BtbnetOptions:
+    """Gaussian recipe. ``sigmas_px``: blur levels (Gaussian standard deviation, pixels of the output
+    image), one drawn uniformly per sample; the kernel is truncated at ``truncate`` sigmas.
+    ``compositing``: ``normalized`` (default: the blurred region is the normalised convolution of the
+    out-of-focus pixels only, so no sharp colour bleeds into it) or ``naive`` (blur the whole image
+    and paste by the mask, as the BTBNet set likely did; sharp content halos into the blurred side)."""
+
+    sigmas_px: list[float] = field(default_factory=lambda: [1.5, 2.0, 3.0, 4.0, 6.0])
+    truncate: float = 3.0
+    compositing: str = "normalized"
+
+
+@dataclass
+class LensOptions:
+    """Thin-lens recipe.
+
+    ``depth_source``: ``procedural`` (layered scenes: a textured slanted background and 1..``max_objects``
+    textured objects at their own depths), ``middlebury`` (the real Motorcycle stereo pair and disparity
+    shipped with scikit-image) or ``folder`` (``--depths DIR``, one depth map per source photo, matched
+    by file stem; ``depth_encoding`` ``depth`` or ``inverse`` maps grey 0..max linearly to depth or to
+    inverse depth over [``depth_near_m``, ``depth_far_m``]).
+    Lens: focal length drawn from ``focal_lengths_mm`` on a sensor ``sensor_width_mm`` wide imaged by the
+    output's ``size`` pixels; focus distance on a random object (``mask.focused_foreground``) or the
+    background; f-number solved so that the largest circle of confusion (CoC, diameter) in the scene is
+    uniform in ``coc_max_px``, clipped to ``f_number_range``.
+    ``psf``: ``disk``, ``gaussian`` (sigma = CoC / 4, the same second moment as the disk) or ``polygon``
+    (regular aperture with ``blades`` blades, random rotation). Blur happens in linear light, in depth
+    layers at most ``coc_step_px`` of CoC apart. A pixel is in focus when its CoC is below
+    ``infocus_coc_px``. ``noise_shot``/``noise_read``: Poisson-Gaussian sensor noise in linear light
+    (variance = shot * x + read^2; 0 disables)."""
+
+    depth_source: str = "procedural"
+    depth_encoding: str = "inverse"
+    depth_near_m: float = 1.0
+    depth_far_m: float = 20.0
+    max_objects: int = 3
+    focal_lengths_mm: list[float] = field(default_factory=lambda: [50.0, 70.0, 85.0])
+    sensor_width_mm: float = 8.0
+    coc_max_px: list[float] = field(default_factory=lambda: [8.0, 20.0])
+    f_number_range: list[float] = field(default_factory=lambda: [1.0, 32.0])
+    psf: str = "disk"
+    blades: int = 6
+    coc_step_px: float = 1.5
+    infocus_coc_px: float = 2.0
+    noise_shot: float = 0.0
+    noise_read: float = 0.0
+
+
+@dataclass
+class Recipe:
+    """The fully resolved recipe of a simulated set (see the module docstring).
+
+    ``generator_version``: the dbdbench version that resolved the recipe (set when resolved: a
+    folder written by another version is not resumed, as its samples may differ);
+    ``sources``, ``masks``, ``depths``: absolute folders or ``"builtin"``/``""``;
+    ``sources_fingerprint``: a digest of the accepted source list (set when resolved), so that a
+    resumed run refuses a changed source folder.
+    """
+
+    recipe: str = "btbnet"
+    generator_version: str = ""
+    count: int = 40000
+    size: int = 320
+    seed: int = 0
+    sources: str = "builtin"
+    masks: str = ""
+    depths: str = ""
+    sources_fingerprint: str = ""
+    output: OutputOptions = field(default_factory=OutputOptions)
+    screen: ScreenOptions = field(default_factory=ScreenOptions)
+    checks: CheckOptions = field(default_factory=CheckOptions)
+    mask: MaskOptions = field(default_factory=MaskOptions)
+    btbnet: BtbnetOptions | None = None
+    lens: LensOptions | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The recipe as plain TOML-ready values (the unused recipe section is left out)."""
+        out = dataclasses.asdict(self)
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def default_recipe(name: str) -> Recipe:
+    """The built-in recipe ``name`` (``btbnet`` or ``lens``)."""
+    if name not in RECIPES:
+        raise DbdError(f"--recipe '{name}' is unknown; use btbnet, lens or a .toml recipe file")
+    r = Recipe(recipe=name)
+    if name == "btbnet":
+        r.btbnet = BtbnetOptions()
+    else:
+        r.lens = LensOptions()
+    return r
+
+
+def _check_type(where: str, value: Any, default: Any, source: str) -> Any:
+    """Coerce ``value`` to the type of ``default`` or raise naming ``where``."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+        )
+        value = [float(v) for v in value] if ok else value
+    elif isinstance(default, dict):
+        ok = isinstance(value, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+        )
+        value = {k: float(v) for k, v in value.items()} if ok else value
+    else:  # pragma: no cover - every field has one of the types above
+        ok = False
+    if not ok:
+        raise DbdError(
+            f"recipe {source}: key '{where}' must be {type(default).__name__} (like {default!r}), "
+            f"got {value!r}"
+        )
+    return value
+
+
+def _apply(obj: Any, table: dict[str, Any], prefix: str, source: str) -> None:
+    names = {f.name: f for f in dataclasses.fields(obj)}
+    for key, value in table.items():
+        where = f"{prefix}{key}"
+        if key not in names:
+            known = ", ".join(sorted(names))
+            raise DbdError(f"recipe {source}: unknown key '{where}'; known keys here: {known}")
+        current = getattr(obj, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise DbdError(f"recipe {source}: key '{where}' must be a table [{where}]")
+            _apply(current, value, f"{where}.", source)
+        else:
+            setattr(obj, key, _check_type(where, value, current, source))
+
+
+def recipe_from_dict(data: dict[str, Any], source: str = "") -> Recipe:
+    """Build and validate a recipe from a parsed TOML table.
+
+    Parameters
+    ----------
+    data : dict
+        Must hold ``recipe`` (``btbnet`` or ``lens``); other keys override that recipe's defaults.
+    source : str
+        Where the table came from, for error messages.
+    """
+    data = dict(data)
+    name = data.pop("recipe", None)
+    if name not in RECIPES:
+        raise DbdError(f'recipe {source}: key \'recipe\' must be "btbnet" or "lens", got {name!r}')
+    other = "lens" if name == "btbnet" else "btbnet"
+    if other in data:
+        raise DbdError(f"recipe {source}: key '{other}' does not belong to a recipe = \"{name}\" file")
+    r = default_recipe(name)
+    _apply(r, data, "", source)
+    validate(r, source)
+    return r
+
+
+def _need(cond: bool, source: str, key: str, text: str) -> None:
+    if not cond:
+        raise DbdError(f"recipe {source}: key '{key}' {text}")
+
+
+def validate(r: Recipe, source: str = "") -> None:
+    """Check value ranges; raise :class:`DbdError` naming the first bad key."""
+    _need(r.count >= 1, source, "count", "must be at least 1")
+    _need(r.count <= 999999, source, "count", "must be at most 999999 (six-digit names)")
+    _need(r.size >= 16, source, "size", "must be at least 16 pixels")
+    _need(r.seed >= 0, source, "seed", "must be a non-negative integer")
+    _need(r.output.image_format in ("png", "jpg"), source, "output.image_format", "must be png or jpg")
+    _need(1 <= r.output.jpeg_quality <= 100, source, "output.jpeg_quality", "must be in 1..100")
+    _need(r.screen.min_sharpness >= 0, source, "screen.min_sharpness", "must be >= 0")
+    _need(0 <= r.screen.procedural_fraction <= 1, source, "screen.procedural_fraction", "must be in [0, 1]")
+    c = r.checks
+    _need(
+        0 <= c.infocus_min < c.infocus_max <= 1,
+        source,
+        "checks.infocus_min",
+        "and checks.infocus_max must satisfy 0 <= min < max <= 1",
+    )
+    _need(c.min_sharpness_ratio >= 0, source, "checks.min_sharpness_ratio", "must be >= 0")
+    _need(c.margin_px >= 0, source, "checks.margin_px", "must be >= 0")
+    _need(c.max_draws >= 1, source, "checks.max_draws", "must be at least 1")
+    bad = sorted(set(r.mask.weights) - set(MASK_FAMILIES))
+    _need(not bad, source, "mask.weights", f"has unknown families {bad}; use {list(MASK_FAMILIES)}")
+    _need(all(w >= 0 for w in r.mask.weights.values()), source, "mask.weights", "must be >= 0")
+    _need(0 <= r.mask.focused_foreground <= 1, source, "mask.focused_foreground", "must be in [0, 1]")
+    if r.btbnet is not None:
+        b = r.btbnet
+        _need(
+            len(b.sigmas_px) >= 1 and all(s > 0 for s in b.sigmas_px),
+            source,
+            "btbnet.sigmas_px",
+            "must be a non-empty list of positive sigmas",
+        )
+        _need(b.truncate >= 1, source, "btbnet.truncate", "must be >= 1")
+        _need(
+            b.compositing in ("normalized", "naive"),
+            source,
+            "btbnet.compositing",
+            "must be normalized or naive",
+        )
+    if r.lens is not None:
+        lo = r.lens
+        _need(
+            lo.depth_source in ("procedural", "middlebury", "folder"),
+            source,
+            "lens.depth_source",
+            "must be procedural, middlebury or folder",
+        )
+        _need(
+            lo.depth_encoding in ("depth", "inverse"),
+            source,
+            "lens.depth_encoding",
+            "must be depth or inverse",
+        )
+        _need(
+            0 < lo.depth_near_m < lo.depth_far_m,
+            source,
+            "lens.depth_near_m",
+            "must be positive and below lens.depth_far_m",
+        )
+        _need(lo.max_objects >= 1, source, "lens.max_objects", "must be at least 1")
+        _need(
+            len(lo.focal_lengths_mm) >= 1 and all(f > 0 for f in lo.focal_lengths_mm),
+            source,
+            "lens.focal_lengths_mm",
+            "must be a non-empty list of positive focal lengths",
+        )
+        _need(lo.sensor_width_mm > 0, source, "lens.sensor_width_mm", "must be positive")
+        _need(
+            len(lo.coc_max_px) == 2 and 0 < lo.coc_max_px[0] <= lo.coc_max_px[1],
+            source,
+            "lens.coc_max_px",
+            "must be [low, high] with 0 < low <= high",
+        )
+        _need(
+            len(lo.f_number_range) == 2 and 0 < lo.f_number_range[0] <= lo.f_number_range[1],
+            source,
+            "lens.f_number_range",
+            "must be [low, high] with 0 < low <= high",
+        )
+        _need(
+            lo.psf in ("disk", "gaussian", "polygon"), source, "lens.psf", "must be disk, gaussian or polygon"
+        )
+        _need(lo.blades >= 3, source, "lens.blades", "must be at least 3")
+        _need(lo.coc_step_px > 0, source, "lens.coc_step_px", "must be positive")
+        _need(lo.infocus_coc_px > 0, source, "lens.infocus_coc_px", "must be positive")
+        _need(
+            lo.noise_shot >= 0 and lo.noise_read >= 0,
+            source,
+            "lens.noise_shot",
+            "and lens.noise_read must be >= 0",
+        )
+
+
+def read_toml(path: Path, what: str = "recipe file") -> dict[str, Any]:
+    """Parse a TOML file.
+
+    Raises
+    ------
+    DbdError
+        The file is not valid UTF-8 TOML (the message gives the parser's reason).
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DbdError(f"{what} '{path}' is not valid TOML ({exc}); fix the syntax") from None
+
+
+def load_recipe(spec: str | os.PathLike) -> Recipe:
+    """A built-in recipe by name, or a recipe TOML file.
+
+    Parameters
+    ----------
+    spec : str or path-like
+        ``"btbnet"``, ``"lens"`` or the path of a ``.toml`` file.
+
+    Returns
+    -------
+    Recipe
+        Validated; ``count``, ``size``, ``seed`` and folders as in the file or the defaults.
+    """
+    spec_s = str(spec)
+    if spec_s in RECIPES:
+        return default_recipe(spec_s)
+    path = Path(spec_s)
+    if not path.is_file():
+        raise DbdError(f"--recipe '{spec_s}' is neither btbnet, lens nor an existing .toml file")
+    return recipe_from_dict(read_toml(path), f"file '{path}'")
+
+
+def dump_recipe(r: Recipe) -> str:
+    """The recipe as TOML text (sorted sections, exact floats)."""
+    import tomli_w
+
+    return tomli_w.dumps(r.to_dict())

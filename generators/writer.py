@@ -1,0 +1,211 @@
+"""The output folder of ``generate-sim``: layout, per-sample records, resume and the manifest.
+
+Layout::
+
+    OUT/recipe.toml          the fully resolved recipe (written first)
+    OUT/image/NNNNNN.<ext>   rendered images (png or jpg)
+    OUT/gt/NNNNNN.png        binary in-focus masks, 255 = in focus
+    OUT/defocus/NNNNNN.png   lens recipe only: uint16 CoC diameter x defocus_scale
+    OUT/manifest.csv         one row per sample (assembled at the end)
+    OUT/preview.png          with --preview
+
+Every file is written atomically. A sample is complete when its record ``OUT/.rows/NNNNNN.json``
+exists: it is written after the sample's files, so an interrupted run loses at most the samples in
+flight, and ``--resume`` redoes exactly those. The manifest is rebuilt from the records (and the rows of
+an earlier manifest), so its bytes do not depend on the order in which samples finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+from dbdbench.generators.recipe import read_toml
+
+from dbdbench.atomic import write_bytes_atomic, write_text_atomic
+from dbdbench.errors import DbdError
+
+RECIPE_FILE = "recipe.toml"
+MANIFEST_FILE = "manifest.csv"
+PREVIEW_FILE = "preview.png"
+ROWS_DIR = ".rows"
+SUBDIRS = ("image", "gt", "defocus")
+OWNED = (RECIPE_FILE, MANIFEST_FILE, PREVIEW_FILE, ROWS_DIR, *SUBDIRS)
+
+
+def sample_name(index: int) -> str:
+    """Six-digit zero-padded file stem of sample ``index``."""
+    return f"{index:06d}"
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and k != "weights":
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _first_difference(old: dict, new: dict) -> str | None:
+    a, b = _flatten(old), _flatten(new)
+    for key in sorted(set(a) | set(b), key=lambda k: (k != "recipe", k)):
+        if a.get(key) != b.get(key):
+            return f"key '{key}' is {a.get(key)!r} there and {b.get(key)!r} now"
+    return None
+
+
+def _clear(out: Path) -> None:
+    for name in OWNED:
+        p = out / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+
+
+def _remove_temporaries(out: Path) -> None:
+    for sub in (*SUBDIRS, ROWS_DIR, "."):
+        folder = out / sub
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+
+def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, overwrite: bool) -> None:
+    """Create or check the output folder and write ``recipe.toml``.
+
+    Parameters
+    ----------
+    out : Path
+    recipe_dict : dict
+        The resolved recipe (:meth:`Recipe.to_dict`), compared with an existing ``recipe.toml``.
+    recipe_text : str
+        Its TOML text.
+    resume, overwrite : bool
+        ``resume`` continues a folder written with the same recipe; ``overwrite`` removes the files
+        this command owns (see :data:`OWNED`) and starts afresh.
+
+    Raises
+    ------
+    DbdError
+        Both flags; ``out`` not a folder; a non-empty folder without ``--resume``/``--overwrite``; a
+        folder written with another recipe (the message names the first differing key).
+    """
+    if resume and overwrite:
+        raise DbdError("--resume and --overwrite exclude each other; pass one")
+    if out.exists() and not out.is_dir():
+        raise DbdError(f"--out '{out}' is a file; give a folder")
+    entries = [p for p in out.iterdir()] if out.is_dir() else []
+    existing = out / RECIPE_FILE
+    if entries and overwrite:
+        _clear(out)
+    elif entries and not existing.is_file():
+        raise DbdError(
+            f"--out '{out}' is not empty and holds no {RECIPE_FILE}; "
+            "choose an empty folder or pass --overwrite"
+        )
+    elif entries and not resume:
+        raise DbdError(
+            f"--out '{out}' already holds a generated set; "
+            "pass --resume to complete it or --overwrite to replace it"
+        )
+    elif entries:
+        try:
+            old = read_toml(existing)
+        except DbdError:
+            old = {}  # unreadable: differs from any recipe
+        diff = _first_difference(old, recipe_dict)
+        if diff:
+            raise DbdError(
+                f"--out '{out}' was written with another recipe ({diff}); resume with the same options, "
+                "or pass --overwrite to replace it"
+            )
+        _remove_temporaries(out)
+    write_text_atomic(existing, recipe_text)
+
+
+def completed(out: Path) -> dict[int, dict[str, str]]:
+    """Rows of the samples already complete in ``out``: manifest rows and per-sample records whose
+    files all exist.
+
+    Returns
+    -------
+    dict of int to dict
+        Sample index -> manifest row (string values).
+    """
+    rows: dict[int, dict[str, str]] = {}
+    manifest = out / MANIFEST_FILE
+    if manifest.is_file():
+        with manifest.open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                rows[int(row["index"])] = row
+    folder = out / ROWS_DIR
+    if folder.is_dir():
+        for p in folder.glob("[0-9]*.json"):
+            rec = json.loads(p.read_text(encoding="utf-8"))
+            rows[int(rec["index"])] = rec
+    # a sample whose files went missing is not complete
+    return {i: row for i, row in rows.items() if all((out / row[k]).is_file() for k in SUBDIRS if k in row)}
+
+
+def write_sample(out: Path, name: str, files: list[tuple[str, bytes]], row: dict[str, str]) -> None:
+    """Write one sample's files, then its record; on failure remove what was written.
+
+    Parameters
+    ----------
+    out : Path
+    name : str
+        Sample stem.
+    files : list of (str, bytes)
+        Relative paths (``image/000001.png``) and contents.
+    row : dict of str to str
+        The manifest row (must hold ``index``).
+    """
+    written: list[Path] = []
+    try:
+        for rel, data in files:
+            written.append(write_bytes_atomic(out / rel, data))
+        write_text_atomic(out / ROWS_DIR / f"{name}.json", json.dumps(row))
+    except BaseException:
+        for p in written:
+            with contextlib.suppress(OSError):
+                p.unlink()
+        raise
+
+
+def write_manifest(out: Path, count: int) -> int:
+    """Assemble ``manifest.csv`` from the completed samples ``0..count-1`` and drop the records.
+
+    Returns
+    -------
+    int
+        Number of rows.
+
+    Raises
+    ------
+    DbdError
+        A sample is missing (the run is incomplete: resume it).
+    """
+    rows = completed(out)
+    missing = [i for i in range(count) if i not in rows]
+    if missing:
+        raise DbdError(
+            f"--out '{out}' lacks {len(missing)} samples (e.g. {sample_name(missing[0])}); "
+            "run again with --resume"
+        )
+    columns = list(rows[0])
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for i in range(count):
+        writer.writerow(rows[i])
+    write_text_atomic(out / MANIFEST_FILE, buf.getvalue())
+    shutil.rmtree(out / ROWS_DIR, ignore_errors=True)
+    return count
