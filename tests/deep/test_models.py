@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import torch
+from _deep_skip import torch
 from dbdbench.baselines.deep.btbnet import resize
 from dbdbench.baselines.deep.catalog import MODELS, PRESET_NAMES
 from dbdbench.baselines.deep.losses import deep_supervision_loss

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-import torch
+from _deep_skip import torch
 from dbdbench.baselines.deep.catalog import MODELS
 from dbdbench.baselines.deep.checkpoint import save_checkpoint
 from dbdbench.baselines.deep.data import to_tensor_image

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _deep_skip  # noqa: F401  (skips this module without PyTorch)
 import pytest
 from dbdbench.baselines.deep.data import TrainingSet, training_sources
 from dbdbench.baselines.deep.train import TrainOptions, train

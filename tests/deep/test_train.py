@@ -6,7 +6,7 @@ import csv
 import shutil
 
 import pytest
-import torch
+from _deep_skip import torch
 from dbdbench.baselines.deep.checkpoint import read_checkpoint, save_checkpoint
 from dbdbench.baselines.deep.data import TrainingSet, training_sources
 from dbdbench.baselines.deep.models import build_model

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import torch
-import torch.nn.functional as F
+from _deep_skip import torch
 from dbdbench.baselines.deep.models import build_model, count_parameters
 from dbdbench.baselines.deep.vgg import (
     IMAGENET_MEAN,
@@ -14,6 +13,7 @@ from dbdbench.baselines.deep.vgg import (
     read_vgg16_state,
 )
 from torch import nn
+from torch.nn import functional as F
 
 from dbdbench.errors import DbdError
 
