@@ -104,6 +104,8 @@ class DBDModel(nn.Module):
 
 
 class SingleStreamModel(DBDModel):
+    """One full-resolution network: ``vgg-fc`` or ``btbnet-1s``."""
+
     def __init__(self, name, preset, net):
         super().__init__(name, preset, (1.0,))
         self.net = net
