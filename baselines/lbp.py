@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from dbdbench.baselines.imageprep import detector, normalise, odd_window, to_grey
 from dbdbench.baselines.registry import Method, register
 

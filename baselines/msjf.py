@@ -17,9 +17,9 @@ the name**, the natural non-learned counterpart of CRLNet, not a port:
 from __future__ import annotations
 
 import numpy as np
+
 from dbdbench.baselines.imageprep import MIN_SIDE, detector, normalise
 from dbdbench.baselines.registry import Method, get_method, register
-
 from dbdbench.errors import DbdError
 
 CITATION = "our reading of MSJF in the BTBCRL ablation (Zhao et al., TPAMI 2020); guided filter: He et al."

@@ -43,6 +43,7 @@ with Levin's local linear colour model (:func:`dbdbench.baselines.matting.linear
 from __future__ import annotations
 
 import numpy as np
+
 from dbdbench.baselines.imageprep import detector, normalise, to_grey
 from dbdbench.baselines.registry import Method, register
 
@@ -165,6 +166,7 @@ def zhuo_sim(
         Sharpness in [0, 1], 1 = in-focus.
     """
     import cv2
+
     from dbdbench.baselines import matting
 
     full = image.shape[:2]

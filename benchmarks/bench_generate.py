@@ -26,10 +26,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from dbdbench.generators import generate_sim, load_recipe
 from dbdbench.generators.btbnet import composite
 from dbdbench.generators.sources import apply_crop, skimage_data_dir
-
 from dbdbench.imageio import encode_image, read_grey, read_rgb
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import py_sod_metrics
-from dbdbench.baselines.registry import get_method
 
+from dbdbench.baselines.registry import get_method
 from dbdbench.imageio import read_rgb, read_unit, to_uint8
 
 METHODS = ("lbp", "lbp-matting", "zhuo", "msjf")

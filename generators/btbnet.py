@@ -21,6 +21,7 @@ import math
 
 import cv2
 import numpy as np
+
 from dbdbench.generators.masks import draw_region
 from dbdbench.generators.sources import SourceSet, draw_source
 

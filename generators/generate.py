@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from dbdbench._version import __version__
+from dbdbench.errors import DbdError
 from dbdbench.generators import writer
 from dbdbench.generators.checks import check_sample
 from dbdbench.generators.recipe import Recipe, dump_recipe, load_recipe, validate
 from dbdbench.generators.sources import SourceSet, scan_sources
-
-from dbdbench._version import __version__
-from dbdbench.errors import DbdError
 from dbdbench.imageio import encode_image
 from dbdbench.pairing import list_images
 

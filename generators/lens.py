@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from dbdbench.generators.masks import draw_region
-from dbdbench.generators.sources import SourceSet, apply_crop, draw_source, load_photo, skimage_data_dir
 
 from dbdbench.errors import DbdError
+from dbdbench.generators.masks import draw_region
+from dbdbench.generators.sources import SourceSet, apply_crop, draw_source, load_photo, skimage_data_dir
 from dbdbench.imageio import read_grey
 
 DEFOCUS_SCALE = 1000.0

@@ -24,10 +24,9 @@ import json
 import shutil
 from pathlib import Path
 
-from dbdbench.generators.recipe import read_toml
-
 from dbdbench.atomic import write_bytes_atomic, write_text_atomic
 from dbdbench.errors import DbdError
+from dbdbench.generators.recipe import read_toml
 
 RECIPE_FILE = "recipe.toml"
 MANIFEST_FILE = "manifest.csv"

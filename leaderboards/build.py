@@ -17,14 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dbdbench.atomic import write_text_atomic
+from dbdbench.errors import DbdError
+from dbdbench.executor import run_tasks
 from dbdbench.leaderboards import page, plots, sensitivity, tables
 from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.results import HEADLINE_F, METRICS, Result, group_results, load_results
 from dbdbench.leaderboards.style import Styles
-
-from dbdbench.atomic import write_text_atomic
-from dbdbench.errors import DbdError
-from dbdbench.executor import run_tasks
 
 
 @dataclass

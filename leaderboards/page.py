@@ -12,9 +12,8 @@ import base64
 from dataclasses import dataclass
 from html import escape
 
-from dbdbench.leaderboards.tables import DECIMALS, MISSING, Table
-
 from dbdbench._version import __version__
+from dbdbench.leaderboards.tables import DECIMALS, MISSING, Table
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:60em;

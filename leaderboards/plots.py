@@ -17,11 +17,11 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from dbdbench.leaderboards.results import METRICS, Group, Result
-from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
 from matplotlib.figure import Figure
 
 from dbdbench.atomic import write_bytes_atomic
+from dbdbench.leaderboards.results import METRICS, Group, Result
+from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 200

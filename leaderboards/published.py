@@ -19,9 +19,9 @@ import sys
 from importlib import resources
 
 import numpy as np
-from dbdbench.leaderboards.results import Result
 
 from dbdbench.errors import DbdError
+from dbdbench.leaderboards.results import Result
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from dbdbench.leaderboards.results import HEADLINE_F, METRICS, PROTOCOLS, Result
-from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
-from dbdbench.leaderboards.tables import DECIMALS, MISSING, dense_ranks
 from matplotlib.figure import Figure
 
 from dbdbench.errors import DbdError
+from dbdbench.leaderboards.results import HEADLINE_F, METRICS, PROTOCOLS, Result
+from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
+from dbdbench.leaderboards.tables import DECIMALS, MISSING, dense_ranks
 
 #: Label of each protocol's headline F (``maxF``, ``meanBestF``, ...).
 METRICS_LABEL = {p: {k: lab for k, lab, _ in METRICS[p]}[HEADLINE_F[p]] for p in PROTOCOLS}

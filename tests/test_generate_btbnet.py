@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
+
 from dbdbench.generators.btbnet import composite
 from dbdbench.generators.masks import SHAPES, draw_region, superpixels
 from dbdbench.generators.sources import dead_leaves, sharpness
-from scipy import ndimage
 
 
 def _square_scene():

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from dbdbench.generators.lens import (
     Layer,
     coc_diameter_px,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from dbdbench.generators.recipe import dump_recipe, load_recipe
 
 from dbdbench.errors import DbdError
+from dbdbench.generators.recipe import dump_recipe, load_recipe
 
 
 def test_builtin_defaults():

@@ -16,11 +16,11 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from dbdbench.generators import generate_sim, read_defocus
 from scipy import ndimage
 
 from dbdbench.cli import main
 from dbdbench.errors import DbdError
+from dbdbench.generators import generate_sim, read_defocus
 from dbdbench.imageio import read_grey, read_rgb, write_image
 
 SMALL = dict(count=6, size=64, seed=3, progress=False)

@@ -15,13 +15,13 @@ import json
 
 import numpy as np
 import pytest
+
+from dbdbench.imageio import read_grey
 from dbdbench.leaderboards.plots import f_threshold_figure, pr_figure
 from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.results import group_results, load_results
 from dbdbench.leaderboards.style import Styles
 from dbdbench.leaderboards.tables import build_tables
-
-from dbdbench.imageio import read_grey
 
 pytestmark = pytest.mark.slow  # reads 2000 images (about 12 s)
 

@@ -147,10 +147,9 @@ def test_published_alone():
 
 
 def test_published_joins_only_the_same_image_set(tmp_path):
+    from dbdbench.errors import DbdError
     from dbdbench.leaderboards.published import attach_published
     from dbdbench.leaderboards.results import group_results, load_results
-
-    from dbdbench.errors import DbdError
 
     n1000 = {"gt": 1000, "evaluated": 1000, "missing": 0}
     full = write_result(tmp_path, "full", method="x", protocol="hifst", dataset="cuhk-full", counts=n1000)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from board_helpers import linear_curve, write_result
+
 from dbdbench.leaderboards.plots import bars_figure, f_threshold_figure, pr_figure, save_figure
 from dbdbench.leaderboards.published import f_measure, load_published
 from dbdbench.leaderboards.results import group_results, load_results

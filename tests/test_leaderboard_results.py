@@ -6,9 +6,9 @@ import json
 
 import pytest
 from board_helpers import result_dict, write_result
-from dbdbench.leaderboards.results import group_results, load_result, load_results
 
 from dbdbench.errors import DbdError
+from dbdbench.leaderboards.results import group_results, load_result, load_results
 
 
 def test_load_valid_result(tmp_path):

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from board_helpers import write_result
 from click.testing import CliRunner
+
+from dbdbench.cli import main
+from dbdbench.imageio import write_image
 from dbdbench.leaderboards.published import load_published
 from dbdbench.leaderboards.results import load_results
 from dbdbench.leaderboards.sensitivity import sensitivity_csv, sensitivity_figure, sensitivity_views
 from dbdbench.leaderboards.style import Styles
-
-from dbdbench.cli import main
-from dbdbench.imageio import write_image
 
 
 def test_views_hand_worked(tmp_path):

@@ -6,6 +6,7 @@ import csv
 import io
 
 from board_helpers import write_result
+
 from dbdbench.leaderboards.results import group_results, load_results
 from dbdbench.leaderboards.tables import (
     build_tables,

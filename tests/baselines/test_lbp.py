@@ -10,12 +10,12 @@ from itertools import product
 import cv2
 import numpy as np
 import pytest
+from skimage.feature import local_binary_pattern
+
 from dbdbench.baselines.imageprep import as_rgb_uint8, to_grey
 from dbdbench.baselines.lbp import lbp_codes, lbp_matting, lbp_sharpness, sharp_fraction
 from dbdbench.baselines.potts import potts_marginals
 from dbdbench.baselines.registry import get_method
-from skimage.feature import local_binary_pattern
-
 from dbdbench.errors import DbdError
 
 T = 0.016 * 255  # 4.08 grey levels

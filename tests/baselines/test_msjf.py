@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from dbdbench.baselines.lbp import lbp_sharpness
 from dbdbench.baselines.msjf import msjf
 from dbdbench.baselines.registry import get_method
-
 from dbdbench.errors import DbdError
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from scipy.special import ndtr
+
 from dbdbench.baselines import matting
 from dbdbench.baselines.registry import get_method
 from dbdbench.baselines.zhuo import canny_matlab, edge_blur, zhuo_sim
-from scipy.special import ndtr
-
 from dbdbench.errors import DbdError
 
 
