@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from dbdbench.baselines.deep.vgg import VGGBackbone, conv_relu
 from torch import nn
+
+from dbdbench.baselines.deep.vgg import VGGBackbone, conv_relu
 
 
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 
 import torch
-from dbdbench.baselines.deep.models import DBDModel, Preset, build_model
 
 from dbdbench.atomic import write_bytes_atomic
+from dbdbench.baselines.deep.models import DBDModel, Preset, build_model
 from dbdbench.errors import DbdError
 
 FORMAT = "dbdbench-deep-v1"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
 from dbdbench.baselines.deep.btbnet import resize
 
 

@@ -12,12 +12,12 @@ import math
 from dataclasses import asdict, dataclass
 
 import torch
+from torch import nn
+
 from dbdbench.baselines.deep.btbnet import BTBNet, MultiStream, VGGFCNet, resize
 from dbdbench.baselines.deep.catalog import MODELS
 from dbdbench.baselines.deep.refine import ARLNet, CRLNet, FRRNet
 from dbdbench.baselines.deep.vgg import VGGBackbone, scaled_blocks
-from torch import nn
-
 from dbdbench.errors import DbdError
 
 SCALES = (1.0, 0.8, 0.6)

@@ -15,9 +15,9 @@ import functools
 from pathlib import Path
 
 import numpy as np
+
 from dbdbench.baselines.deep.catalog import MODELS
 from dbdbench.baselines.registry import Method, register
-
 from dbdbench.errors import DbdError
 
 # (resolved path, mtime_ns, size, model name, device) -> model in eval mode, per process
@@ -35,6 +35,7 @@ def _load(name: str, checkpoint: str, device: str):
     key = (str(path.resolve()), st.st_mtime_ns, st.st_size, name, device)
     if key not in _CACHE:
         import torch
+
         from dbdbench.baselines.deep.checkpoint import load_model
 
         if device.startswith("cuda") and not torch.cuda.is_available():

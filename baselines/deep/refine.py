@@ -29,9 +29,10 @@ Our reading where the papers leave details open (documented in docs/deep.md):
 from __future__ import annotations
 
 import torch
+from torch import nn
+
 from dbdbench.baselines.deep.btbnet import resize
 from dbdbench.baselines.deep.vgg import conv_relu
-from torch import nn
 
 
 class ConvStack(nn.Module):

@@ -24,13 +24,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
+
+from dbdbench.atomic import write_text_atomic
 from dbdbench.baselines.deep.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from dbdbench.baselines.deep.data import TrainingSet
 from dbdbench.baselines.deep.losses import deep_supervision_loss
 from dbdbench.baselines.deep.models import DBDModel, build_model, get_preset
 from dbdbench.baselines.deep.vgg import load_vgg16_weights, read_vgg16_state
-
-from dbdbench.atomic import write_text_atomic
 from dbdbench.datasets import DatasetIndex
 from dbdbench.errors import DbdError
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import _deep_skip  # noqa: F401  (skips this module without PyTorch)
 from click.testing import CliRunner
-from dbdbench.baselines.deep.catalog import MODELS
 
+from dbdbench.baselines.deep.catalog import MODELS
 from dbdbench.cli import main
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from _deep_skip import torch
+
 from dbdbench.baselines.deep.btbnet import resize
 from dbdbench.baselines.deep.catalog import MODELS, PRESET_NAMES
 from dbdbench.baselines.deep.losses import deep_supervision_loss
 from dbdbench.baselines.deep.models import PRESETS, SCALES, build_model, count_parameters
-
 from dbdbench.errors import DbdError
 
 # outputs per model: 4 steps per stream, then the fusion / refinement outputs

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import _deep_skip  # noqa: F401  (skips this module without PyTorch)
 import pytest
+
 from dbdbench.baselines.deep.data import TrainingSet, training_sources
 from dbdbench.baselines.deep.train import TrainOptions, train
-
 from dbdbench.errors import DbdError
 
 

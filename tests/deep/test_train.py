@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 from _deep_skip import torch
+
 from dbdbench.baselines.deep.checkpoint import read_checkpoint, save_checkpoint
 from dbdbench.baselines.deep.data import TrainingSet, training_sources
 from dbdbench.baselines.deep.models import build_model
 from dbdbench.baselines.deep.train import TrainOptions, train
-
 from dbdbench.errors import DbdError
 
 FAST = {"preset": "tiny", "batch_size": 3, "train_size": 32}

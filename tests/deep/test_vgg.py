@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 from _deep_skip import torch
+from torch import nn
+from torch.nn import functional as F
+
 from dbdbench.baselines.deep.models import build_model, count_parameters
 from dbdbench.baselines.deep.vgg import (
     IMAGENET_MEAN,
@@ -12,9 +15,6 @@ from dbdbench.baselines.deep.vgg import (
     load_vgg16_weights,
     read_vgg16_state,
 )
-from torch import nn
-from torch.nn import functional as F
-
 from dbdbench.errors import DbdError
 
 # The 13 convolutions of VGG16 (Simonyan & Zisserman): 14,714,688 parameters (138,357,544 with FC).
