@@ -195,6 +195,65 @@ def _gauss_1d(size: int = 7, sigma: float = 5.0) -> np.ndarray:
 
 
 _GAUSS = _gauss_1d()
+_RADIUS = 3  # of the 7x7 Gaussian
+
+
+def _offsets_by_tie_rule(max_sq: int) -> np.ndarray:
+    """Offsets (dr, dc) with dr^2 + dc^2 <= max_sq, ordered by distance, then column, then row."""
+    r = int(np.floor(np.sqrt(max_sq)))
+    dr, dc = np.mgrid[-r : r + 1, -r : r + 1]
+    dr, dc = dr.ravel(), dc.ravel()
+    keep = dr * dr + dc * dc <= max_sq
+    dr, dc = dr[keep], dc[keep]
+    order = np.lexsort((dr, dc, dr * dr + dc * dc))
+    return np.stack([dr[order], dc[order]], axis=1)
+
+
+# a pixel within Chebyshev distance 3 of the GT has its nearest GT pixel within distance sqrt(18)
+_NEAR_OFFSETS = _offsets_by_tie_rule(2 * _RADIUS * _RADIUS)
+
+
+def _exact_distances(gt: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every pixel to the nearest GT pixel, float64, exactly sqrt(integer)."""
+    d32 = cv2.distanceTransform((~gt).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    if max(gt.shape) < 2048:
+        # OpenCV's exact transform returns float32 distances; their squares round back to the exact
+        # integer squared distances (error < 0.5 below 2048 px), whose float64 roots are exact
+        return np.sqrt(np.rint(np.square(d32, dtype=np.float64)))
+    return distance_transform_edt(~gt)
+
+
+def _nearest_gt_values(err: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """``err`` with each non-GT pixel near the GT replaced by ``err`` at its nearest GT pixel.
+
+    "Nearest" follows scipy's exact Euclidean feature transform, which the reference uses, including
+    its choice among equidistant GT pixels: the one in the leftmost column, then the topmost row.
+    Only pixels within Chebyshev distance 3 of the GT are replaced: the others never reach the 7x7
+    filter's output on GT pixels, which is all the measure reads.
+    """
+    kernel = np.ones((2 * _RADIUS + 1, 2 * _RADIUS + 1), np.uint8)
+    band = cv2.dilate(gt.view(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    band = band.view(bool) & ~gt
+    ys, xs = np.nonzero(band)
+    out = err.copy()
+    if len(ys) == 0:
+        return out
+    pad = int(np.abs(_NEAR_OFFSETS).max())
+    gpad = np.pad(gt, pad)
+    epad = np.pad(err, pad)
+    ys, xs = ys + pad, xs + pad
+    value = np.empty(len(ys))
+    todo = np.arange(len(ys))
+    for dr, dc in _NEAR_OFFSETS:
+        hit = gpad[ys[todo] + dr, xs[todo] + dc]
+        if hit.any():
+            found = todo[hit]
+            value[found] = epad[ys[found] + dr, xs[found] + dc]
+            todo = todo[~hit]
+            if len(todo) == 0:
+                break
+    out[ys - pad, xs - pad] = value
+    return out
 
 
 def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
@@ -214,20 +273,18 @@ def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
     float
         In [0, 1]; 0 for an empty GT.
     """
+    gt = np.ascontiguousarray(gt, dtype=bool)
     if not gt.any():
         return 0.0
-    h, w = gt.shape
-    dst, idx = distance_transform_edt(~gt, return_indices=True)
     err = np.abs(p - gt)
-    # error at the nearest GT pixel (itself for GT pixels), then the 7x7 Gaussian (sigma 5), zero border
-    nearest = (idx[0] * w + idx[1]).ravel()
-    et = err.ravel()[nearest].reshape(h, w)
+    # error at the nearest GT pixel, then the 7x7 Gaussian (sigma 5) with a zero border
+    et = _nearest_gt_values(err, gt)
     ea = cv2.sepFilter2D(et, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
-    # B = 2 - exp(log(0.5) / 5 * D) equals 1 on the GT, where D = 0
-    b = 2 - np.exp(np.log(0.5) / 5 * dst)
     n_pos = int(np.count_nonzero(gt))
     sum_pos = float(np.sum(np.minimum(ea, err), where=gt))
-    fpw = float(np.sum(err * b, where=~gt))
+    # importance B = 2 - exp(log(0.5) / 5 * D) off the GT (D = distance to it)
+    dist = _exact_distances(gt)
+    fpw = float(np.sum(err * (2 - np.exp(np.log(0.5) / 5 * dist)), where=~gt))
     tpw = n_pos - sum_pos
     recall = 1 - sum_pos / n_pos
     precision = tpw / (tpw + fpw + EPS)
