@@ -7,3 +7,12 @@ from dbdbench._version import __version__
 from dbdbench.errors import DbdError
 
 __all__ = ["DbdError", "__version__"]
+
+
+def __getattr__(name):
+    # lazy: ``import dbdbench`` stays light; dbdbench.evaluate(...) imports the evaluator on first use
+    if name == "evaluate":
+        from dbdbench.evaluate import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'dbdbench' has no attribute {name!r}")
