@@ -23,7 +23,8 @@ def reference(pred: np.ndarray, gt: np.ndarray) -> dict:
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fm, mae, sm, em, wfm = psm.Fmeasure(), psm.MAE(), psm.Smeasure(), psm.Emeasure(), psm.WeightedFmeasure()
+        fm, mae, sm, em = psm.Fmeasure(), psm.MAE(), psm.Smeasure(), psm.Emeasure()
+        wfm = psm.WeightedFmeasure()
         fv2 = psm.FmeasureV2(handlers)
         for m in (fm, mae, sm, em, wfm, fv2):
             m.step(pred, gt)
@@ -85,7 +86,8 @@ def pairs(draw):
     elif pred_kind == "perfect":
         pred = np.where(gt > 128, 255, 0).astype(np.uint8)
     elif pred_kind == "few":
-        pred = rng.choice(np.array(draw(st.lists(st.integers(0, 255), min_size=1, max_size=3)), np.uint8), (h, w))
+        values = draw(st.lists(st.integers(0, 255), min_size=1, max_size=3))
+        pred = rng.choice(np.array(values, np.uint8), (h, w))
     else:
         yy, xx = np.mgrid[0:h, 0:w]
         pred = (255 * (yy + xx) / max(h + w - 2, 1)).astype(np.uint8)
@@ -102,7 +104,8 @@ def test_sod_matches_pysodmetrics(pair):
 def test_sod_matches_on_sizes(shape):
     rng = np.random.default_rng(sum(shape))
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
-    gt = (((yy - shape[0] / 2) ** 2 + (xx - shape[1] / 3) ** 2) < (min(shape) / 3) ** 2).astype(np.uint8) * 255
+    disc = (yy - shape[0] / 2) ** 2 + (xx - shape[1] / 3) ** 2 < (min(shape) / 3) ** 2
+    gt = disc.astype(np.uint8) * 255
     pred = np.clip(gt.astype(int) // 2 + rng.integers(0, 128, shape), 0, 255).astype(np.uint8)
     assert_matches(pred, gt)
 
