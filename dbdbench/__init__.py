@@ -10,9 +10,10 @@ __all__ = ["DbdError", "__version__"]
 
 
 def __getattr__(name):
-    # lazy: ``import dbdbench`` stays light; dbdbench.evaluate(...) imports the evaluator on first use
+    # lazy: ``import dbdbench`` stays light. ``dbdbench.evaluate`` is the evaluator module, which is
+    # callable: ``dbdbench.evaluate(...)`` runs ``dbdbench.evaluate.evaluate(...)``
     if name == "evaluate":
-        from dbdbench.evaluate import evaluate
+        import importlib
 
-        return evaluate
+        return importlib.import_module("dbdbench.evaluate")
     raise AttributeError(f"module 'dbdbench' has no attribute {name!r}")
