@@ -59,7 +59,7 @@ def test_save_writes_schema_and_csv_and_loads_back(tmp_path):
     assert data["dbdbench_version"] == dbdbench.__version__
     assert data["bootstrap"] == {"n": 50, "level": 0.95, "seed": 3}
     assert set(data["intervals"]) == set(data["summary"])
-    for key, (lo, hi) in data["intervals"].items():
+    for lo, hi in data["intervals"].values():
         assert lo <= hi
     assert set(data["curves"]) == {"thresholds", "precision", "recall", "f"}
     assert len(data["curves"]["f"]) == 256
