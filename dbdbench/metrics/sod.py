@@ -215,12 +215,14 @@ _NEAR_OFFSETS = _offsets_by_tie_rule(2 * _RADIUS * _RADIUS)
 
 def _exact_distances(gt: np.ndarray) -> np.ndarray:
     """Euclidean distance of every pixel to the nearest GT pixel, float64, exactly sqrt(integer)."""
-    d32 = cv2.distanceTransform((~gt).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    if max(gt.shape) < 2048:
-        # OpenCV's exact transform returns float32 distances; their squares round back to the exact
-        # integer squared distances (error < 0.5 below 2048 px), whose float64 roots are exact
-        return np.sqrt(np.rint(np.square(d32, dtype=np.float64)))
-    return distance_transform_edt(~gt)
+    if max(gt.shape) >= 2048:
+        return distance_transform_edt(~gt)
+    d = cv2.distanceTransform((~gt).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE).astype(np.float64)
+    # OpenCV's exact transform returns float32 distances; their squares round back to the exact
+    # integer squared distances (error < 0.5 below 2048 px), whose float64 roots are exact
+    np.multiply(d, d, out=d)
+    np.rint(d, out=d)
+    return np.sqrt(d, out=d)
 
 
 def _nearest_gt_values(err: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -233,26 +235,19 @@ def _nearest_gt_values(err: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """
     kernel = np.ones((2 * _RADIUS + 1, 2 * _RADIUS + 1), np.uint8)
     band = cv2.dilate(gt.view(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    band = band.view(bool) & ~gt
-    ys, xs = np.nonzero(band)
+    band = cv2.subtract(band, gt.view(np.uint8))
     out = err.copy()
+    ys, xs = np.nonzero(band)
     if len(ys) == 0:
         return out
+    # the GT around every band pixel, candidates in tie-rule order: the first GT pixel is the nearest
     pad = int(np.abs(_NEAR_OFFSETS).max())
     gpad = np.pad(gt, pad)
-    epad = np.pad(err, pad)
-    ys, xs = ys + pad, xs + pad
-    value = np.empty(len(ys))
-    todo = np.arange(len(ys))
-    for dr, dc in _NEAR_OFFSETS:
-        hit = gpad[ys[todo] + dr, xs[todo] + dc]
-        if hit.any():
-            found = todo[hit]
-            value[found] = epad[ys[found] + dr, xs[found] + dc]
-            todo = todo[~hit]
-            if len(todo) == 0:
-                break
-    out[ys - pad, xs - pad] = value
+    pw = gpad.shape[1]
+    centre = (ys + pad) * pw + (xs + pad)
+    cand = gpad.ravel()[centre[:, None] + (_NEAR_OFFSETS[:, 0] * pw + _NEAR_OFFSETS[:, 1])[None, :]]
+    first = np.argmax(cand, axis=1)
+    out[ys, xs] = err[ys + _NEAR_OFFSETS[first, 0], xs + _NEAR_OFFSETS[first, 1]]
     return out
 
 
@@ -276,15 +271,21 @@ def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
     gt = np.ascontiguousarray(gt, dtype=bool)
     if not gt.any():
         return 0.0
+    gt_f = gt.astype(np.float64).ravel()
     err = np.abs(p - gt)
     # error at the nearest GT pixel, then the 7x7 Gaussian (sigma 5) with a zero border
     et = _nearest_gt_values(err, gt)
     ea = cv2.sepFilter2D(et, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
+    np.minimum(ea, err, out=ea)
     n_pos = int(np.count_nonzero(gt))
-    sum_pos = float(np.sum(np.minimum(ea, err), where=gt))
-    # importance B = 2 - exp(log(0.5) / 5 * D) off the GT (D = distance to it)
-    dist = _exact_distances(gt)
-    fpw = float(np.sum(err * (2 - np.exp(np.log(0.5) / 5 * dist)), where=~gt))
+    sum_pos = float(np.dot(ea.ravel(), gt_f))
+    # importance B = 2 - exp(log(0.5) / 5 * D), D = distance to the GT (so B = 1 on the GT):
+    # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
+    e = _exact_distances(gt)
+    np.multiply(e, np.log(0.5) / 5, out=e)
+    np.exp(e, out=e)
+    flat_err = err.ravel()
+    fpw = 2 * float(flat_err.sum()) - float(np.dot(flat_err, e.ravel())) - float(np.dot(flat_err, gt_f))
     tpw = n_pos - sum_pos
     recall = 1 - sum_pos / n_pos
     precision = tpw / (tpw + fpw + EPS)
