@@ -160,3 +160,14 @@ def test_nan_and_bad_inputs_are_errors():
         sod_scores(np.full((4, 4), 2.0), gt)
     with pytest.raises(DbdError, match="shape"):
         sod_scores(np.zeros((4, 5), np.uint8), gt)
+
+
+def test_sod_matches_on_real_cuhk_maps(real_data):
+    # real GT boundaries (many equidistant-pixel ties in the weighted F-measure) and real maps
+    from dbdbench.imageio import read_grey
+
+    cuhk = real_data / "cuhk"
+    for stem in ("out_of_focus0011", "motion0138"):
+        pred = read_grey(cuhk / "results" / "hifst" / f"{stem}_HiFSTBlurMap.png")
+        gt = 255 - read_grey(cuhk / "gt" / f"{stem}.png")
+        assert_matches(pred, gt)

@@ -198,56 +198,63 @@ _GAUSS = _gauss_1d()
 _RADIUS = 3  # of the 7x7 Gaussian
 
 
-def _offsets_by_tie_rule(max_sq: int) -> np.ndarray:
-    """Offsets (dr, dc) with dr^2 + dc^2 <= max_sq, ordered by distance, then column, then row."""
+def _offsets_by_tie_rule(max_sq: int) -> dict[int, np.ndarray]:
+    """Offsets (dr, dc) grouped by dr^2 + dc^2 <= max_sq, each group ordered by column, then row."""
     r = int(np.floor(np.sqrt(max_sq)))
     dr, dc = np.mgrid[-r : r + 1, -r : r + 1]
     dr, dc = dr.ravel(), dc.ravel()
-    keep = dr * dr + dc * dc <= max_sq
-    dr, dc = dr[keep], dc[keep]
-    order = np.lexsort((dr, dc, dr * dr + dc * dc))
-    return np.stack([dr[order], dc[order]], axis=1)
+    sq = dr * dr + dc * dc
+    groups = {}
+    for k in np.unique(sq[(sq > 0) & (sq <= max_sq)]):
+        sel = sq == k
+        order = np.lexsort((dr[sel], dc[sel]))
+        groups[int(k)] = np.stack([dr[sel][order], dc[sel][order]], axis=1)
+    return groups
 
 
 # a pixel within Chebyshev distance 3 of the GT has its nearest GT pixel within distance sqrt(18)
-_NEAR_OFFSETS = _offsets_by_tie_rule(2 * _RADIUS * _RADIUS)
+_MAX_SQ = 2 * _RADIUS * _RADIUS
+_OFFSETS = _offsets_by_tie_rule(_MAX_SQ)
 
 
-def _exact_distances(gt: np.ndarray) -> np.ndarray:
-    """Euclidean distance of every pixel to the nearest GT pixel, float64, exactly sqrt(integer)."""
+def _squared_distances(gt: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance of every pixel to the nearest GT pixel: exact integers, float64."""
     if max(gt.shape) >= 2048:
-        return distance_transform_edt(~gt)
-    d = cv2.distanceTransform((~gt).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE).astype(np.float64)
-    # OpenCV's exact transform returns float32 distances; their squares round back to the exact
-    # integer squared distances (error < 0.5 below 2048 px), whose float64 roots are exact
+        d = distance_transform_edt(~gt)
+    else:
+        # OpenCV's exact transform returns float32 distances; their squares round back to the
+        # exact integer squared distances (the error stays below 0.5 under 2048 px)
+        d = cv2.distanceTransform((~gt).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        d = d.astype(np.float64)
     np.multiply(d, d, out=d)
-    np.rint(d, out=d)
-    return np.sqrt(d, out=d)
+    return np.rint(d, out=d)
 
 
-def _nearest_gt_values(err: np.ndarray, gt: np.ndarray) -> np.ndarray:
+def _nearest_gt_values(err: np.ndarray, gt: np.ndarray, dsq: np.ndarray) -> np.ndarray:
     """``err`` with each non-GT pixel near the GT replaced by ``err`` at its nearest GT pixel.
 
     "Nearest" follows scipy's exact Euclidean feature transform, which the reference uses, including
     its choice among equidistant GT pixels: the one in the leftmost column, then the topmost row.
-    Only pixels within Chebyshev distance 3 of the GT are replaced: the others never reach the 7x7
-    filter's output on GT pixels, which is all the measure reads.
+    Only pixels within distance sqrt(18) of the GT are replaced (all those within Chebyshev
+    distance 3): the others never reach the 7x7 filter's output on GT pixels, all the measure reads.
+    ``dsq`` holds the squared distances, so only the offsets at exactly that distance are searched.
     """
-    kernel = np.ones((2 * _RADIUS + 1, 2 * _RADIUS + 1), np.uint8)
-    band = cv2.dilate(gt.view(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    band = cv2.subtract(band, gt.view(np.uint8))
     out = err.copy()
-    ys, xs = np.nonzero(band)
+    ys, xs = np.nonzero((dsq > 0) & (dsq <= _MAX_SQ))
     if len(ys) == 0:
         return out
-    # the GT around every band pixel, candidates in tie-rule order: the first GT pixel is the nearest
-    pad = int(np.abs(_NEAR_OFFSETS).max())
-    gpad = np.pad(gt, pad)
-    pw = gpad.shape[1]
+    sq = dsq[ys, xs].astype(np.int64)
+    pad = int(np.sqrt(_MAX_SQ))
+    gpad = np.pad(gt, pad).ravel()
+    pw = gt.shape[1] + 2 * pad
     centre = (ys + pad) * pw + (xs + pad)
-    cand = gpad.ravel()[centre[:, None] + (_NEAR_OFFSETS[:, 0] * pw + _NEAR_OFFSETS[:, 1])[None, :]]
-    first = np.argmax(cand, axis=1)
-    out[ys, xs] = err[ys + _NEAR_OFFSETS[first, 0], xs + _NEAR_OFFSETS[first, 1]]
+    for k, offs in _OFFSETS.items():
+        sel = np.flatnonzero(sq == k)
+        if len(sel) == 0:
+            continue
+        cand = gpad[centre[sel, None] + (offs[:, 0] * pw + offs[:, 1])[None, :]]
+        first = offs[np.argmax(cand, axis=1)]
+        out[ys[sel], xs[sel]] = err[ys[sel] + first[:, 0], xs[sel] + first[:, 1]]
     return out
 
 
@@ -273,15 +280,16 @@ def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
         return 0.0
     gt_f = gt.astype(np.float64).ravel()
     err = np.abs(p - gt)
+    dsq = _squared_distances(gt)
     # error at the nearest GT pixel, then the 7x7 Gaussian (sigma 5) with a zero border
-    et = _nearest_gt_values(err, gt)
+    et = _nearest_gt_values(err, gt, dsq)
     ea = cv2.sepFilter2D(et, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
     np.minimum(ea, err, out=ea)
     n_pos = int(np.count_nonzero(gt))
     sum_pos = float(np.dot(ea.ravel(), gt_f))
     # importance B = 2 - exp(log(0.5) / 5 * D), D = distance to the GT (so B = 1 on the GT):
     # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
-    e = _exact_distances(gt)
+    e = np.sqrt(dsq, out=dsq)
     np.multiply(e, np.log(0.5) / 5, out=e)
     np.exp(e, out=e)
     flat_err = err.ravel()
