@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from dbdbench.errors import DbdError
-from dbdbench.metrics.counts import gt_centroid, levels_of, quadrant_histograms
+from dbdbench.metrics.counts import gt_centroid, joint_histogram, levels_of, quadrant_histograms
 from dbdbench.metrics.curves import EPS, descending_cumulative, e_measure_counts, precision_recall_f
 
 SCALARS = ("mae", "adaptive_f", "adaptive_e", "s_measure", "weighted_f", "iou", "dice")
@@ -326,9 +326,12 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> d
     if pred.size == 0:
         raise DbdError("empty image (0 pixels); remove it")
     levels = levels_of(pred)
-    cy, cx = gt_centroid(gt)
-    quads = quadrant_histograms(pred, gt, cy, cx)
-    hist = quads.sum(axis=0)
+    if structure:
+        cy, cx = gt_centroid(gt)
+        quads = quadrant_histograms(pred, gt, cy, cx)
+        hist = quads.sum(axis=0)
+    else:
+        hist = joint_histogram(pred, gt)
     neg, pos = hist
     allc = neg + pos
     n = int(allc.sum())
