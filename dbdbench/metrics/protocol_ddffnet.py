@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dbdbench.metrics.counts import joint_histogram
+from dbdbench.metrics.counts import dot, joint_histogram
 from dbdbench.metrics.curves import f_from_pr
 from dbdbench.metrics.protocols import Protocol, focus_levels, max_level
 
@@ -36,7 +36,7 @@ class DdffnetProtocol(Protocol):
         hist = joint_histogram(pred, blurred)  # row 1: GT blurred
         p = np.arange(hist.shape[1]) / max_level(pred)
         n = int(hist.sum())
-        mae = (float(np.dot(hist[1], p)) + float(np.dot(hist[0], 1 - p))) / n
+        mae = (float(dot(hist[1], p)) + float(dot(hist[0], 1 - p))) / n
         pred_blur = p < 0.5  # not (p >= 0.5)
         tp = int(hist[1][pred_blur].sum())
         fp = int(hist[0][pred_blur].sum())

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dbdbench.metrics.counts import joint_histogram, levels_of
+from dbdbench.metrics.counts import dot, joint_histogram, levels_of
 from dbdbench.metrics.curves import f_from_pr
 from dbdbench.metrics.protocols import Protocol, blur_levels
 
@@ -59,7 +59,7 @@ class HifstProtocol(Protocol):
         precision = np.where(hit, tp / np.where(hit, tp + fp, 1), 0.0)
         recall = np.where(hit, tp / max(n_pos, 1), 0.0)
         n = hist.sum()
-        mae = (float(np.dot(hist[1], np.abs(m / 255 - 1))) + float(np.dot(hist[0], m / 255))) / n
+        mae = (float(dot(hist[1], np.abs(m / 255 - 1))) + float(dot(hist[0], m / 255))) / n
         return {
             "precision": precision,
             "recall": recall,

@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from dbdbench.errors import DbdError
-from dbdbench.metrics.counts import gt_centroid, joint_histogram, levels_of, quadrant_histograms
+from dbdbench.metrics.counts import dot, gt_centroid, joint_histogram, levels_of, quadrant_histograms
 from dbdbench.metrics.curves import EPS, descending_cumulative, e_measure_counts, precision_recall_f
 
 SCALARS = ("mae", "adaptive_f", "adaptive_e", "s_measure", "weighted_f", "iou", "dice")
@@ -119,8 +119,8 @@ def normalised_values(present: np.ndarray, levels: int) -> np.ndarray:
 
 def _s_object(count: np.ndarray, values: np.ndarray) -> float:
     n = count.sum()
-    mean = float(np.dot(count, values)) / n
-    std = np.sqrt(float(np.dot(count, (values - mean) ** 2)) / (n - 1)) if n > 1 else 0.0
+    mean = float(dot(count, values)) / n
+    std = np.sqrt(float(dot(count, (values - mean) ** 2)) / (n - 1)) if n > 1 else 0.0
     return 2 * mean / (mean**2 + 1 + std + EPS)
 
 
@@ -135,11 +135,11 @@ def _ssim(hist: np.ndarray, p: np.ndarray, exact_mean) -> float:
     if n == 0:
         return 0.0
     allc = neg + pos
-    x = float(np.dot(allc, p)) / n
+    x = float(dot(allc, p)) / n
     y = n_pos / n
     d = p - x
     denom = n - 1 + EPS
-    sigma_x = float(np.dot(allc, d * d)) / denom
+    sigma_x = float(dot(allc, d * d)) / denom
     if n_pos in (0, n):
         # constant GT: sigma_y and sigma_xy are exactly 0, alpha is 0; the score is 1 when beta is 0
         if x == 0 and y == 0:
@@ -150,7 +150,7 @@ def _ssim(hist: np.ndarray, p: np.ndarray, exact_mean) -> float:
         # constant prediction: the reference's sigma_x is 0 only if its mean equals the value exactly
         return 1.0 if exact_mean() == p[levels_here[0]] else 0.0
     sigma_y = (n_pos * (1 - y) ** 2 + (n - n_pos) * y**2) / denom
-    sigma_xy = (float(np.dot(pos, d)) * (1 - y) + float(np.dot(neg, d)) * (0 - y)) / denom
+    sigma_xy = (float(dot(pos, d)) * (1 - y) + float(dot(neg, d)) * (0 - y)) / denom
     alpha = 4 * x * y * sigma_xy
     beta = (x**2 + y**2) * (sigma_x + sigma_y)
     if alpha != 0:
@@ -164,9 +164,9 @@ def _s_measure(quads: np.ndarray, p: np.ndarray, pred: np.ndarray, cy: int, cx: 
     n = int(hist.sum())
     allc = hist[0] + hist[1]
     if n_pos == 0:
-        return 1 - float(np.dot(allc, p)) / n
+        return 1 - float(dot(allc, p)) / n
     if n_pos == n:
-        return float(np.dot(allc, p)) / n
+        return float(dot(allc, p)) / n
     y = n_pos / n
     obj = _s_object(hist[1], p) * y + _s_object(hist[0], 1 - p) * (1 - y)
     h, w = pred.shape
@@ -286,14 +286,14 @@ def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
     ea = cv2.sepFilter2D(et, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
     np.minimum(ea, err, out=ea)
     n_pos = int(np.count_nonzero(gt))
-    sum_pos = float(np.dot(ea.ravel(), gt_f))
+    sum_pos = float(dot(ea.ravel(), gt_f))
     # importance B = 2 - exp(log(0.5) / 5 * D), D = distance to the GT (so B = 1 on the GT):
     # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
     e = np.sqrt(dsq, out=dsq)
     np.multiply(e, np.log(0.5) / 5, out=e)
     np.exp(e, out=e)
     flat_err = err.ravel()
-    fpw = 2 * float(flat_err.sum()) - float(np.dot(flat_err, e.ravel())) - float(np.dot(flat_err, gt_f))
+    fpw = 2 * float(flat_err.sum()) - float(dot(flat_err, e.ravel())) - float(dot(flat_err, gt_f))
     tpw = n_pos - sum_pos
     recall = 1 - sum_pos / n_pos
     precision = tpw / (tpw + fpw + EPS)
@@ -345,10 +345,10 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> d
     precision, recall, f = precision_recall_f(tp, fp, n_pos)
     e = e_measure_counts(tp, fp, n_pos, n)
     out = {"precision": precision, "recall": recall, "f": f, "e": e}
-    out["mae"] = (float(np.dot(pos, 1 - p)) + float(np.dot(neg, p))) / n
+    out["mae"] = (float(dot(pos, 1 - p)) + float(dot(neg, p))) / n
 
     # adaptive threshold 2 * mean(p): when it lands on a level value, use the reference's exact mean
-    mean_p = float(np.dot(allc, p)) / n
+    mean_p = float(dot(allc, p)) / n
     thr = min(2 * mean_p, 1)
     occurring = p[allc > 0]
     if np.any(np.abs(occurring - thr) <= 1e-12):
