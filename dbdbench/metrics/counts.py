@@ -48,11 +48,23 @@ def joint_histogram(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
         Row 0: negatives (gt False), row 1: positives; ``L`` = 256 or 65536 levels.
     """
     levels = levels_of(pred)
-    return _count(_key(pred, gt, levels), 2 * levels).reshape(2, levels)
+    return _count(joint_key(pred, gt, levels), 2 * levels).reshape(2, levels)
 
 
-def _key(pred: np.ndarray, gt: np.ndarray, levels: int) -> np.ndarray:
-    """``gt * levels + pred`` by shifts (no masked writes), with room for two quadrant bits."""
+def joint_key(pred: np.ndarray, gt: np.ndarray, levels: int) -> np.ndarray:
+    """``gt * levels + pred`` per pixel (uint16 for 8-bit maps), by shifts: no masked writes.
+
+    Parameters
+    ----------
+    pred : ndarray, shape (H, W), dtype uint8 or uint16
+    gt : ndarray, shape (H, W), dtype bool
+    levels : int
+        256 or 65536.
+
+    Returns
+    -------
+    ndarray, shape (H, W), dtype uint16 (8-bit maps) or uint32, with room for two more bits.
+    """
     key = gt.view(np.uint8).astype(np.uint16 if levels == 256 else np.uint32)
     key <<= 8 if levels == 256 else 16
     key |= pred
@@ -113,7 +125,7 @@ def quadrant_histograms(pred: np.ndarray, gt: np.ndarray, cy: int, cx: int) -> n
         :func:`joint_histogram`. Their sum is the whole image's histogram.
     """
     levels = levels_of(pred)
-    key = _key(pred, gt, levels)
+    key = joint_key(pred, gt, levels)
     key[:, cx:] += 2 * levels
     key[cy:, :] += 4 * levels
     return _count(key, 8 * levels).reshape(4, 2, levels)

@@ -27,7 +27,14 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from dbdbench.errors import DbdError
-from dbdbench.metrics.counts import dot, gt_centroid, joint_histogram, levels_of, quadrant_histograms
+from dbdbench.metrics.counts import (
+    joint_key,
+    dot,
+    gt_centroid,
+    joint_histogram,
+    levels_of,
+    quadrant_histograms,
+)
 from dbdbench.metrics.curves import EPS, descending_cumulative, e_measure_counts, precision_recall_f
 
 SCALARS = ("mae", "adaptive_f", "adaptive_e", "s_measure", "weighted_f", "iou", "dice")
@@ -276,24 +283,27 @@ def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
         In [0, 1]; 0 for an empty GT.
     """
     gt = np.ascontiguousarray(gt, dtype=bool)
-    if not gt.any():
-        return 0.0
-    gt_f = gt.astype(np.float64).ravel()
     err = np.abs(p - gt)
+    return _weighted_f(err, gt, float(err.sum()), float(err.sum(where=gt)), beta2)
+
+
+def _weighted_f(err: np.ndarray, gt: np.ndarray, sum_err: float, sum_err_pos: float, beta2=1.0) -> float:
+    """Weighted F-measure from the error map |p - gt| and its sums over all pixels and over the GT."""
+    n_pos = int(np.count_nonzero(gt))
+    if n_pos == 0:
+        return 0.0
     dsq = _squared_distances(gt)
     # error at the nearest GT pixel, then the 7x7 Gaussian (sigma 5) with a zero border
     et = _nearest_gt_values(err, gt, dsq)
     ea = cv2.sepFilter2D(et, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
     np.minimum(ea, err, out=ea)
-    n_pos = int(np.count_nonzero(gt))
-    sum_pos = float(dot(ea.ravel(), gt_f))
+    sum_pos = float(np.einsum("i,i->", ea.ravel(), gt.view(np.uint8).ravel()))
     # importance B = 2 - exp(log(0.5) / 5 * D), D = distance to the GT (so B = 1 on the GT):
     # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
     e = np.sqrt(dsq, out=dsq)
     np.multiply(e, np.log(0.5) / 5, out=e)
     np.exp(e, out=e)
-    flat_err = err.ravel()
-    fpw = 2 * float(flat_err.sum()) - float(dot(flat_err, e.ravel())) - float(dot(flat_err, gt_f))
+    fpw = 2 * sum_err - dot(err.ravel(), e.ravel()) - sum_err_pos
     tpw = n_pos - sum_pos
     recall = 1 - sum_pos / n_pos
     precision = tpw / (tpw + fpw + EPS)
@@ -371,7 +381,10 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> d
     out["dice"] = 2 * b_tp / (2 * b_tp + b_fn + b_fp) if b_tp + b_fp + b_fn else 0.0
     if structure:
         out["s_measure"] = _s_measure(quads, p, pred, cy, cx)
-        out["weighted_f"] = weighted_f_map(p[pred], gt)
+        # |p - gt| per pixel by one lookup of (gt, level): p off the GT, 1 - p on it
+        err = np.concatenate([p, 1 - p])[joint_key(pred, gt, levels)]
+        sum_pos_err = dot(pos, 1 - p)
+        out["weighted_f"] = _weighted_f(err, gt, sum_pos_err + dot(neg, p), sum_pos_err)
     return out
 
 
