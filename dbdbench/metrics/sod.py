@@ -28,16 +28,15 @@ from scipy.ndimage import distance_transform_edt
 
 from dbdbench.errors import DbdError
 from dbdbench.metrics.counts import (
-    joint_key,
     dot,
     gt_centroid,
     joint_histogram,
+    joint_key,
     levels_of,
     quadrant_histograms,
 )
 from dbdbench.metrics.curves import EPS, descending_cumulative, e_measure_counts, precision_recall_f
 
-SCALARS = ("mae", "adaptive_f", "adaptive_e", "s_measure", "weighted_f", "iou", "dice")
 
 
 def as_levels(pred: np.ndarray, what: str = "prediction") -> np.ndarray:
