@@ -38,7 +38,6 @@ from dbdbench.metrics.counts import (
 from dbdbench.metrics.curves import EPS, descending_cumulative, e_measure_counts, precision_recall_f
 
 
-
 def as_levels(pred: np.ndarray, what: str = "prediction") -> np.ndarray:
     """A prediction as integer levels: uint8 and uint16 unchanged, float in [0, 1] rounded to uint8.
 
