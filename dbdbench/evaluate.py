@@ -310,7 +310,7 @@ def evaluate(
     gt_polarity : {"focus-white", "blurred-white"}
         How the masks in ``gt_dir`` are stored (a dataset knows its own).
     protocol : {"sod", "hifst", "zhao", "binseg", "ddffnet"}
-        Protocol preset (``docs/protocols.md``).
+        Protocol preset (``docs/evaluation.md``).
     name : str, optional
         Method name for the result (default: the prediction folder's name).
     pred_prefix, pred_suffix : str

@@ -1,4 +1,4 @@
-"""Hand-worked cases that pin each rule of the protocols in docs/protocols.md, and the published
+"""Hand-worked cases that pin each rule of the protocols in docs/evaluation.md, and the published
 HiFST curve reproduced from the authors' own maps."""
 
 from __future__ import annotations

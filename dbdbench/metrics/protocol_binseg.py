@@ -2,7 +2,7 @@
 
 Source: X. Qin et al., "BASNet: boundary-aware salient object detection", CVPR 2019, and its
 Binary-Segmentation-Evaluation-Tool, shipped as DUT_eval in several DBD repositories. Rules
-(``docs/protocols.md``), written from the tool's description:
+(``docs/evaluation.md``), written from the tool's description:
 
 - Prediction and GT (in-focus scale; a blurred-white GT is inverted first) are each divided by their
   own maximum + 1e-8 and scaled to [0, 255]; GT positive = scaled value > 128 (so a non-binary GT is

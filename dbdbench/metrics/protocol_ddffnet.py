@@ -1,7 +1,7 @@
 """Protocol ``ddffnet``: the re-evaluation of 12 methods in D-DFFNet (ICME 2023).
 
 Source: Y. Jin et al., "Depth and DOF cues make a better defocus blur detector" (D-DFFNet), ICME
-2023, which re-scored 12 methods on CUHK-TE-1, DUT-TE, CTCUG and EBD. Rules (``docs/protocols.md``):
+2023, which re-scored 12 methods on CUHK-TE-1, DUT-TE, CTCUG and EBD. Rules (``docs/evaluation.md``):
 
 - Prediction p = value / 255 (65535), high = in-focus. GT on the in-focus scale (a blurred-white GT is
   inverted first), positive (in-focus) where value / max > 0.5, so a non-binary GT is cut at half.

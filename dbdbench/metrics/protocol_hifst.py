@@ -4,7 +4,7 @@ Source: S. A. Golestaneh and L. J. Karam, "Spatially-varying blur detection base
 fused and sorted transform coefficients of gradient magnitudes", CVPR 2017; the PR curves of 11
 methods on all 1000 CUHK images published with it (one row "precision recall" per threshold t).
 
-Rules (``docs/protocols.md``):
+Rules (``docs/evaluation.md``):
 
 - The blurred region is the positive class, on the GT as CUHK stores it (white = blurred): positive =
   stored value > 0. A focus-white GT is first turned into its blurred-white form (max - value), so the

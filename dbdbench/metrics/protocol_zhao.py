@@ -2,7 +2,7 @@
 
 Source: W. Zhao, F. Zhao, D. Wang, H. Lu, "Defocus blur detection via multi-stream bottom-top-bottom
 fully convolutional network", CVPR 2018 (BTBNet), whose evaluation code was reused by CENet, DENets,
-MLDBD and APL. Rules as described in ``docs/protocols.md``:
+MLDBD and APL. Rules as described in ``docs/evaluation.md``:
 
 - GT: scaled to [0, 1] on the in-focus scale (a blurred-white GT is inverted first), positive =
   value >= 0.1, so a non-binary GT counts every pixel of at least 10% as in-focus.

@@ -10,7 +10,7 @@ Ground truth is passed as stored (grey levels) with its polarity, ``"focus-white
 in-focus, the dbdbench convention) or ``"blurred-white"`` (CUHK, CTCUG); :func:`focus_levels` and
 :func:`blur_levels` turn it into the form each protocol's rule is written for, so that the same
 physical mask gives the same numbers whichever way it is stored. The rules themselves are in
-``docs/protocols.md`` and in each protocol's module.
+``docs/evaluation.md`` and in each protocol's module.
 """
 
 from __future__ import annotations

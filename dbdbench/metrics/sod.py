@@ -6,7 +6,7 @@ IJCAI 2018), weighted F-measure (Margolin et al., "How to evaluate foreground ma
 IoU and Dice at the fixed threshold 0.5.
 
 Conventions (those of PySODMetrics, whose behaviour this module reproduces to 1e-9; the code is
-written from the papers and the description in ``docs/protocols.md``):
+written from the papers and the description in ``docs/evaluation.md``):
 
 - GT positive = value > 128 (uint8; > 32896 for uint16, > 128/255 for float input).
 - Prediction p = value / 255 (65535 for uint16), then min-max normalised when not constant.
