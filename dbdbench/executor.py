@@ -100,9 +100,7 @@ def _run_dask(func, items, address, desc, progress):
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
-        raise DbdError(
-            "--scheduler needs dask.distributed: pip install 'dbdbench[dask]'"
-        ) from None
+        raise DbdError("--scheduler needs dask.distributed: pip install 'dbdbench[dask]'") from None
     try:
         client = Client(address, timeout="10s", set_as_default=False)
     except (OSError, TimeoutError) as exc:

@@ -56,8 +56,7 @@ def list_images(
     if dups:
         example = ", ".join(sorted(q.name for q in dups[sorted(dups)[0]]))
         raise DbdError(
-            f"{what} '{folder}' has {len(dups)} duplicate stems (e.g. {example}); "
-            "keep one file per name"
+            f"{what} '{folder}' has {len(dups)} duplicate stems (e.g. {example}); keep one file per name"
         )
     return {k: v[0] for k, v in sorted(found.items())}
 

@@ -245,21 +245,24 @@ def _nearest_gt_values(err: np.ndarray, gt: np.ndarray, dsq: np.ndarray) -> np.n
     ``dsq`` holds the squared distances, so only the offsets at exactly that distance are searched.
     """
     out = err.copy()
-    ys, xs = np.nonzero((dsq > 0) & (dsq <= _MAX_SQ))
-    if len(ys) == 0:
+    flat = np.flatnonzero((dsq > 0) & (dsq <= _MAX_SQ))
+    if len(flat) == 0:
         return out
-    sq = dsq[ys, xs].astype(np.int64)
+    w = gt.shape[1]
+    ys, xs = np.divmod(flat, w)
+    sq = dsq.ravel()[flat].astype(np.int64)
     pad = int(np.sqrt(_MAX_SQ))
     gpad = np.pad(gt, pad).ravel()
-    pw = gt.shape[1] + 2 * pad
+    pw = w + 2 * pad
     centre = (ys + pad) * pw + (xs + pad)
+    flat_out, flat_err = out.ravel(), err.ravel()
     for k, offs in _OFFSETS.items():
         sel = np.flatnonzero(sq == k)
         if len(sel) == 0:
             continue
         cand = gpad[centre[sel, None] + (offs[:, 0] * pw + offs[:, 1])[None, :]]
         first = offs[np.argmax(cand, axis=1)]
-        out[ys[sel], xs[sel]] = err[ys[sel] + first[:, 0], xs[sel] + first[:, 1]]
+        flat_out[flat[sel]] = flat_err[flat[sel] + first[:, 0] * w + first[:, 1]]
     return out
 
 
