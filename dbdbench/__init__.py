@@ -7,3 +7,13 @@ from dbdbench._version import __version__
 from dbdbench.errors import DbdError
 
 __all__ = ["DbdError", "__version__"]
+
+
+def __getattr__(name):
+    # lazy: ``import dbdbench`` stays light. ``dbdbench.evaluate`` is the evaluator module, which is
+    # callable: ``dbdbench.evaluate(...)`` runs ``dbdbench.evaluate.evaluate(...)``
+    if name == "evaluate":
+        import importlib
+
+        return importlib.import_module("dbdbench.evaluate")
+    raise AttributeError(f"module 'dbdbench' has no attribute {name!r}")

@@ -1,0 +1,73 @@
+"""Protocol ``binseg``: Binary-Segmentation-Evaluation-Tool (``measures.py``; also DUT_eval).
+
+Source: X. Qin et al., "BASNet: boundary-aware salient object detection", CVPR 2019, and its
+Binary-Segmentation-Evaluation-Tool, shipped as DUT_eval in several DBD repositories. Rules
+(``docs/evaluation.md``), written from the tool's description:
+
+- Prediction and GT (in-focus scale; a blurred-white GT is inverted first) are each divided by their
+  own maximum + 1e-8 and scaled to [0, 255]; GT positive = scaled value > 128 (so a non-binary GT is
+  cut at half its own maximum).
+- 255 histogram bins (edges 0, 1, ..., 255, the last bin closed); threshold j = 254 .. 0 counts the
+  pixels in bins >= j (listed in that order). Per image P = TP / (TP + FP + 1e-8), R = TP / (|G| + 1e-8).
+- Mean P and mean R over images (sums divided by n + 1e-8), F = 1.3 P R / (0.3 P + R + 1e-8),
+  ``max_f`` = max over thresholds.
+- ``mae``: sum |pred / (max + 1e-8) - gt / (max + 1e-8)| / (H W + 1e-8) per image on the continuous
+  maps, averaged. Sizes must match: this protocol never resizes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dbdbench.metrics.protocols import Protocol, focus_levels
+
+BETA2 = 0.3
+
+
+class BinsegProtocol(Protocol):
+    """Binary-Segmentation-Evaluation-Tool (see the module docstring)."""
+
+    name = "binseg"
+    source = "Qin et al., Binary-Segmentation-Evaluation-Tool measures.py (BASNet, CVPR 2019; DUT_eval)"
+    resize = None
+    summary_keys = ("max_f", "mae")
+    per_image_keys = ("max_f", "mae")
+
+    def score_image(self, pred, gt, polarity):
+        g = focus_levels(gt, polarity)
+        g_unit = g / (float(g.max()) + 1e-8)
+        positive = g_unit * 255.0 > 128
+        v = np.arange(256 if pred.dtype == np.uint8 else 65536)
+        p_unit = v / (float(pred.max()) + 1e-8)
+        bins = np.minimum(np.floor(p_unit * 255.0), 254).astype(np.int64)
+        pos = np.bincount(bins[pred[positive]], minlength=255)
+        neg = np.bincount(bins[pred[~positive]], minlength=255)
+        tp = np.cumsum(pos[::-1])
+        fp = np.cumsum(neg[::-1])
+        n_pos = int(np.count_nonzero(positive))
+        precision = tp / (tp + fp + 1e-8)
+        recall = tp / (n_pos + 1e-8)
+        f = (1 + BETA2) * precision * recall / (BETA2 * precision + recall + 1e-8)
+        mae = float(np.sum(np.abs(p_unit[pred] - g_unit))) / (float(g.size) + 1e-8)
+        return {"precision": precision, "recall": recall, "max_f": float(f.max()), "mae": mae}
+
+    def _mean_pr(self, stacked):
+        n = len(stacked["precision"])
+        return stacked["precision"].sum(axis=0) / (n + 1e-8), stacked["recall"].sum(axis=0) / (n + 1e-8)
+
+    def _f(self, p, r):
+        return (1 + BETA2) * p * r / (BETA2 * p + r + 1e-8)
+
+    def summarize(self, stacked):
+        p, r = self._mean_pr(stacked)
+        n = len(stacked["mae"])
+        return {"max_f": float(self._f(p, r).max()), "mae": float(stacked["mae"].sum() / (n + 1e-8))}
+
+    def curves(self, stacked):
+        p, r = self._mean_pr(stacked)
+        return {
+            "thresholds": list(range(254, -1, -1)),
+            "precision": p.tolist(),
+            "recall": r.tolist(),
+            "f": self._f(p, r).tolist(),
+        }

@@ -1,0 +1,58 @@
+"""Protocol ``sod``: the salient-object-detection convention of PySODMetrics 1.6.
+
+Source: PySODMetrics (Pang et al., https://github.com/lartpang/PySODMetrics), the de-facto evaluator
+of salient object detection; metric definitions in :mod:`dbdbench.metrics.sod`.
+
+The in-focus region is the positive class: GT positive = in-focus value > 128 (a blurred-white GT is
+inverted first, so a non-binary GT is cut at 128 of 255 on the in-focus scale). P, R, F and E curves
+(256 thresholds, listed from 255 down to 0 as the reference does) are averaged over images;
+``max_f`` / ``max_e`` are the maxima of the mean curves, ``mean_f`` / ``mean_e`` their means; the
+other numbers are means of per-image scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dbdbench.metrics.protocols import Protocol, focus_levels
+from dbdbench.metrics.sod import sod_scores
+
+
+class SodProtocol(Protocol):
+    """PySODMetrics-compatible F, E, S, weighted F, MAE, IoU and Dice (see the module docstring)."""
+
+    name = "sod"
+    source = "PySODMetrics 1.6 (Fmeasure, Emeasure, Smeasure, WeightedFmeasure, MAE, FmeasureV2 binary)"
+    resize = "bilinear"
+    summary_keys = (
+        "max_f", "mean_f", "adaptive_f", "mae", "s_measure", "max_e", "mean_e", "adaptive_e",
+        "weighted_f", "iou", "dice",
+    )  # fmt: skip
+    per_image_keys = (
+        "max_f", "adaptive_f", "mae", "s_measure", "max_e", "adaptive_e", "weighted_f", "iou", "dice",
+    )  # fmt: skip
+
+    def score_image(self, pred, gt, polarity):
+        scores = sod_scores(pred, focus_levels(gt, polarity) > (128 if gt.dtype == np.uint8 else 128 * 257))
+        scores["max_f"] = float(scores["f"].max())
+        scores["max_e"] = float(scores["e"].max())
+        return scores
+
+    def summarize(self, stacked):
+        f = stacked["f"].mean(axis=0)
+        e = stacked["e"].mean(axis=0)
+        out = {"max_f": float(f.max()), "mean_f": float(f.mean())}
+        for key in ("adaptive_f", "mae", "s_measure"):
+            out[key] = float(stacked[key].mean())
+        out.update(max_e=float(e.max()), mean_e=float(e.mean()))
+        for key in ("adaptive_e", "weighted_f", "iou", "dice"):
+            out[key] = float(stacked[key].mean())
+        return out
+
+    def curves(self, stacked):
+        return {
+            "thresholds": [k / 255 for k in range(255, -1, -1)],
+            "precision": stacked["precision"].mean(axis=0).tolist(),
+            "recall": stacked["recall"].mean(axis=0).tolist(),
+            "f": stacked["f"].mean(axis=0).tolist(),
+        }

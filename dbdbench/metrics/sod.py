@@ -1,0 +1,429 @@
+"""Salient-object-detection metrics on arrays, numerically identical to PySODMetrics 1.6.
+
+F-measure curves (Achanta et al., CVPR 2009), MAE (Perazzi et al., CVPR 2012), S-measure (Fan et
+al., "Structure-measure: a new way to evaluate foreground maps", ICCV 2017), E-measure (Fan et al.,
+IJCAI 2018), weighted F-measure (Margolin et al., "How to evaluate foreground maps?", CVPR 2014),
+IoU and Dice at the fixed threshold 0.5.
+
+Conventions (those of PySODMetrics, whose behaviour this module reproduces to 1e-9; the code is
+written from the papers and the description in ``docs/evaluation.md``):
+
+- GT positive = value > 128 (uint8; > 32896 for uint16, > 128/255 for float input).
+- Prediction p = value / 255 (65535 for uint16), then min-max normalised when not constant.
+- Curves: q = uint8(p * 255) (truncation), 256 thresholds, positive when q >= k; listed from
+  k = 255 down to k = 0 (the reference's order).
+
+Everything except the weighted F-measure is computed from per-quadrant joint histograms of
+(GT, prediction level) (:mod:`dbdbench.metrics.counts`), so an image costs one pass plus
+O(levels) work. One documented deviation: when the GT centroid falls on the last row or column,
+one S-measure quadrant is empty and the reference returns NaN; here the empty quadrant has weight 0
+and the score stays finite.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.ndimage import distance_transform_edt
+
+from dbdbench.errors import DbdError
+from dbdbench.metrics.counts import (
+    dot,
+    gt_centroid,
+    joint_histogram,
+    joint_key,
+    levels_of,
+    quadrant_histograms,
+)
+from dbdbench.metrics.curves import EPS, descending_cumulative, e_measure_counts, precision_recall_f
+
+
+def as_levels(pred: np.ndarray, what: str = "prediction") -> np.ndarray:
+    """A prediction as integer levels: uint8 and uint16 unchanged, float in [0, 1] rounded to uint8.
+
+    Parameters
+    ----------
+    pred : ndarray, shape (H, W), dtype uint8, uint16 or float
+    what : str
+        Name used in error messages.
+
+    Returns
+    -------
+    ndarray, shape (H, W), dtype uint8 or uint16
+
+    Raises
+    ------
+    DbdError
+        NaN values, float values outside [0, 1], or not a 2-D array.
+    """
+    pred = np.asarray(pred)
+    if pred.ndim != 2:
+        raise DbdError(f"{what} must be a 2-D grey map, got shape {pred.shape}")
+    if pred.dtype in (np.uint8, np.uint16):
+        return pred
+    if pred.dtype == bool:
+        return pred.astype(np.uint8) * np.uint8(255)
+    if np.issubdtype(pred.dtype, np.floating):
+        if np.isnan(pred).any():
+            raise DbdError(f"{what} contains NaN; fix the map (values must be in [0, 1])")
+        if pred.size and (pred.min() < 0 or pred.max() > 1):
+            raise DbdError(f"{what} has values outside [0, 1]; rescale the map")
+        return np.rint(pred.astype(np.float64) * 255.0).astype(np.uint8)
+    raise DbdError(f"{what} has unsupported type {pred.dtype}; use uint8, uint16 or float in [0, 1]")
+
+
+def gt_positive(gt: np.ndarray, what: str = "ground truth") -> np.ndarray:
+    """The sod GT rule: positive = value > 128 (of 255), as a bool mask.
+
+    Parameters
+    ----------
+    gt : ndarray, shape (H, W), dtype bool, uint8, uint16 or float in [0, 1]
+
+    Returns
+    -------
+    ndarray, shape (H, W), dtype bool
+    """
+    gt = np.asarray(gt)
+    if gt.ndim != 2:
+        raise DbdError(f"{what} must be a 2-D mask, got shape {gt.shape}")
+    if gt.dtype == bool:
+        return gt
+    if gt.dtype == np.uint8:
+        return gt > 128
+    if gt.dtype == np.uint16:
+        return gt > 128 * 257
+    if np.issubdtype(gt.dtype, np.floating):
+        if np.isnan(gt).any():
+            raise DbdError(f"{what} contains NaN; fix the mask")
+        return gt > 128 / 255
+    raise DbdError(f"{what} has unsupported type {gt.dtype}; use uint8, uint16, bool or float")
+
+
+def normalised_values(present: np.ndarray, levels: int) -> np.ndarray:
+    """The normalised value p of every level, computed exactly as the reference does per pixel.
+
+    Parameters
+    ----------
+    present : ndarray, shape (L,), int
+        Pixel count per level (only which levels occur matters: they give min and max).
+    levels : int
+        256 or 65536.
+
+    Returns
+    -------
+    ndarray, shape (L,), float64
+        ``v / scale``, min-max normalised over the occurring levels when they are not all equal.
+    """
+    values = np.arange(levels) / float(levels - 1)
+    nz = np.flatnonzero(present)
+    lo, hi = values[nz[0]], values[nz[-1]]
+    if hi != lo:
+        values = (values - lo) / (hi - lo)
+    return values
+
+
+def _s_object(count: np.ndarray, values: np.ndarray) -> float:
+    n = count.sum()
+    mean = float(dot(count, values)) / n
+    std = np.sqrt(float(dot(count, (values - mean) ** 2)) / (n - 1)) if n > 1 else 0.0
+    return 2 * mean / (mean**2 + 1 + std + EPS)
+
+
+def _ssim(hist: np.ndarray, p: np.ndarray, exact_mean) -> float:
+    """SSIM-like score of one quadrant from its joint histogram (shape (2, L)).
+
+    ``exact_mean()`` returns the quadrant's mean computed exactly as the reference does (needed only
+    where the reference's result hinges on floating-point equality).
+    """
+    neg, pos = hist[0], hist[1]
+    n_pos, n = int(pos.sum()), int(neg.sum() + pos.sum())
+    if n == 0:
+        return 0.0
+    allc = neg + pos
+    x = float(dot(allc, p)) / n
+    y = n_pos / n
+    d = p - x
+    denom = n - 1 + EPS
+    sigma_x = float(dot(allc, d * d)) / denom
+    if n_pos in (0, n):
+        # constant GT: sigma_y and sigma_xy are exactly 0, alpha is 0; the score is 1 when beta is 0
+        if x == 0 and y == 0:
+            return 1.0
+        levels_here = np.flatnonzero(allc)
+        if len(levels_here) > 1 and p[levels_here].min() != p[levels_here].max():
+            return 0.0
+        # constant prediction: the reference's sigma_x is 0 only if its mean equals the value exactly
+        return 1.0 if exact_mean() == p[levels_here[0]] else 0.0
+    sigma_y = (n_pos * (1 - y) ** 2 + (n - n_pos) * y**2) / denom
+    sigma_xy = (float(dot(pos, d)) * (1 - y) + float(dot(neg, d)) * (0 - y)) / denom
+    alpha = 4 * x * y * sigma_xy
+    beta = (x**2 + y**2) * (sigma_x + sigma_y)
+    if alpha != 0:
+        return alpha / (beta + EPS)
+    return 1.0 if beta == 0 else 0.0
+
+
+def _s_measure(quads: np.ndarray, p: np.ndarray, pred: np.ndarray, cy: int, cx: int, alpha=0.5) -> float:
+    hist = quads.sum(axis=0)
+    n_pos = int(hist[1].sum())
+    n = int(hist.sum())
+    allc = hist[0] + hist[1]
+    if n_pos == 0:
+        return 1 - float(dot(allc, p)) / n
+    if n_pos == n:
+        return float(dot(allc, p)) / n
+    y = n_pos / n
+    obj = _s_object(hist[1], p) * y + _s_object(hist[0], 1 - p) * (1 - y)
+    h, w = pred.shape
+    area = h * w
+    w_lt = cx * cy / area
+    w_rt = cy * (w - cx) / area
+    w_lb = (h - cy) * cx / area
+    w_rb = 1 - w_lt - w_rt - w_lb
+    slices = (
+        (slice(0, cy), slice(0, cx)),
+        (slice(0, cy), slice(cx, w)),
+        (slice(cy, h), slice(0, cx)),
+        (slice(cy, h), slice(cx, w)),
+    )
+    region = 0.0
+    for k, weight in enumerate((w_lt, w_rt, w_lb, w_rb)):
+        region += _ssim(quads[k], p, lambda sl=slices[k]: np.mean(p[pred][sl])) * weight
+    return max(0.0, obj * alpha + region * (1 - alpha))
+
+
+def _gauss_1d(size: int = 7, sigma: float = 5.0) -> np.ndarray:
+    r = (size - 1) / 2
+    x = np.arange(-r, r + 1)
+    k = np.exp(-(x * x) / (2 * sigma * sigma))
+    return k / k.sum()
+
+
+_GAUSS = _gauss_1d()
+_RADIUS = 3  # of the 7x7 Gaussian
+
+
+def _offsets_by_tie_rule(max_sq: int) -> dict[int, np.ndarray]:
+    """Offsets (dr, dc) grouped by dr^2 + dc^2 <= max_sq, each group ordered by column, then row."""
+    r = int(np.floor(np.sqrt(max_sq)))
+    dr, dc = np.mgrid[-r : r + 1, -r : r + 1]
+    dr, dc = dr.ravel(), dc.ravel()
+    sq = dr * dr + dc * dc
+    groups = {}
+    for k in np.unique(sq[(sq > 0) & (sq <= max_sq)]):
+        sel = sq == k
+        order = np.lexsort((dr[sel], dc[sel]))
+        groups[int(k)] = np.stack([dr[sel][order], dc[sel][order]], axis=1)
+    return groups
+
+
+# a pixel within Chebyshev distance 3 of the GT has its nearest GT pixel within distance sqrt(18)
+_MAX_SQ = 2 * _RADIUS * _RADIUS
+_OFFSETS = _offsets_by_tie_rule(_MAX_SQ)
+
+
+def _squared_distances(gt: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distance of every pixel to the nearest GT pixel: exact integers, float64."""
+    if max(gt.shape) >= 2048:
+        d = distance_transform_edt(~gt)
+    else:
+        # OpenCV's exact transform returns float32 distances; their squares round back to the
+        # exact integer squared distances (the error stays below 0.5 under 2048 px)
+        d = cv2.distanceTransform((~gt).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        d = d.astype(np.float64)
+    np.multiply(d, d, out=d)
+    return np.rint(d, out=d)
+
+
+def _nearest_gt_values(err: np.ndarray, gt: np.ndarray, dsq: np.ndarray) -> np.ndarray:
+    """``err`` with each non-GT pixel near the GT replaced by ``err`` at its nearest GT pixel.
+
+    "Nearest" follows scipy's exact Euclidean feature transform, which the reference uses, including
+    its choice among equidistant GT pixels: the one in the leftmost column, then the topmost row.
+    Only pixels within distance sqrt(18) of the GT are replaced (all those within Chebyshev
+    distance 3): the others never reach the 7x7 filter's output on GT pixels, all the measure reads.
+    ``dsq`` holds the squared distances, so only the offsets at exactly that distance are searched.
+    """
+    out = err.copy()
+    flat = np.flatnonzero((dsq > 0) & (dsq <= _MAX_SQ))
+    if len(flat) == 0:
+        return out
+    w = gt.shape[1]
+    ys, xs = np.divmod(flat, w)
+    sq = dsq.ravel()[flat].astype(np.int64)
+    pad = int(np.sqrt(_MAX_SQ))
+    gpad = np.pad(gt, pad).ravel()
+    pw = w + 2 * pad
+    centre = (ys + pad) * pw + (xs + pad)
+    flat_out, flat_err = out.ravel(), err.ravel()
+    for k, offs in _OFFSETS.items():
+        sel = np.flatnonzero(sq == k)
+        if len(sel) == 0:
+            continue
+        cand = gpad[centre[sel, None] + (offs[:, 0] * pw + offs[:, 1])[None, :]]
+        first = offs[np.argmax(cand, axis=1)]
+        flat_out[flat[sel]] = flat_err[flat[sel] + first[:, 0] * w + first[:, 1]]
+    return out
+
+
+def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
+    """Weighted F-measure (Margolin et al., CVPR 2014) of a normalised map.
+
+    Parameters
+    ----------
+    p : ndarray, shape (H, W), float64
+        Prediction in [0, 1].
+    gt : ndarray, shape (H, W), bool
+        GT positives.
+    beta2 : float
+        beta^2 (1 in the reference).
+
+    Returns
+    -------
+    float
+        In [0, 1]; 0 for an empty GT.
+    """
+    gt = np.ascontiguousarray(gt, dtype=bool)
+    err = np.abs(p - gt)
+    return _weighted_f(err, gt, float(err.sum()), float(err.sum(where=gt)), beta2)
+
+
+def _weighted_f(err: np.ndarray, gt: np.ndarray, sum_err: float, sum_err_pos: float, beta2=1.0) -> float:
+    """Weighted F-measure from the error map |p - gt| and its sums over all pixels and over the GT."""
+    n_pos = int(np.count_nonzero(gt))
+    if n_pos == 0:
+        return 0.0
+    dsq = _squared_distances(gt)
+    # error at the nearest GT pixel, then the 7x7 Gaussian (sigma 5) with a zero border
+    et = _nearest_gt_values(err, gt, dsq)
+    ea = cv2.sepFilter2D(et, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
+    np.minimum(ea, err, out=ea)
+    sum_pos = float(np.einsum("i,i->", ea.ravel(), gt.view(np.uint8).ravel()))
+    # importance B = 2 - exp(log(0.5) / 5 * D), D = distance to the GT (so B = 1 on the GT):
+    # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
+    e = np.sqrt(dsq, out=dsq)
+    np.multiply(e, np.log(0.5) / 5, out=e)
+    np.exp(e, out=e)
+    fpw = 2 * sum_err - dot(err.ravel(), e.ravel()) - sum_err_pos
+    tpw = n_pos - sum_pos
+    recall = 1 - sum_pos / n_pos
+    precision = tpw / (tpw + fpw + EPS)
+    return (1 + beta2) * recall * precision / (recall + beta2 * precision + EPS)
+
+
+def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> dict:
+    """All sod-protocol scores of one image.
+
+    Parameters
+    ----------
+    pred : ndarray, shape (H, W), dtype uint8, uint16, or float in [0, 1] (rounded to uint8)
+        Prediction, high = positive.
+    gt : ndarray, shape (H, W), dtype bool, uint8, uint16 or float
+        Ground truth; positive = value > 128 of 255 (bool: itself).
+    structure : bool
+        Also compute the S-measure and weighted F-measure (they need the full maps).
+
+    Returns
+    -------
+    dict
+        ``precision``, ``recall``, ``f``, ``e``: ndarray, shape (256,), float64, thresholds 255..0;
+        ``mae``, ``adaptive_f``, ``adaptive_e``, ``iou``, ``dice`` and (with ``structure``)
+        ``s_measure``, ``weighted_f``: float.
+    """
+    pred = as_levels(pred)
+    gt = gt_positive(gt)
+    if pred.shape != gt.shape:
+        raise DbdError(f"prediction shape {pred.shape} differs from the ground truth's {gt.shape}")
+    if pred.size == 0:
+        raise DbdError("empty image (0 pixels); remove it")
+    levels = levels_of(pred)
+    if structure:
+        cy, cx = gt_centroid(gt)
+        quads = quadrant_histograms(pred, gt, cy, cx)
+        hist = quads.sum(axis=0)
+    else:
+        hist = joint_histogram(pred, gt)
+    neg, pos = hist
+    allc = neg + pos
+    n = int(allc.sum())
+    n_pos = int(pos.sum())
+    p = normalised_values(allc, levels)
+    q = (p * 255).astype(np.uint8)
+    pos_q = np.bincount(q, weights=pos, minlength=256).astype(np.int64)
+    neg_q = np.bincount(q, weights=neg, minlength=256).astype(np.int64)
+    tp = descending_cumulative(pos_q)
+    fp = descending_cumulative(neg_q)
+    precision, recall, f = precision_recall_f(tp, fp, n_pos)
+    e = e_measure_counts(tp, fp, n_pos, n)
+    out = {"precision": precision, "recall": recall, "f": f, "e": e}
+    out["mae"] = (float(dot(pos, 1 - p)) + float(dot(neg, p))) / n
+
+    # adaptive threshold 2 * mean(p): when it lands on a level value, use the reference's exact mean
+    mean_p = float(dot(allc, p)) / n
+    thr = min(2 * mean_p, 1)
+    occurring = p[allc > 0]
+    if np.any(np.abs(occurring - thr) <= 1e-12):
+        thr = min(2 * np.mean(p[pred]), 1)
+    binary = p >= thr
+    a_tp = int(pos[binary].sum())
+    a_pp = int(allc[binary].sum())
+    if a_tp == 0:
+        out["adaptive_f"] = 0.0
+    else:
+        pre, rec = a_tp / a_pp, a_tp / n_pos
+        out["adaptive_f"] = (1 + 0.3) * pre * rec / (0.3 * pre + rec)
+    out["adaptive_e"] = float(e_measure_counts(a_tp, a_pp - a_tp, n_pos, n))
+
+    half = p > 0.5
+    b_tp = int(pos[half].sum())
+    b_fp = int(neg[half].sum())
+    b_fn = n_pos - b_tp
+    out["iou"] = b_tp / (b_tp + b_fp + b_fn) if b_tp + b_fp + b_fn else 0.0
+    out["dice"] = 2 * b_tp / (2 * b_tp + b_fn + b_fp) if b_tp + b_fp + b_fn else 0.0
+    if structure:
+        out["s_measure"] = _s_measure(quads, p, pred, cy, cx)
+        # |p - gt| per pixel by one lookup of (gt, level): p off the GT, 1 - p on it
+        err = np.concatenate([p, 1 - p])[joint_key(pred, gt, levels)]
+        sum_pos_err = dot(pos, 1 - p)
+        out["weighted_f"] = _weighted_f(err, gt, sum_pos_err + dot(neg, p), sum_pos_err)
+    return out
+
+
+def s_measure(pred: np.ndarray, gt: np.ndarray, alpha: float = 0.5) -> float:
+    """S-measure (Fan et al., ICCV 2017) of one map, alpha = 0.5 by default.
+
+    Parameters
+    ----------
+    pred : ndarray, shape (H, W), dtype uint8, uint16 or float in [0, 1]
+    gt : ndarray, shape (H, W), dtype bool, uint8, uint16 or float (positive > 128 of 255)
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
+    pred = as_levels(pred)
+    gt = gt_positive(gt)
+    cy, cx = gt_centroid(gt)
+    quads = quadrant_histograms(pred, gt, cy, cx)
+    p = normalised_values(quads.sum(axis=(0, 1)), levels_of(pred))
+    return _s_measure(quads, p, pred, cy, cx, alpha)
+
+
+def weighted_f_measure(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Weighted F-measure (Margolin et al., CVPR 2014) of one map, beta^2 = 1.
+
+    Parameters
+    ----------
+    pred : ndarray, shape (H, W), dtype uint8, uint16 or float in [0, 1]
+    gt : ndarray, shape (H, W), dtype bool, uint8, uint16 or float (positive > 128 of 255)
+
+    Returns
+    -------
+    float
+        In [0, 1]; 0 for an empty GT.
+    """
+    pred = as_levels(pred)
+    gt = gt_positive(gt)
+    present = np.bincount(pred.ravel(), minlength=levels_of(pred))
+    return weighted_f_map(normalised_values(present, levels_of(pred))[pred], gt)

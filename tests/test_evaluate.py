@@ -1,0 +1,196 @@
+"""The evaluate API: pairing, result file, per-image CSV, bootstrap, workers, --dataset splits."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dbdbench
+from dbdbench.errors import DbdError
+from dbdbench.evaluate import evaluate, load_result
+from dbdbench.imageio import write_image
+from dbdbench.metrics.protocols import get_protocol, stack
+
+
+def make_set(root: Path, n: int = 4, size=(24, 32), seed: int = 0, pred_name="{}.png", gt_white="focus"):
+    rng = np.random.default_rng(seed)
+    pred_dir, gt_dir = root / "pred", root / "gt"
+    gts, preds = {}, {}
+    for i in range(n):
+        name = f"img{i:02d}"
+        gt = np.zeros(size, np.uint8)
+        gt[rng.integers(0, size[0] // 2) :, : rng.integers(4, size[1])] = 255
+        pred = np.clip(gt // 2 + rng.integers(0, 128, size), 0, 255).astype(np.uint8)
+        gts[name], preds[name] = gt, pred
+        write_image(gt_dir / f"{name}.png", gt if gt_white == "focus" else 255 - gt)
+        write_image(pred_dir / pred_name.format(name), pred)
+    return pred_dir, gt_dir, preds, gts
+
+
+def test_result_matches_protocol_on_arrays(tmp_path):
+    pred_dir, gt_dir, preds, gts = make_set(tmp_path)
+    result = evaluate(pred_dir, gt_dir, name="m", progress=False)
+    proto = get_protocol("sod")
+    stacked = stack([proto.score_image(preds[k], gts[k], "focus-white") for k in sorted(preds)])
+    assert result.summary == proto.summarize(stacked)
+    assert result.method == "m" and result.dataset == "gt" and result.split is None
+    assert result.counts == {"gt": 4, "evaluated": 4, "missing": 0}
+    assert [r["name"] for r in result.per_image] == sorted(preds)
+    assert set(result.summary) >= {
+        "max_f", "mean_f", "adaptive_f", "mae", "s_measure", "max_e", "mean_e", "adaptive_e", "weighted_f"
+    }  # fmt: skip
+
+
+def test_save_writes_schema_and_csv_and_loads_back(tmp_path):
+    pred_dir, gt_dir, _, _ = make_set(tmp_path)
+    result = evaluate(pred_dir, gt_dir, bootstrap=50, seed=3, progress=False)
+    path = result.save(tmp_path / "out" / "res.json")
+    data = json.loads(path.read_text())
+    assert list(data) == [
+        "format", "format_version", "dbdbench_version", "protocol", "method", "dataset", "split",
+        "counts", "missing", "summary", "intervals", "bootstrap", "curves", "per_image",
+    ]  # fmt: skip
+    assert data["format"] == "dbdbench-result" and data["format_version"] == 1
+    assert data["dbdbench_version"] == dbdbench.__version__
+    assert data["bootstrap"] == {"n": 50, "level": 0.95, "seed": 3}
+    assert set(data["intervals"]) == set(data["summary"])
+    for lo, hi in data["intervals"].values():
+        assert lo <= hi
+    assert set(data["curves"]) == {"thresholds", "precision", "recall", "f"}
+    assert len(data["curves"]["f"]) == 256
+    csv = (tmp_path / "out" / "res.csv").read_text().splitlines()
+    assert csv[0].split(",")[0] == "name" and len(csv) == 5
+    loaded = load_result(path)
+    assert loaded.to_dict() == json.loads(result.to_json())
+
+
+def test_bootstrap_is_seeded(tmp_path):
+    pred_dir, gt_dir, _, _ = make_set(tmp_path, n=6)
+    a = evaluate(pred_dir, gt_dir, bootstrap=40, seed=1, progress=False).intervals
+    b = evaluate(pred_dir, gt_dir, bootstrap=40, seed=1, progress=False).intervals
+    c = evaluate(pred_dir, gt_dir, bootstrap=40, seed=2, progress=False).intervals
+    assert a == b and a != c
+
+
+def test_workers_give_identical_results(tmp_path):
+    pred_dir, gt_dir, _, _ = make_set(tmp_path, n=5)
+    one = evaluate(pred_dir, gt_dir, progress=False).to_dict()
+    two = evaluate(pred_dir, gt_dir, workers=2, progress=False).to_dict()
+    assert one == two
+
+
+def test_suffix_polarity_and_resize(tmp_path):
+    pred_dir, gt_dir, _, _ = make_set(tmp_path, pred_name="{}_Map.jpg", gt_white="blurred")
+    result = evaluate(pred_dir, gt_dir, pred_suffix="_Map", gt_polarity="blurred-white", progress=False)
+    assert result.counts["evaluated"] == 4
+    # a half-size prediction is resized to the GT size (bilinear) unless resize=False
+    small = tmp_path / "small"
+    for p in pred_dir.iterdir():
+        write_image(small / p.name.replace("_Map.jpg", ".png"), np.full((12, 16), 200, np.uint8))
+    assert evaluate(small, gt_dir, gt_polarity="blurred-white", progress=False).counts["evaluated"] == 4
+    with pytest.raises(DbdError, match="no-resize"):
+        evaluate(small, gt_dir, resize=False, progress=False)
+
+
+def test_allow_missing_records_names(tmp_path):
+    pred_dir, gt_dir, _, _ = make_set(tmp_path)
+    (pred_dir / "img01.png").unlink()
+    with pytest.raises(DbdError, match="1 ground-truth masks have no matching predictions: img01"):
+        evaluate(pred_dir, gt_dir, progress=False)
+    result = evaluate(pred_dir, gt_dir, allow_missing=True, progress=False)
+    assert result.missing == ["img01"]
+    assert result.counts == {"gt": 4, "evaluated": 3, "missing": 1}
+
+
+def test_every_protocol_runs(tmp_path):
+    pred_dir, gt_dir, _, _ = make_set(tmp_path)
+    keys = {
+        "sod": {"max_f", "mean_f", "adaptive_f", "mae", "s_measure", "max_e", "mean_e", "adaptive_e"},
+        "zhao": {"mean_best_f", "max_f", "mae"},
+        "hifst": {"max_f", "mae"},
+        "binseg": {"max_f", "mae"},
+        "ddffnet": {"mae", "f", "iou"},
+    }
+    for name, expected in keys.items():
+        result = evaluate(pred_dir, gt_dir, protocol=name, progress=False)
+        assert expected <= set(result.summary), name
+        assert result.protocol == name
+        assert all(0 <= v <= 1 for v in result.summary.values())
+
+
+@pytest.fixture
+def fake_datasets(monkeypatch, tmp_path):
+    """A stand-in for dbdbench.datasets.resolve (the datasets module is built in parallel)."""
+    pred_dir, gt_dir, _, _ = make_set(tmp_path, n=4, gt_white="blurred")
+    split_names = {"te": ["img01", "img02"], None: ["img00", "img01", "img02", "img03"]}
+
+    def resolve(name, root, split):
+        if name != "toy":
+            raise DbdError(f"unknown dataset '{name}'")
+        samples = [
+            types.SimpleNamespace(name=n, image_path=None, gt_path=gt_dir / f"{n}.png")
+            for n in split_names[split]
+        ]
+        return types.SimpleNamespace(name="toy", split=split, gt_polarity="blurred-white", samples=samples)
+
+    module = types.ModuleType("dbdbench.datasets")
+    module.resolve = resolve
+    monkeypatch.setitem(sys.modules, "dbdbench.datasets", module)
+    return pred_dir, gt_dir
+
+
+def test_dataset_split_ignores_maps_outside_it(fake_datasets, tmp_path):
+    pred_dir, gt_dir = fake_datasets
+    result = evaluate(pred_dir, dataset="toy", root=tmp_path, split="te", progress=False)
+    assert (result.dataset, result.split) == ("toy", "te")
+    assert [r["name"] for r in result.per_image] == ["img01", "img02"]
+    direct = evaluate(pred_dir, gt_dir, gt_polarity="blurred-white", progress=False)
+    by_name = {r["name"]: r for r in direct.per_image}
+    assert result.per_image == [by_name["img01"], by_name["img02"]]
+    full = evaluate(pred_dir, dataset="toy", root=tmp_path, progress=False)
+    assert full.summary == direct.summary
+
+
+def test_dataset_without_module_is_one_line_error(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "dbdbench.datasets", None)
+    pred_dir, _, _, _ = make_set(tmp_path, n=1)
+    with pytest.raises(DbdError, match="--dataset needs the datasets module"):
+        evaluate(pred_dir, dataset="cuhk", root=tmp_path, progress=False)
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"format": "other"}', "not a dbdbench result"),
+        ('{"format": "dbdbench-result", "format_version": 9}', "format_version 9"),
+        ('{"format": "dbdbench-result", "format_version": 1}', "lacks"),
+    ],
+)
+def test_load_result_rejects_bad_files(tmp_path, content, match):
+    path = tmp_path / "r.json"
+    path.write_text(content)
+    with pytest.raises(DbdError, match=match):
+        load_result(path)
+
+
+def test_package_level_evaluate(tmp_path):
+    pred_dir, gt_dir, _, _ = make_set(tmp_path, n=2)
+    assert dbdbench.evaluate.evaluate is evaluate
+    assert (
+        dbdbench.evaluate(pred_dir, gt_dir, progress=False).summary
+        == evaluate(pred_dir, gt_dir, progress=False).summary
+    )
+
+
+def test_import_dbdbench_stays_light():
+    import subprocess
+
+    code = "import sys, dbdbench; print('numpy' in sys.modules, 'dbdbench.evaluate' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
