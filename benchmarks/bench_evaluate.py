@@ -115,7 +115,7 @@ def usual_pipeline(pairs):
 
 
 def end_to_end(data: Path, repeat: int):
-    from dbdbench.evaluate import evaluate
+    from dbdbench.evaluation import evaluate
 
     cuhk = data / "cuhk"
     pairs = [

@@ -6,14 +6,14 @@ Convention everywhere: maps and masks are float32 in [0, 1] in memory, 1 = in-fo
 from dbdbench._version import __version__
 from dbdbench.errors import DbdError
 
-__all__ = ["DbdError", "__version__"]
+__all__ = ["DbdError", "__version__", "evaluate"]
 
 
 def __getattr__(name):
-    # lazy: ``import dbdbench`` stays light. ``dbdbench.evaluate`` is the evaluator module, which is
-    # callable: ``dbdbench.evaluate(...)`` runs ``dbdbench.evaluate.evaluate(...)``
+    # lazy, so that ``import dbdbench`` stays light: ``dbdbench.evaluate`` is
+    # :func:`dbdbench.evaluation.evaluate`
     if name == "evaluate":
-        import importlib
+        from dbdbench.evaluation import evaluate
 
-        return importlib.import_module("dbdbench.evaluate")
+        return evaluate
     raise AttributeError(f"module 'dbdbench' has no attribute {name!r}")

@@ -104,7 +104,7 @@ def run_demo(
     DemoRun
     """
     from dbdbench.baselines import predict_folder
-    from dbdbench.evaluate import evaluate
+    from dbdbench.evaluation import evaluate
     from dbdbench.generators import generate_sim
     from dbdbench.leaderboards.build import build_leaderboard
 

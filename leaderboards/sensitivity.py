@@ -8,7 +8,7 @@ Kendall's tau between the rankings of every pair of protocols. A figure shows ho
 move from protocol to protocol.
 
 :func:`run_sensitivity` produces such results directly from prediction folders through the
-evaluator (``dbdbench.evaluate.evaluate``), one result file per (method, protocol).
+evaluator (``dbdbench.evaluation.evaluate``), one result file per (method, protocol).
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ def run_sensitivity(
     if unknown:
         raise DbdError(f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(PROTOCOLS)}")
     try:
-        from dbdbench.evaluate import evaluate
+        from dbdbench.evaluation import evaluate
     except ImportError:
         raise DbdError(
             "--sensitivity needs the evaluator (dbdbench.evaluate), which this installation lacks; "

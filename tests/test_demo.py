@@ -15,7 +15,7 @@ def _missing() -> str | None:
     for module, attr in (
         ("dbdbench.generators", "generate_sim"),
         ("dbdbench.baselines", "predict_folder"),
-        ("dbdbench.evaluate", "evaluate"),
+        ("dbdbench.evaluation", "evaluate"),
     ):
         try:
             if not hasattr(importlib.import_module(module), attr):

@@ -12,7 +12,7 @@ import pytest
 
 import dbdbench
 from dbdbench.errors import DbdError
-from dbdbench.evaluate import evaluate, load_result
+from dbdbench.evaluation import evaluate, load_result
 from dbdbench.imageio import write_image
 from dbdbench.metrics.protocols import get_protocol, stack
 
@@ -181,7 +181,7 @@ def test_load_result_rejects_bad_files(tmp_path, content, match):
 
 def test_package_level_evaluate(tmp_path):
     pred_dir, gt_dir, _, _ = make_set(tmp_path, n=2)
-    assert dbdbench.evaluate.evaluate is evaluate
+    assert dbdbench.evaluate is evaluate
     assert (
         dbdbench.evaluate(pred_dir, gt_dir, progress=False).summary
         == evaluate(pred_dir, gt_dir, progress=False).summary
@@ -191,6 +191,6 @@ def test_package_level_evaluate(tmp_path):
 def test_import_dbdbench_stays_light():
     import subprocess
 
-    code = "import sys, dbdbench; print('numpy' in sys.modules, 'dbdbench.evaluate' in sys.modules)"
+    code = "import sys, dbdbench; print('numpy' in sys.modules, 'dbdbench.evaluation' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

@@ -130,11 +130,11 @@ def test_real_leaderboard_page(hifst_result, tmp_path):
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("dbdbench.evaluate") is None, reason="needs the evaluator (dbdbench.evaluate)"
+    importlib.util.find_spec("dbdbench.evaluation") is None, reason="needs the evaluator (dbdbench.evaluate)"
 )
 def test_evaluator_result_lies_on_published_twin(real_data, tmp_path):
     """The same check on the result written by dbdbench's own evaluator (GT folder named 'gt')."""
-    from dbdbench.evaluate import evaluate
+    from dbdbench.evaluation import evaluate
 
     result = evaluate(
         real_data / "cuhk" / "results" / "hifst",

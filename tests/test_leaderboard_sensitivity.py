@@ -56,7 +56,7 @@ def test_no_view_without_repeated_protocols(tmp_path):
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("dbdbench.evaluate") is None, reason="needs the evaluator (dbdbench.evaluate)"
+    importlib.util.find_spec("dbdbench.evaluation") is None, reason="needs the evaluator (dbdbench.evaluate)"
 )
 def test_sensitivity_from_prediction_folders(tmp_path):
     rng = np.random.default_rng(0)

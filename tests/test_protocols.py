@@ -59,7 +59,7 @@ def test_hifst_nonbinary_gt_any_nonzero_is_blurred():
 
 @pytest.mark.slow
 def test_hifst_reproduces_published_curve(real_data):
-    from dbdbench.evaluate import evaluate
+    from dbdbench.evaluation import evaluate
 
     cuhk = real_data / "cuhk"
     result = evaluate(

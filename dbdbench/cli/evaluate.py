@@ -38,7 +38,7 @@ def command(
     docs/evaluation.md), prints a summary table, and with --out writes the result JSON and a
     per-image CSV.
     """
-    from dbdbench.evaluate import evaluate
+    from dbdbench.evaluation import evaluate
 
     result = evaluate(
         pred_dir,

@@ -24,8 +24,6 @@ import io
 import json
 import math
 import os
-import sys
-import types
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -388,12 +386,3 @@ def evaluate(
         per_image=per_image,
     )
 
-
-class _CallableModule(types.ModuleType):
-    """Lets ``dbdbench.evaluate(...)`` call :func:`evaluate` although the name is also this module."""
-
-    def __call__(self, *args, **kwargs) -> EvaluationResult:
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
