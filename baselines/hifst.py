@@ -27,7 +27,6 @@ Memory is bounded by the tile size; the 117 layers of a large photo go to a temp
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from dbdbench.baselines.imageops import (
     entropy_filter_matlab,
     minmax,
     rgb2gray_matlab,
+    single_blas_thread,
 )
 from dbdbench.baselines.registry import Method, register
 
@@ -279,16 +279,6 @@ def _sobel_magnitude(grey: np.ndarray) -> np.ndarray:
     return np.hypot(gx, gy)
 
 
-def _single_blas_thread():
-    """Limit BLAS to one thread (threadpoolctl, when installed): the coefficient stage makes many
-    small matrix products, which extra BLAS threads slow down on a busy machine."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
-
-
 def hifst(
     image: np.ndarray,
     sigma_s: float = 15.0,
@@ -316,7 +306,7 @@ def hifst(
     """
     rgb = as_rgb(image, method="hifst")
     grey = _smoothed_grey(rgb)
-    with _single_blas_thread():
+    with single_blas_thread():
         layers = sorted_coefficient_layers(_sobel_magnitude(grey))
     t = minmax(_max_of_normalised_layers(layers))
     del layers

@@ -8,6 +8,8 @@ maps.
 
 from __future__ import annotations
 
+import contextlib
+
 import cv2
 import numpy as np
 
@@ -56,6 +58,19 @@ def as_rgb(image: np.ndarray, *, min_size: int = 1, method: str = "detector") ->
             f"use a larger image or a smaller window"
         )
     return np.ascontiguousarray(image)
+
+
+def single_blas_thread():
+    """Context limiting BLAS to one thread (through threadpoolctl, when installed).
+
+    The detectors make many small matrix products, which extra BLAS threads only slow down,
+    badly so on a busy machine; parallelism comes from ``--workers`` instead.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def rgb2gray_matlab(rgb: np.ndarray) -> np.ndarray:
