@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from dbdbench.baselines.hifst import _dct_matrix
-from dbdbench.baselines.imageops import as_rgb, single_blas_thread
+from dbdbench.baselines.imageops import as_rgb, dct_matrix, single_blas_thread
 from dbdbench.baselines.registry import Method, register
 from dbdbench.baselines.windows import BORDER, box_mean, check_window, finish
 
@@ -97,7 +96,7 @@ def kurtosis(image: np.ndarray, window: int = 15, refine: bool = False) -> np.nd
     return finish(np.log(np.maximum(k, 1.0)), rgb, refine, window // 2)
 
 
-_DCT8 = _dct_matrix(8).astype(np.float32)
+_DCT8 = dct_matrix(8).astype(np.float32)
 _FREQ = np.add.outer(np.arange(8), np.arange(8))
 
 

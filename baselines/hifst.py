@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 from dbdbench.baselines.imageops import (
     as_rgb,
+    dct_matrix,
     domain_transform_rf,
     entropy_filter_matlab,
     minmax,
@@ -48,14 +49,6 @@ SCALES = (7, 15, 31, 63)
 TILE_PIXELS = 2560
 # Layer stacks larger than this many bytes are kept in a temporary file instead of memory.
 LAYERS_IN_MEMORY_BYTES = 512 * 2**20
-
-
-def _dct_matrix(m: int) -> np.ndarray:
-    """Orthonormal DCT-II matrix, row k = frequency k (MATLAB ``dctmtx``)."""
-    n = np.arange(m)
-    d = np.sqrt(2.0 / m) * np.cos(np.pi * (2 * n[None, :] + 1) * n[:, None] / (2 * m))
-    d[0] /= np.sqrt(2.0)
-    return d
 
 
 BLOCK = 8  # vertical frequencies transformed together (one matrix product per block and parity)
@@ -85,7 +78,7 @@ class _Scale:
     @classmethod
     def make(cls, m: int) -> _Scale:
         h = m // 2
-        d = _dct_matrix(m)
+        d = dct_matrix(m)
         je, jo, waste = [], [], []
         for u0 in range(0, m, BLOCK):
             umax = min(m, u0 + BLOCK) - 1  # the largest u of the block needs the most w

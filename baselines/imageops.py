@@ -88,6 +88,20 @@ def rgb2gray_matlab(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(grey + 0.5), 0, 255).astype(np.uint8)
 
 
+def dct_matrix(m: int) -> np.ndarray:
+    """Orthonormal DCT-II matrix (MATLAB ``dctmtx``).
+
+    Returns
+    -------
+    ndarray, shape (m, m), float64
+        Row k is frequency k: ``D[k, n] = c_k cos(pi (2n + 1) k / (2m))``, ``D @ D.T = I``.
+    """
+    n = np.arange(m)
+    d = np.sqrt(2.0 / m) * np.cos(np.pi * (2 * n[None, :] + 1) * n[:, None] / (2 * m))
+    d[0] /= np.sqrt(2.0)
+    return d
+
+
 def minmax(x: np.ndarray, axis=None) -> np.ndarray:
     """Rescale to [0, 1] by the minimum and maximum, like MATLAB ``mat2gray``.
 
