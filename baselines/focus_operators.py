@@ -24,6 +24,8 @@ from dbdbench.baselines.imageops import as_rgb, dct_matrix, single_blas_thread
 from dbdbench.baselines.registry import Method, register
 from dbdbench.baselines.windows import BORDER, box_mean, check_window, finish
 
+from dbdbench.errors import DbdError
+
 
 def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / np.float32(255.0)
@@ -136,7 +138,9 @@ def dct(image: np.ndarray, window: int = 15, refine: bool = False, cutoff: int =
     -------
     ndarray, shape (H, W), dtype float32, values in [0, 1], 1 = in-focus
     """
-    rgb, g, window = _prepare(image, max(window, 8), "dct")
+    if check_window(window, "dct") < 8:
+        raise DbdError(f"dct: window must be at least 8 (the DCT block size), got {window}")
+    rgb, g, window = _prepare(image, window, "dct")
     h, w = g.shape
     # Pad 4 on the top/left and up to a multiple of 4 plus 4 on the bottom/right: block (i, j)
     # then covers image rows 4i - 4 .. 4i + 3, centred on 4i - 0.5.
