@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -186,7 +187,11 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
 
 
 def sorted_coefficient_layers(
-    grad: np.ndarray, scales=SCALES, layers: int | None = None, tile_pixels: int = TILE_PIXELS
+    grad: np.ndarray,
+    scales=SCALES,
+    layers: int | None = None,
+    tile_pixels: int = TILE_PIXELS,
+    threads: int = 1,
 ) -> np.ndarray:
     """The HiFST layers: per pixel, the smallest absolute high-frequency DCT coefficients, sorted.
 
@@ -199,7 +204,9 @@ def sorted_coefficient_layers(
     layers : int, optional
         How many of the smallest values to keep (default: sum of scales + 1).
     tile_pixels : int
-        Pixels per tile (bounds the working memory).
+        Pixels per tile (bounds the working memory, per thread).
+    threads : int
+        Tiles processed in parallel by this many threads.
 
     Returns
     -------
@@ -222,19 +229,32 @@ def sorted_coefficient_layers(
         result = np.empty((H, W, nl), dtype=np.float32)
     tw = min(W, 1024)
     th = max(1, min(H, tile_pixels // tw))
-    buf = np.empty((th * tw, ncols), dtype=np.float32)
-    ws = _Workspace()
-    for r0 in range(0, H, th):
-        r1 = min(H, r0 + th)
-        for c0 in range(0, W, tw):
-            c1 = min(W, c0 + tw)
-            vals = buf[: (r1 - r0) * (c1 - c0)]
-            _tile_coefficients(gp, slice(r0, r1), slice(c0, c1), scs, vals, ws)
+    tiles = [
+        (slice(r0, min(H, r0 + th)), slice(c0, min(W, c0 + tw)))
+        for r0 in range(0, H, th)
+        for c0 in range(0, W, tw)
+    ]
+
+    def work(share: list) -> None:
+        buf = np.empty((th * tw, ncols), dtype=np.float32)
+        ws = _Workspace()
+        for rows, cols in share:
+            n = (rows.stop - rows.start) * (cols.stop - cols.start)
+            vals = buf[:n]
+            _tile_coefficients(gp, rows, cols, scs, vals, ws)
             if nl < ncols:
                 # Non-negative floats order like their bit patterns; integer selection is faster.
                 vals.view(np.int32).partition(nl - 1, axis=1)
             smallest = np.sort(vals[:, :nl], axis=1)
-            result[r0:r1, c0:c1] = smallest.reshape(r1 - r0, c1 - c0, nl)
+            result[rows, cols] = smallest.reshape(rows.stop - rows.start, cols.stop - cols.start, nl)
+
+    threads = max(1, min(threads, len(tiles)))
+    if threads == 1:
+        work(tiles)
+    else:
+        # numpy releases the GIL in the products, folds and selections: tiles run in parallel.
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(work, [tiles[i::threads] for i in range(threads)]))
     return result
 
 
@@ -248,12 +268,14 @@ def _max_of_normalised_layers(layers: np.ndarray, rows_per_block: int = 64) -> n
         lo = np.minimum(lo, block.min(axis=(0, 1)))
         hi = np.maximum(hi, block.max(axis=(0, 1)))
     span = hi - lo
-    scale = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 0.0)
-    t = np.empty(layers.shape[:2], dtype=np.float64)
+    # A constant layer (no spread over the image) contributes 0.
+    scale = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
+    lo = lo.astype(np.float32)
+    t = np.empty(layers.shape[:2], dtype=np.float32)
     for r in range(0, H, rows_per_block):
-        block = np.asarray(layers[r : r + rows_per_block], dtype=np.float64)
+        block = np.asarray(layers[r : r + rows_per_block])
         t[r : r + rows_per_block] = ((block - lo) * scale).max(axis=2)
-    return t
+    return t.astype(np.float64)
 
 
 def _smoothed_grey(rgb: np.ndarray) -> np.ndarray:
@@ -278,6 +300,7 @@ def hifst(
     sigma_r: float = 0.25,
     iterations: int = 3,
     entropy_window: int = 7,
+    threads: int = 1,
 ) -> np.ndarray:
     """HiFST defocus/blur map (Golestaneh & Karam, CVPR 2017), every pixel.
 
@@ -291,6 +314,8 @@ def hifst(
         Iterations of that filter.
     entropy_window : int
         Side of the local-entropy window.
+    threads : int
+        Threads for the coefficient stage (1 by default: ``--workers`` parallelises over images).
 
     Returns
     -------
@@ -300,7 +325,7 @@ def hifst(
     rgb = as_rgb(image, method="hifst")
     grey = _smoothed_grey(rgb)
     with single_blas_thread():
-        layers = sorted_coefficient_layers(_sobel_magnitude(grey))
+        layers = sorted_coefficient_layers(_sobel_magnitude(grey), threads=threads)
     t = minmax(_max_of_normalised_layers(layers))
     del layers
     d = entropy_filter_matlab(t, entropy_window) * t
@@ -319,7 +344,7 @@ register(
         name="hifst",
         func=hifst,
         citation="Golestaneh & Karam, CVPR 2017",
-        params={"sigma_s": 15.0, "sigma_r": 0.25, "iterations": 3, "entropy_window": 7},
+        params={"sigma_s": 15.0, "sigma_r": 0.25, "iterations": 3, "entropy_window": 7, "threads": 1},
         description="multiscale sorted high-frequency DCT coefficients of gradient magnitudes, every pixel",
     )
 )
