@@ -66,7 +66,7 @@ def tenengrad(image: np.ndarray, window: int = 15, refine: bool = False) -> np.n
     rgb, g, window = _prepare(image, window, "tenengrad")
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, borderType=BORDER)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, borderType=BORDER)
-    return finish(np.sqrt(box_mean(gx * gx + gy * gy, window)), rgb, refine, window // 2)
+    return finish(np.sqrt(np.maximum(box_mean(gx * gx + gy * gy, window), 0)), rgb, refine, window // 2)
 
 
 def _local_kurtosis(d: np.ndarray, window: int) -> np.ndarray:
