@@ -105,6 +105,7 @@ def test_hifst_correlates_with_authors_maps(hifst_maps):
         assert r >= 0.995, f"{name}: Pearson {r:.4f}"
 
 
+@pytest.mark.filterwarnings("ignore:This class will be removed:UserWarning")
 def test_hifst_maxf_matches_authors_maps(hifst_maps, real_data):
     import py_sod_metrics
 
