@@ -46,7 +46,7 @@ from dbdbench.baselines.imageops import (
 from dbdbench.baselines.registry import Method, register
 
 SCALES = (7, 15, 31, 63)
-# Pixels per tile of the coefficient stage (bounds its working memory to about 150 MB).
+# Pixels per tile of the coefficient stage (bounds its working memory to about 100 MB a thread).
 TILE_PIXELS = 2560
 # Layer stacks larger than this many bytes are kept in a temporary file instead of memory.
 LAYERS_IN_MEMORY_BYTES = 512 * 2**20

@@ -43,6 +43,18 @@ def test_layers_equal_direct_dct_with_tiles_and_file_backing(monkeypatch):
     np.testing.assert_array_equal(np.asarray(on_disk), np.asarray(H.sorted_coefficient_layers(grad)))
 
 
+def test_coefficient_stage_memory_is_bounded_by_the_tile():
+    import tracemalloc
+
+    grad = np.random.default_rng(4).random((24, 300)).astype(np.float32)
+    tracemalloc.start()
+    layers = H.sorted_coefficient_layers(grad, tile_pixels=600)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    all_coefficients = grad.size * 2660 * 4  # every coefficient map at once
+    assert peak < layers.nbytes + all_coefficients / 5, peak
+
+
 def test_entropy_filter_hand_worked():
     # A 0/1 checkerboard: every full 7x7 window holds 25 of one value and 24 of the other.
     checker = (np.indices((12, 12)).sum(axis=0) % 2).astype(float)
