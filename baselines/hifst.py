@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -46,7 +45,7 @@ from dbdbench.baselines.imageops import (
 from dbdbench.baselines.registry import Method, register
 
 SCALES = (7, 15, 31, 63)
-# Pixels per tile of the coefficient stage (bounds its working memory to about 100 MB a thread).
+# Pixels per tile of the coefficient stage (bounds its working memory to about 100 MB).
 TILE_PIXELS = 2560
 # Layer stacks larger than this many bytes are kept in a temporary file instead of memory.
 LAYERS_IN_MEMORY_BYTES = 512 * 2**20
@@ -191,7 +190,6 @@ def sorted_coefficient_layers(
     scales=SCALES,
     layers: int | None = None,
     tile_pixels: int = TILE_PIXELS,
-    threads: int = 1,
 ) -> np.ndarray:
     """The HiFST layers: per pixel, the smallest absolute high-frequency DCT coefficients, sorted.
 
@@ -204,9 +202,7 @@ def sorted_coefficient_layers(
     layers : int, optional
         How many of the smallest values to keep (default: sum of scales + 1).
     tile_pixels : int
-        Pixels per tile (bounds the working memory, per thread).
-    threads : int
-        Tiles processed in parallel by this many threads.
+        Pixels per tile (bounds the working memory).
 
     Returns
     -------
@@ -229,32 +225,19 @@ def sorted_coefficient_layers(
         result = np.empty((H, W, nl), dtype=np.float32)
     tw = min(W, 1024)
     th = max(1, min(H, tile_pixels // tw))
-    tiles = [
-        (slice(r0, min(H, r0 + th)), slice(c0, min(W, c0 + tw)))
-        for r0 in range(0, H, th)
-        for c0 in range(0, W, tw)
-    ]
-
-    def work(share: list) -> None:
-        buf = np.empty((th * tw, ncols), dtype=np.float32)
-        ws = _Workspace()
-        for rows, cols in share:
-            n = (rows.stop - rows.start) * (cols.stop - cols.start)
-            vals = buf[:n]
+    buf = np.empty((th * tw, ncols), dtype=np.float32)
+    ws = _Workspace()
+    for r0 in range(0, H, th):
+        rows = slice(r0, min(H, r0 + th))
+        for c0 in range(0, W, tw):
+            cols = slice(c0, min(W, c0 + tw))
+            vals = buf[: (rows.stop - rows.start) * (cols.stop - cols.start)]
             _tile_coefficients(gp, rows, cols, scs, vals, ws)
             if nl < ncols:
                 # Non-negative floats order like their bit patterns; integer selection is faster.
                 vals.view(np.int32).partition(nl - 1, axis=1)
             smallest = np.sort(vals[:, :nl], axis=1)
             result[rows, cols] = smallest.reshape(rows.stop - rows.start, cols.stop - cols.start, nl)
-
-    threads = max(1, min(threads, len(tiles)))
-    if threads == 1:
-        work(tiles)
-    else:
-        # numpy releases the GIL in the products, folds and selections: tiles run in parallel.
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(work, [tiles[i::threads] for i in range(threads)]))
     return result
 
 
@@ -300,7 +283,6 @@ def hifst(
     sigma_r: float = 0.25,
     iterations: int = 3,
     entropy_window: int = 7,
-    threads: int = 1,
 ) -> np.ndarray:
     """HiFST defocus/blur map (Golestaneh & Karam, CVPR 2017), every pixel.
 
@@ -314,8 +296,6 @@ def hifst(
         Iterations of that filter.
     entropy_window : int
         Side of the local-entropy window.
-    threads : int
-        Threads for the coefficient stage (1 by default: ``--workers`` parallelises over images).
 
     Returns
     -------
@@ -325,7 +305,7 @@ def hifst(
     rgb = as_rgb(image, method="hifst")
     grey = _smoothed_grey(rgb)
     with single_blas_thread():
-        layers = sorted_coefficient_layers(_sobel_magnitude(grey), threads=threads)
+        layers = sorted_coefficient_layers(_sobel_magnitude(grey))
     t = minmax(_max_of_normalised_layers(layers))
     del layers
     d = entropy_filter_matlab(t, entropy_window) * t
@@ -344,7 +324,7 @@ register(
         name="hifst",
         func=hifst,
         citation="Golestaneh & Karam, CVPR 2017",
-        params={"sigma_s": 15.0, "sigma_r": 0.25, "iterations": 3, "entropy_window": 7, "threads": 1},
+        params={"sigma_s": 15.0, "sigma_r": 0.25, "iterations": 3, "entropy_window": 7},
         description="multiscale sorted high-frequency DCT coefficients of gradient magnitudes, every pixel",
     )
 )
