@@ -149,7 +149,7 @@ def part_accuracy(data: Path):
     cv2.setNumThreads(1)
     sets = _sets(data)
     print("## Accuracy (maxF, MAE; sod protocol via py_sod_metrics) and mean time per image\n")
-    print("| method | " + " | ".join(f"{s} maxF | {s} MAE" for s in sets) + " | s / image |")
+    print("| method | " + " | ".join(f"{s} maxF | {s} MAE" for s in sets) + " | ms / image |")
     print("|---|" + "---|---|" * len(sets) + "---|")
     cuhk = sets["CUHK (7 defocus)"]
     authors = [(read_grey(data / "cuhk/results/hifst" / f"{n}_HiFSTBlurMap.png"), gt) for n, _, gt in cuhk]
@@ -166,7 +166,7 @@ def part_accuracy(data: Path):
                 times.append(t)
                 pairs.append((to_uint8(out), gt))
             cells += list(_scores(pairs))
-        print(f"| {m.name} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {np.mean(times):.2f} |")
+        print(f"| {m.name} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {np.mean(times) * 1e3:.1f} |")
     print()
 
 
