@@ -33,8 +33,7 @@ def command(
     Examples:
       dbdbench predict --list
       dbdbench predict --method hifst --images photos/ --out maps/hifst --workers 2
-      dbdbench predict --method lapvar --param window=21 --param refine=true \
-        --images photos/ --out maps/lapvar
+      dbdbench predict --method lapvar --param window=21 --images photos/ --out maps/lapvar
       dbdbench predict --method hifst --dataset cuhk --root data/cuhk --out maps/hifst
     """
     from dbdbench.baselines.registry import list_methods as registered
