@@ -130,8 +130,9 @@ def entropy_filter_matlab(unit: np.ndarray, size: int = 7) -> np.ndarray:
     """Local entropy like MATLAB ``entropyfilt(I, true(size))`` on a [0, 1] image.
 
     The image is quantised to 256 grey levels (``round(255 x)``), padded symmetrically, and the
-    base-2 entropy of the grey-level histogram of each ``size`` x ``size`` window is returned
-    (scikit-image's sliding-histogram rank filter on the padded image).
+    base-2 entropy of the grey-level histogram of each ``size`` x ``size`` window is returned:
+    ``log2(n) - sum_b c_b log2(c_b) / n`` with ``c_b`` the window count of level ``b`` (a box sum of
+    the level's indicator), accumulated over the levels present.
 
     Parameters
     ----------
@@ -144,13 +145,17 @@ def entropy_filter_matlab(unit: np.ndarray, size: int = 7) -> np.ndarray:
     ndarray, shape (H, W), dtype float64
         Entropy in bits, 0..log2(size**2).
     """
-    from skimage.filters.rank import entropy
-
     q = np.clip(np.floor(np.asarray(unit, dtype=np.float64) * 255.0 + 0.5), 0, 255).astype(np.uint8)
-    r = size // 2
+    r, n = size // 2, size * size
     padded = np.pad(q, r, mode="symmetric")
-    ent = entropy(padded, np.ones((size, size), dtype=bool))
-    return ent[r : r + q.shape[0], r : r + q.shape[1]].astype(np.float64)
+    counts = np.arange(256, dtype=np.float64)
+    clogc = counts * np.log2(np.maximum(counts, 1.0))  # lookup table, counts <= n <= 255
+    acc = np.zeros(q.shape, dtype=np.float64)
+    for level in np.flatnonzero(np.bincount(q.ravel(), minlength=256)):
+        indicator = (padded == level).view(np.uint8)
+        c = cv2.boxFilter(indicator, -1, (size, size), normalize=False, borderType=cv2.BORDER_CONSTANT)
+        acc += cv2.LUT(c[r : r + q.shape[0], r : r + q.shape[1]], clogc)
+    return np.maximum(np.log2(n) - acc / n, 0.0)
 
 
 def domain_transform_rf(

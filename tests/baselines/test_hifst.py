@@ -71,6 +71,15 @@ def test_entropy_filter_hand_worked():
     assert np.all(entropy_filter_matlab(np.full((5, 4), 0.3)) == 0)
 
 
+def test_entropy_filter_equals_scikit_image_rank_entropy():
+    from skimage.filters.rank import entropy
+
+    x = np.random.default_rng(5).random((40, 57)) ** 3
+    q = np.clip(np.floor(x * 255 + 0.5), 0, 255).astype(np.uint8)
+    ref = entropy(np.pad(q, 3, mode="symmetric"), np.ones((7, 7), bool))[3:-3, 3:-3]
+    np.testing.assert_allclose(entropy_filter_matlab(x), ref, atol=1e-12)
+
+
 def test_domain_transform_keeps_edges_and_constants():
     guide = np.zeros((40, 40))
     guide[:, 20:] = 1.0  # a strong guide edge between columns 19 and 20
