@@ -68,7 +68,7 @@ def test_entropy_filter_hand_worked():
     expected = -(p * np.log2(p)).sum()
     ent = entropy_filter_matlab(checker)
     np.testing.assert_allclose(ent[3:-3, 3:-3], expected, atol=1e-12)
-    assert np.all(entropy_filter_matlab(np.full((5, 4), 0.3)) == 0)
+    np.testing.assert_allclose(entropy_filter_matlab(np.full((5, 4), 0.3)), 0, atol=1e-12)
 
 
 def test_entropy_filter_equals_scikit_image_rank_entropy():
