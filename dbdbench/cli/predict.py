@@ -1,5 +1,79 @@
-"""`dbdbench predict` (not landed yet)."""
+"""`dbdbench predict`: run a detector on a folder or a dataset and write one 8-bit PNG map per image."""
 
-from dbdbench.cli import not_landed
+from pathlib import Path
 
-command = not_landed("predict", "the baselines issue (#5)")
+import click
+
+
+@click.command(name="predict")
+@click.option("--method", "method_name", metavar="NAME", help="Detector name (see --list).")
+@click.option("--images", type=click.Path(path_type=Path), help="Folder of images.")
+@click.option("--dataset", metavar="NAME", help="Dataset name (with --root), instead of --images.")
+@click.option("--root", type=click.Path(path_type=Path), help="Folder holding the dataset.")
+@click.option("--split", default=None, help="Dataset split (default: the dataset's test split).")
+@click.option("--out", type=click.Path(path_type=Path), help="Output folder for <name>.png maps.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="dask.distributed scheduler.")
+@click.option(
+    "--param", "params", multiple=True, metavar="KEY=VALUE", help="Detector parameter (repeatable)."
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Model weights of a deep detector; short for --param checkpoint=FILE.",
+)
+@click.option("--list", "list_methods", is_flag=True, help="List the detectors and exit.")
+def command(
+    method_name, images, dataset, root, split, out, workers, scheduler, params, checkpoint, list_methods
+):
+    """Write a defocus map (255 = in-focus) per image: <out>/<image stem>.png, same size as the image.
+
+    \b
+    Examples:
+      dbdbench predict --list
+      dbdbench predict --method hifst --images photos/ --out maps/hifst --workers 2
+      dbdbench predict --method lapvar --param window=21 --images photos/ --out maps/lapvar
+      dbdbench predict --method hifst --dataset cuhk --root data/cuhk --out maps/hifst
+    """
+    from dbdbench.baselines.registry import list_methods as registered
+    from dbdbench.errors import DbdError
+
+    if list_methods:
+        for m in registered():
+            click.echo(f"{m.name}\t{m.citation}")
+        return
+    if not method_name:
+        raise DbdError("--method is required; see dbdbench predict --list")
+    if out is None:
+        raise DbdError("--out is required: the folder that receives the maps")
+    if (images is None) == (dataset is None):
+        raise DbdError("give exactly one of --images DIR or --dataset NAME --root DIR")
+    params = list(params)
+    if checkpoint is not None:
+        params.append(f"checkpoint={checkpoint}")
+
+    from dbdbench.baselines.predict import predict_folder, predict_paths
+    from dbdbench.baselines.registry import get_method
+
+    method = get_method(method_name)
+    if images is not None:
+        if root is not None or split is not None:
+            raise DbdError("--root and --split go with --dataset, not --images")
+        written = predict_folder(method, images, out, params=params, workers=workers, scheduler=scheduler)
+    else:
+        if root is None:
+            raise DbdError("--dataset needs --root DIR: the folder holding the dataset")
+        try:
+            from dbdbench.datasets import resolve
+        except ImportError:
+            raise DbdError(
+                "--dataset needs the dataset loaders (dbdbench.datasets), which this installation "
+                "lacks; use --images DIR instead"
+            ) from None
+        ds = resolve(dataset, root, split)
+        items = [(s.name, s.image_path) for s in ds.samples]
+        if not items:
+            raise DbdError(f"dataset '{dataset}' at '{root}' has no images in this split")
+        written = predict_paths(method, items, out, params=params, workers=workers, scheduler=scheduler)
+    click.echo(f"wrote {len(written)} maps ({method.name}) to {out}")

@@ -1,0 +1,196 @@
+"""Speed and accuracy of the classical detectors (``dbdbench predict``), ratios in one run.
+
+1. HiFST at every pixel against the third-party port ``blur-detector`` (PyPI), which computes only
+   every 4th pixel in each direction and interpolates: time per photo, and Pearson correlation of
+   each with the HiFST authors' own maps, on the 9 CUHK photos.
+2. Time per 640 x 427 photo of every registered classical detector (median of repeats, one thread).
+3. Accuracy of every registered classical detector: maxF (beta^2 = 0.3, 256 thresholds, the
+   salient-object protocol, computed with ``py_sod_metrics``) and MAE on the 7 CUHK defocus photos
+   and the 5 DUT-DBD samples, with the HiFST authors' maps as a reference row on CUHK.
+
+Usage::
+
+    DBDBENCH_DATA=/path/to/shared/data python benchmarks/bench_baselines.py [--quick]
+
+``--quick`` uses 3 CUHK photos in part 1 and skips nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def _timed(func, *args, **kwargs):
+    t = time.perf_counter()
+    out = func(*args, **kwargs)
+    return out, time.perf_counter() - t
+
+
+def _pearson(a, b):
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+
+
+def part_hifst_vs_blur_detector(data: Path, quick: bool):
+    import blur_detector
+    from dbdbench.baselines.hifst import hifst
+
+    from dbdbench.imageio import read_rgb, read_unit
+    from dbdbench.pairing import list_images
+
+    images = list(list_images(data / "cuhk/image").items())
+    if quick:
+        images = images[:3]
+    print("## HiFST (every pixel) vs blur-detector (stride 4), one process, same photos\n")
+    print(
+        "| photo | ours s | bd(7..63) s | bd(3..31) s | ratio vs 7..63 | ratio vs 3..31 "
+        "| r ours | r bd(7..63) | r bd(3..31) |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for name, path in images:
+        img = read_rgb(path)
+        grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        ref = read_unit(data / "cuhk/results/hifst" / f"{name}_HiFSTBlurMap.png")
+        ours, t_ours = _timed(hifst, img)
+        bd = {}
+        for start in (3, 2):  # scales 7, 15, 31, 63 (the paper's) and 3, 7, 15, 31
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                bd[start] = _timed(
+                    blur_detector.detectBlur,
+                    grey,
+                    downsampling_factor=4,
+                    num_scales=4,
+                    scale_start=start,
+                    num_iterations_RF_filter=3,
+                    show_progress=False,
+                )
+        row = (
+            t_ours,
+            bd[3][1],
+            bd[2][1],
+            _pearson(ours, ref),
+            _pearson(bd[3][0], ref),
+            _pearson(bd[2][0], ref),
+        )
+        rows.append(row)
+        print(
+            f"| {name} | {row[0]:.2f} | {row[1]:.2f} | {row[2]:.2f} | {row[0] / row[1]:.2f} | "
+            f"{row[0] / row[2]:.2f} | {row[3]:.4f} | {row[4]:.4f} | {row[5]:.4f} |"
+        )
+    tot = np.sum(rows, axis=0)
+    mean = np.mean(rows, axis=0)
+    print(
+        f"| **all** | {tot[0]:.1f} | {tot[1]:.1f} | {tot[2]:.1f} | **{tot[0] / tot[1]:.2f}** | "
+        f"**{tot[0] / tot[2]:.2f}** | {mean[3]:.4f} | {mean[4]:.4f} | {mean[5]:.4f} |\n"
+    )
+
+
+def part_speed(data: Path, repeats: int):
+    from dbdbench.baselines.predict import run_detector
+    from dbdbench.baselines.registry import list_methods
+
+    from dbdbench.imageio import read_rgb
+
+    cv2.setNumThreads(1)
+    img = read_rgb(data / "cuhk/image/out_of_focus0080.JPG")  # 640 x 427
+    print(f"## Time per {img.shape[1]} x {img.shape[0]} photo (median of {repeats}, one thread)\n")
+    print("| method | ms |")
+    print("|---|---|")
+    for m in list_methods():
+        if m.kind != "classical":
+            continue
+        slow = m.name in ("hifst", "svd", "zhuo", "lbp-matting", "msjf")
+        times = [_timed(run_detector, m, img)[1] for _ in range(1 if slow else repeats)]
+        print(f"| {m.name} | {statistics.median(times) * 1e3:.1f} |")
+    print()
+
+
+def _sets(data: Path):
+    from dbdbench.imageio import read_grey
+    from dbdbench.pairing import list_images
+
+    cuhk = [
+        (n, p, 255 - read_grey(data / "cuhk/gt" / f"{n}.png"))  # white = blurred on disk
+        for n, p in list_images(data / "cuhk/image").items()
+        if n.startswith("out_of_focus")
+    ]
+    dut_gt = list_images(data / "denets-samples/dut500/gt")
+    dut = [(n, p, read_grey(dut_gt[n])) for n, p in list_images(data / "denets-samples/dut500/image").items()]
+    return {"CUHK (7 defocus)": cuhk, "DUT-DBD (5)": dut}
+
+
+def _scores(maps_and_gts):
+    import py_sod_metrics
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Fmeasure's deprecation notice; its results are current
+        fm, mae = py_sod_metrics.Fmeasure(), py_sod_metrics.MAE()
+    for pred, gt in maps_and_gts:
+        fm.step(pred, gt)
+        mae.step(pred, gt)
+    return float(fm.get_results()["fm"]["curve"].max()), float(mae.get_results()["mae"])
+
+
+def part_accuracy(data: Path):
+    from dbdbench.baselines.predict import run_detector
+    from dbdbench.baselines.registry import list_methods
+
+    from dbdbench.imageio import read_grey, read_rgb, to_uint8
+
+    cv2.setNumThreads(1)
+    sets = _sets(data)
+    print("## Accuracy (maxF, MAE; sod protocol via py_sod_metrics) and mean time per image\n")
+    print("| method | " + " | ".join(f"{s} maxF | {s} MAE" for s in sets) + " | ms / image |")
+    print("|---|" + "---|---|" * len(sets) + "---|")
+    cuhk = sets["CUHK (7 defocus)"]
+    authors = [(read_grey(data / "cuhk/results/hifst" / f"{n}_HiFSTBlurMap.png"), gt) for n, _, gt in cuhk]
+    f, e = _scores(authors)
+    print(f"| hifst (authors' maps) | {f:.3f} | {e:.3f} | - | - | - |")
+    for m in list_methods():
+        if m.kind != "classical":
+            continue
+        cells, times = [], []
+        for items in sets.values():
+            pairs = []
+            for _, path, gt in items:
+                out, t = _timed(run_detector, m, read_rgb(path))
+                times.append(t)
+                pairs.append((to_uint8(out), gt))
+            cells += list(_scores(pairs))
+        print(f"| {m.name} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {np.mean(times) * 1e3:.1f} |")
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=os.environ.get("DBDBENCH_DATA"), help="shared real-data folder")
+    ap.add_argument("--quick", action="store_true", help="3 photos in the HiFST comparison")
+    ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--part", choices=["hifst", "speed", "accuracy"], action="append")
+    args = ap.parse_args()
+    if not args.data:
+        raise SystemExit("set DBDBENCH_DATA or pass --data: the folder with cuhk/ and denets-samples/")
+    from dbdbench.baselines.imageops import single_blas_thread
+
+    data = Path(args.data)
+    parts = args.part or ["hifst", "speed", "accuracy"]
+    with single_blas_thread():
+        if "hifst" in parts:
+            part_hifst_vs_blur_detector(data, args.quick)
+        if "speed" in parts:
+            part_speed(data, args.repeats)
+        if "accuracy" in parts:
+            part_accuracy(data)
+
+
+if __name__ == "__main__":
+    main()

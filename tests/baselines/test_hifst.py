@@ -1,0 +1,152 @@
+"""HiFST: the coefficient stage against direct per-pixel DCTs, and the whole detector against the
+authors' own maps on the real CUHK photos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dbdbench.baselines import hifst as H
+from dbdbench.baselines.imageops import domain_transform_rf, entropy_filter_matlab
+from dbdbench.baselines.registry import get_method
+from scipy.fft import dctn
+
+
+def _direct_layers(grad: np.ndarray, scales=H.SCALES, layers=117) -> np.ndarray:
+    """Per pixel: |orthonormal 2-D DCT-II| of each centred patch (zero padding), u + v >= M - 1,
+    all scales pooled, sorted, smallest ``layers`` kept - the method as the paper states it."""
+    pad = max(scales) // 2
+    gp = np.pad(grad.astype(np.float64), pad)
+    out = np.empty((*grad.shape, layers))
+    for r in range(grad.shape[0]):
+        for c in range(grad.shape[1]):
+            vals = []
+            for m in scales:
+                h = m // 2
+                patch = gp[r + pad - h : r + pad + h + 1, c + pad - h : c + pad + h + 1]
+                coef = np.abs(dctn(patch, norm="ortho"))
+                u, v = np.indices((m, m))
+                vals.append(coef[u + v >= m - 1])
+            out[r, c] = np.sort(np.concatenate(vals))[:layers]
+    return out
+
+
+def test_layers_equal_direct_dct_with_tiles_and_file_backing(monkeypatch):
+    rng = np.random.default_rng(3)
+    grad = rng.random((9, 13)) * 50
+    grad[4:, 6:] = 0.0  # a flat corner: many exact zeros
+    expected = _direct_layers(grad)
+    tiled = H.sorted_coefficient_layers(grad, tile_pixels=40)  # several tiles, ragged edges
+    np.testing.assert_allclose(tiled, expected, rtol=0, atol=1e-4 * grad.max())
+    monkeypatch.setattr(H, "LAYERS_IN_MEMORY_BYTES", 0)
+    on_disk = H.sorted_coefficient_layers(grad)
+    assert isinstance(on_disk, np.memmap)
+    np.testing.assert_array_equal(np.asarray(on_disk), np.asarray(H.sorted_coefficient_layers(grad)))
+
+
+def test_coefficient_stage_memory_is_bounded_by_the_tile():
+    """Peak memory grows with the image only by the 117 layers kept, not by its 2660 coefficients."""
+    import tracemalloc
+
+    rng = np.random.default_rng(4)
+    peaks, sizes = [], []
+    for rows in (8, 40):
+        grad = rng.random((rows, 300)).astype(np.float32)
+        tracemalloc.start()
+        layers = H.sorted_coefficient_layers(grad, tile_pixels=600)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        sizes.append(layers.nbytes)
+    growth = peaks[1] - peaks[0]
+    assert growth < 1.5 * (sizes[1] - sizes[0]) + 2**20, (peaks, sizes)
+    assert peaks[1] < 40 * 300 * 2660 * 4 / 4  # a quarter of all coefficient maps at once
+
+
+def test_entropy_filter_hand_worked():
+    # A 0/1 checkerboard: every full 7x7 window holds 25 of one value and 24 of the other.
+    checker = (np.indices((12, 12)).sum(axis=0) % 2).astype(float)
+    p = np.array([25, 24]) / 49
+    expected = -(p * np.log2(p)).sum()
+    ent = entropy_filter_matlab(checker)
+    np.testing.assert_allclose(ent[3:-3, 3:-3], expected, atol=1e-12)
+    np.testing.assert_allclose(entropy_filter_matlab(np.full((5, 4), 0.3)), 0, atol=1e-12)
+
+
+def test_entropy_filter_equals_scikit_image_rank_entropy():
+    from skimage.filters.rank import entropy
+
+    x = np.random.default_rng(5).random((40, 57)) ** 3
+    q = np.clip(np.floor(x * 255 + 0.5), 0, 255).astype(np.uint8)
+    ref = entropy(np.pad(q, 3, mode="symmetric"), np.ones((7, 7), bool))[3:-3, 3:-3]
+    np.testing.assert_allclose(entropy_filter_matlab(x), ref, atol=1e-12)
+
+
+def test_domain_transform_keeps_edges_and_constants():
+    guide = np.zeros((40, 40))
+    guide[:, 20:] = 1.0  # a strong guide edge between columns 19 and 20
+    src = guide.copy()
+    out = domain_transform_rf(src, guide, 15, 0.25, 3)
+    assert np.abs(out - src).max() < 1e-3  # nothing leaks across the edge
+    flat = domain_transform_rf(np.full((30, 30), 0.7), np.zeros((30, 30)), 15, 0.25, 3)
+    np.testing.assert_allclose(flat, 0.7, atol=1e-5)
+    noisy = np.random.default_rng(0).random((40, 40))
+    assert domain_transform_rf(noisy, np.zeros((40, 40)), 15, 0.25, 3).std() < 0.2 * noisy.std()
+
+
+def test_tiny_grey_and_rgba_inputs():
+    hifst = get_method("hifst").func
+    rng = np.random.default_rng(0)
+    for img in (
+        rng.integers(0, 256, (3, 5), dtype=np.uint8),  # grey, far smaller than the 63 window
+        rng.integers(0, 256, (20, 17, 4), dtype=np.uint8),  # RGBA
+    ):
+        out = hifst(img)
+        assert out.shape == img.shape[:2] and out.dtype == np.float32
+        assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+# -- real data -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hifst_maps(real_data, tmp_path_factory):
+    """Our HiFST maps of the 9 CUHK photos (as written by predict, 8-bit) and the authors' maps."""
+    from dbdbench.baselines import predict_paths
+
+    from dbdbench.imageio import read_unit
+    from dbdbench.pairing import list_images
+
+    images = list_images(real_data / "cuhk" / "image")
+    assert len(images) == 9
+    out = tmp_path_factory.mktemp("hifst")
+    predict_paths("hifst", list(images.items()), out, workers=2)
+    ours = {n: read_unit(out / f"{n}.png") for n in images}
+    authors = {n: read_unit(real_data / "cuhk/results/hifst" / f"{n}_HiFSTBlurMap.png") for n in images}
+    return ours, authors
+
+
+def test_hifst_correlates_with_authors_maps(hifst_maps):
+    ours, authors = hifst_maps
+    for name in ours:
+        assert ours[name].shape == authors[name].shape, name
+        r = np.corrcoef(ours[name].ravel(), authors[name].ravel())[0, 1]
+        assert r >= 0.995, f"{name}: Pearson {r:.4f}"
+
+
+@pytest.mark.filterwarnings("ignore:This class will be removed:UserWarning")
+def test_hifst_maxf_matches_authors_maps(hifst_maps, real_data):
+    import py_sod_metrics
+
+    from dbdbench.imageio import read_grey
+
+    ours, authors = hifst_maps
+    fm_ours, fm_auth = py_sod_metrics.Fmeasure(), py_sod_metrics.Fmeasure()
+    names = [n for n in ours if n.startswith("out_of_focus")]
+    assert len(names) == 7
+    for name in names:
+        gt = 255 - read_grey(real_data / "cuhk/gt" / f"{name}.png")  # white = blurred on disk
+        fm_ours.step(np.rint(ours[name] * 255).astype(np.uint8), gt)
+        fm_auth.step(np.rint(authors[name] * 255).astype(np.uint8), gt)
+    max_ours = fm_ours.get_results()["fm"]["curve"].max()
+    max_auth = fm_auth.get_results()["fm"]["curve"].max()
+    assert abs(max_ours - max_auth) <= 0.02, (max_ours, max_auth)
+    assert max_ours > 0.5  # and the maps are informative at all
