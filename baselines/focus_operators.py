@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from dbdbench.baselines.imageops import as_rgb, dct_matrix, single_blas_thread
 from dbdbench.baselines.registry import Method, register
 from dbdbench.baselines.windows import BORDER, box_mean, check_window, finish
-
 from dbdbench.errors import DbdError
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
 from dbdbench.baselines.imageops import (
     as_rgb,
     dct_matrix,

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from dbdbench.baselines.registry import Method, get_method
 
+from dbdbench.baselines.registry import Method, get_method
 from dbdbench.errors import DbdError
 
 _TRUE = {"1", "true", "yes", "on"}

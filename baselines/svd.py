@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+
 from dbdbench.baselines.imageops import as_rgb
 from dbdbench.baselines.registry import Method, register
 from dbdbench.baselines.windows import BORDER, check_window, finish
-
 from dbdbench.errors import DbdError
 
 # Pixels per batch of Gram matrices (bounds memory: 4096 x window^2 float64).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from dbdbench.baselines.imageops import guided_refine, minmax
 
+from dbdbench.baselines.imageops import guided_refine, minmax
 from dbdbench.errors import DbdError
 
 # Reflection without repeating the edge pixel (OpenCV's default border).

@@ -40,8 +40,8 @@ def _pearson(a, b):
 
 def part_hifst_vs_blur_detector(data: Path, quick: bool):
     import blur_detector
-    from dbdbench.baselines.hifst import hifst
 
+    from dbdbench.baselines.hifst import hifst
     from dbdbench.imageio import read_rgb, read_unit
     from dbdbench.pairing import list_images
 
@@ -97,7 +97,6 @@ def part_hifst_vs_blur_detector(data: Path, quick: bool):
 def part_speed(data: Path, repeats: int):
     from dbdbench.baselines.predict import run_detector
     from dbdbench.baselines.registry import list_methods
-
     from dbdbench.imageio import read_rgb
 
     cv2.setNumThreads(1)
@@ -143,7 +142,6 @@ def _scores(maps_and_gts):
 def part_accuracy(data: Path):
     from dbdbench.baselines.predict import run_detector
     from dbdbench.baselines.registry import list_methods
-
     from dbdbench.imageio import read_grey, read_rgb, to_uint8
 
     cv2.setNumThreads(1)

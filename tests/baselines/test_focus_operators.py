@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from dbdbench.baselines import focus_operators as F
-from dbdbench.baselines.registry import get_method
 from scipy import stats
 
+from dbdbench.baselines import focus_operators as F
+from dbdbench.baselines.registry import get_method
 from dbdbench.errors import DbdError
 
 OPERATORS = ("lapvar", "tenengrad", "kurtosis", "dct")

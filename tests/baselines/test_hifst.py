@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.fft import dctn
+
 from dbdbench.baselines import hifst as H
 from dbdbench.baselines.imageops import domain_transform_rf, entropy_filter_matlab
 from dbdbench.baselines.registry import get_method
-from scipy.fft import dctn
 
 
 def _direct_layers(grad: np.ndarray, scales=H.SCALES, layers=117) -> np.ndarray:
@@ -111,7 +112,6 @@ def test_tiny_grey_and_rgba_inputs():
 def hifst_maps(real_data, tmp_path_factory):
     """Our HiFST maps of the 9 CUHK photos (as written by predict, 8-bit) and the authors' maps."""
     from dbdbench.baselines import predict_paths
-
     from dbdbench.imageio import read_unit
     from dbdbench.pairing import list_images
 

@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from dbdbench.baselines import predict_folder, predict_paths, run_detector
 from dbdbench.baselines.predict import resolve_params
 from dbdbench.baselines.registry import get_method, list_methods
-
 from dbdbench.cli import main
 from dbdbench.errors import DbdError
 from dbdbench.imageio import read_grey, read_rgb, write_image

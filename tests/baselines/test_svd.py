@@ -5,9 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from dbdbench.baselines.registry import get_method
 from dbdbench.baselines.svd import svd_beta
-
 from dbdbench.errors import DbdError
 
 
