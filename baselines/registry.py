@@ -2,7 +2,8 @@
 
 A detector maps an RGB uint8 image of shape (H, W, 3) to a float32 map of shape (H, W) in [0, 1],
 1 = in-focus. Each detector module registers a :class:`Method` when imported; the registry imports
-the modules listed in ``_MODULES`` on first use.
+the modules listed in ``_MODULES`` on first use. Deep models register without torch installed and
+import it only when they run.
 """
 
 from __future__ import annotations
@@ -71,13 +72,7 @@ def _load() -> None:
     if _LOADED:
         return
     for mod in _MODULES:
-        full = f"dbdbench.baselines.{mod}"
-        try:
-            importlib.import_module(full)
-        except ModuleNotFoundError as exc:
-            # A detector module that has not landed yet (or whose optional extra is absent).
-            if exc.name is None or not (full.startswith(exc.name) or exc.name == "torch"):
-                raise
+        importlib.import_module(f"dbdbench.baselines.{mod}")
     _LOADED = True
 
 

@@ -241,10 +241,8 @@ def _reference(gt_dir, dataset, root, split, gt_polarity):
             raise DbdError("give either --gt or --dataset, not both")
         if root is None:
             raise DbdError("--dataset needs --root (the folder that holds the dataset)")
-        try:
-            from dbdbench.datasets import resolve
-        except ImportError:
-            raise DbdError("--dataset needs the datasets module, which is not installed yet") from None
+        from dbdbench.datasets import resolve
+
         index = resolve(dataset, root, split)
         check_polarity(index.gt_polarity)
         reference = {s.name: Path(s.gt_path) for s in index.samples}

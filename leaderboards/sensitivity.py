@@ -227,13 +227,8 @@ def run_sensitivity(
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise DbdError(f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(PROTOCOLS)}")
-    try:
-        from dbdbench.evaluation import evaluate
-    except ImportError:
-        raise DbdError(
-            "--sensitivity needs the evaluator (dbdbench.evaluate), which this installation lacks; "
-            "evaluate with `dbdbench evaluate` under each protocol and pass the result files instead"
-        ) from None
+    from dbdbench.evaluation import evaluate
+
     written = []
     for method, pred_dir in predictions.items():
         for p in protocols:

@@ -1,8 +1,7 @@
-"""`dbdbench demo` end to end (needs the generator, the baselines and the evaluator)."""
+"""`dbdbench demo` end to end: generator, baselines, evaluator and leaderboard together."""
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
@@ -11,24 +10,7 @@ from click.testing import CliRunner
 from dbdbench.cli import main
 
 
-def _missing() -> str | None:
-    for module, attr in (
-        ("dbdbench.generators", "generate_sim"),
-        ("dbdbench.baselines", "predict_folder"),
-        ("dbdbench.evaluation", "evaluate"),
-    ):
-        try:
-            if not hasattr(importlib.import_module(module), attr):
-                return f"{module}.{attr}"
-        except ImportError:
-            return module
-    return None
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(
-    _missing() is not None, reason=f"the demo needs {_missing()}, not installed in this build"
-)
 def test_demo_end_to_end(tmp_path):
     out = tmp_path / "demo"
     run = CliRunner().invoke(main, ["demo", "--out", str(out), "--count", "6", "--size", "96"])

@@ -156,13 +156,6 @@ def test_dataset_split_ignores_maps_outside_it(fake_datasets, tmp_path):
     assert full.summary == direct.summary
 
 
-def test_dataset_without_module_is_one_line_error(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "dbdbench.datasets", None)
-    pred_dir, _, _, _ = make_set(tmp_path, n=1)
-    with pytest.raises(DbdError, match="--dataset needs the datasets module"):
-        evaluate(pred_dir, dataset="cuhk", root=tmp_path, progress=False)
-
-
 @pytest.mark.parametrize(
     "content, match",
     [

@@ -10,7 +10,6 @@ the number of images; F from the mean P and R.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import numpy as np
@@ -129,9 +128,6 @@ def test_real_leaderboard_page(hifst_result, tmp_path):
     assert "Golestaneh" in html  # citations of the published curves
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("dbdbench.evaluation") is None, reason="needs the evaluator (dbdbench.evaluate)"
-)
 def test_evaluator_result_lies_on_published_twin(real_data, tmp_path):
     """The same check on the result written by dbdbench's own evaluator (GT folder named 'gt')."""
     from dbdbench.evaluation import evaluate

@@ -4,7 +4,6 @@ folders through the evaluator."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 
@@ -55,9 +54,6 @@ def test_no_view_without_repeated_protocols(tmp_path):
     assert sensitivity_views(load_results(paths)) == []
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("dbdbench.evaluation") is None, reason="needs the evaluator (dbdbench.evaluate)"
-)
 def test_sensitivity_from_prediction_folders(tmp_path):
     rng = np.random.default_rng(0)
     gt_dir = tmp_path / "gt"

@@ -64,13 +64,8 @@ def command(
     else:
         if root is None:
             raise DbdError("--dataset needs --root DIR: the folder holding the dataset")
-        try:
-            from dbdbench.datasets import resolve
-        except ImportError:
-            raise DbdError(
-                "--dataset needs the dataset loaders (dbdbench.datasets), which this installation "
-                "lacks; use --images DIR instead"
-            ) from None
+        from dbdbench.datasets import resolve
+
         ds = resolve(dataset, root, split)
         items = [(s.name, s.image_path) for s in ds.samples]
         if not items:
