@@ -21,22 +21,19 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dbdbench.baselines.imageops import as_rgb, dct_matrix, single_blas_thread
+from dbdbench.baselines.imageops import as_rgb, dct_matrix, detector, rgb2gray_matlab, single_blas_thread
 from dbdbench.baselines.registry import Method, register
 from dbdbench.baselines.windows import BORDER, box_mean, check_window, finish
 from dbdbench.errors import DbdError
 
 
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / np.float32(255.0)
-
-
 def _prepare(image, window, method):
     window = check_window(window, method)
     rgb = as_rgb(image, min_size=window, method=method)
-    return rgb, _grey(rgb), window
+    return rgb, rgb2gray_matlab(rgb, opencv=True).astype(np.float32) / np.float32(255.0), window
 
 
+@detector("lapvar")
 def lapvar(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndarray:
     """Local standard deviation of the Laplacian.
 
@@ -58,6 +55,7 @@ def lapvar(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndar
     return finish(np.sqrt(np.maximum(var, 0)), rgb, refine, window // 2)
 
 
+@detector("tenengrad")
 def tenengrad(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndarray:
     """Root mean squared Sobel gradient over the window.
 
@@ -86,6 +84,7 @@ def _local_kurtosis(d: np.ndarray, window: int) -> np.ndarray:
     return np.maximum(c4, 0) / (var * var)
 
 
+@detector("kurtosis")
 def kurtosis(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndarray:
     """Local kurtosis of the image derivatives: ``log(min(K(dx), K(dy)))``.
 
@@ -121,6 +120,7 @@ def _block_dct_energy(g: np.ndarray, cutoff: int) -> np.ndarray:
     return sums[..., 0], sums[..., 1]
 
 
+@detector("dct")
 def dct(image: np.ndarray, window: int = 15, refine: bool = False, cutoff: int = 4) -> np.ndarray:
     """High-frequency DCT energy ratio of 8 x 8 blocks, averaged over the window.
 

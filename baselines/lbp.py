@@ -39,7 +39,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dbdbench.baselines.imageprep import detector, normalise, odd_window, to_grey
+from dbdbench.baselines.imageops import MIN_SIDE, as_rgb, detector, minmax, rgb2gray_matlab
 from dbdbench.baselines.registry import Method, register
 
 CITATION = "Yi & Eramian, LBP-based segmentation of defocus blur, IEEE TIP 2016"
@@ -134,11 +134,12 @@ def sharp_fraction(codes: np.ndarray, s: int) -> np.ndarray:
     -------
     ndarray, shape (H, W), dtype float32, min-max normalised to [0, 1]
     """
-    s = odd_window(s, *codes.shape)
+    s = min(int(s), *codes.shape)
+    s = max(1, s if s % 2 else s - 1)
     frac = cv2.boxFilter(
         (codes >= 6).astype(np.float32), -1, (s, s), normalize=True, borderType=cv2.BORDER_REPLICATE
     )
-    return normalise(frac)
+    return minmax(frac.astype(np.float64)).astype(np.float32)
 
 
 @detector("lbp")
@@ -159,7 +160,8 @@ def lbp_sharpness(image: np.ndarray, s: int = 21, threshold: float = T_LBP) -> n
     ndarray, shape (H, W), dtype float32
         Sharpness in [0, 1], 1 = in-focus.
     """
-    return sharp_fraction(lbp_codes(to_grey(image), float(threshold) * 255.0), int(s))
+    grey = rgb2gray_matlab(as_rgb(image, min_size=MIN_SIDE, method="lbp"), opencv=True)
+    return sharp_fraction(lbp_codes(grey, float(threshold) * 255.0), int(s))
 
 
 @detector("lbp-matting")
@@ -194,7 +196,8 @@ def lbp_matting(
     from dbdbench.baselines import matting
     from dbdbench.baselines.potts import potts_marginals
 
-    codes = lbp_codes(to_grey(image), float(threshold) * 255.0)
+    image = as_rgb(image, min_size=MIN_SIDE, method="lbp-matting")
+    codes = lbp_codes(rgb2gray_matlab(image, opencv=True), float(threshold) * 255.0)
     full = image.shape[:2]
     size = matting.working_size(*full, int(max_side))
     rgb_full = image.astype(np.float32) / np.float32(255)

@@ -10,15 +10,15 @@ the name**, the natural non-learned counterpart of CRLNet, not a port:
    minimum side are skipped.
 2. Resize each map back to the image size (bilinear) and fuse them by the mean.
 3. Refine the fused map with the guided filter of He, Sun & Tang (ECCV 2010 / TPAMI 2013; OpenCV
-   ``ximgproc.guidedFilter``), the colour image in [0, 1] as guide, window radius ``radius``, ridge
-   ``eps``; clip and min-max normalise.
+   ``ximgproc.guidedFilter``, :func:`~dbdbench.baselines.imageops.guided_refine`), the colour image
+   in [0, 1] as guide, window radius ``radius``, ridge ``eps``; clip and min-max normalise.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dbdbench.baselines.imageprep import MIN_SIDE, detector, normalise
+from dbdbench.baselines.imageops import MIN_SIDE, as_rgb, detector, guided_refine, minmax
 from dbdbench.baselines.registry import Method, get_method, register
 from dbdbench.errors import DbdError
 
@@ -69,6 +69,7 @@ def msjf(
     """
     import cv2
 
+    image = as_rgb(image, min_size=MIN_SIDE, method="msjf")
     if base == "msjf":
         raise DbdError("msjf: base=msjf would run forever; pass another method, e.g. base=lbp")
     func = get_method(base).func
@@ -84,9 +85,8 @@ def msjf(
     if not maps:
         raise DbdError(f"msjf: every scale in '{scales}' shrinks the {w}x{h} image below {MIN_SIDE} px")
     fused = np.mean(maps, axis=0).astype(np.float32)
-    guide = image.astype(np.float32) / 255.0
-    refined = cv2.ximgproc.guidedFilter(guide, fused, int(radius), float(eps))
-    return normalise(np.clip(refined, 0.0, 1.0))
+    refined = guided_refine(fused, image, radius=int(radius), eps=float(eps))
+    return minmax(refined.astype(np.float64)).astype(np.float32)
 
 
 register(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dbdbench.baselines.imageops import as_rgb
+from dbdbench.baselines.imageops import as_rgb, detector, rgb2gray_matlab
 from dbdbench.baselines.registry import Method, register
 from dbdbench.baselines.windows import BORDER, check_window, finish
 from dbdbench.errors import DbdError
@@ -75,6 +75,7 @@ def svd_beta(grey: np.ndarray, window: int = 20, k: int = 3, tile_pixels: int = 
     return beta.reshape(h, w)
 
 
+@detector("svd")
 def svd(image: np.ndarray, window: int = 20, k: int = 3, refine: bool = False) -> np.ndarray:
     """Su et al. singular-value sharpness map ``1 - beta``.
 
@@ -96,7 +97,7 @@ def svd(image: np.ndarray, window: int = 20, k: int = 3, refine: bool = False) -
     if not 1 <= k < window:
         raise DbdError(f"svd: k must be between 1 and window - 1 ({window - 1}), got {k}")
     rgb = as_rgb(image, min_size=window, method="svd")
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float64) / 255.0
+    grey = rgb2gray_matlab(rgb, opencv=True).astype(np.float64) / 255.0
     return finish(1.0 - svd_beta(grey, window, k), rgb, refine, window // 2)
 
 

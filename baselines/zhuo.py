@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dbdbench.baselines.imageprep import detector, normalise, to_grey
+from dbdbench.baselines.imageops import MIN_SIDE, as_rgb, detector, minmax, rgb2gray_matlab
 from dbdbench.baselines.registry import Method, register
 
 CITATION = "Zhuo & Sim, Defocus map estimation from a single image, Pattern Recognition 2011"
@@ -165,16 +165,16 @@ def zhuo_sim(
     ndarray, shape (H, W), dtype float32
         Sharpness in [0, 1], 1 = in-focus.
     """
-    import cv2
-
     from dbdbench.baselines import matting
+    from dbdbench.cvcompat import ximgproc
 
+    image = as_rgb(image, min_size=MIN_SIDE, method="zhuo")
     full = image.shape[:2]
     rgb_full = image.astype(np.float32) / np.float32(255)
     size = matting.working_size(*full, int(max_side))
     small = matting.resize(image, size)
     rgb = small.astype(np.float64) / 255.0
-    grey = to_grey(small).astype(np.float64) / 255.0
+    grey = rgb2gray_matlab(small, opencv=True).astype(np.float64) / 255.0
     edges = canny_matlab(grey, float(canny_sigma), float(canny_threshold))
     sigma, valid = edge_blur(grey, edges, float(sigma1), float(sigma2), float(max_blur))
     if not valid.any():
@@ -182,13 +182,14 @@ def zhuo_sim(
     guide = rgb.astype(np.float32)
     mask = valid.astype(np.float32)
     args = (-1, float(jbf_colour), float(jbf_space))
-    num = cv2.ximgproc.jointBilateralFilter(guide, (sigma * mask).astype(np.float32), *args)
-    den = cv2.ximgproc.jointBilateralFilter(guide, mask, *args)
+    jbf = ximgproc().jointBilateralFilter
+    num = jbf(guide, (sigma * mask).astype(np.float32), *args)
+    den = jbf(guide, mask, *args)
     sparse = np.where(valid, num / np.maximum(den, 1e-12), 0.0)
     blur = matting.propagate("zhuo", rgb, valid, sparse, float(lam))
     # the matting Laplacian has no maximum principle: far from edges the solution can overshoot (by
     # orders of magnitude in flat areas of distinct colours); blur lies in [0, max_blur]
-    sharp = normalise(-np.clip(blur, 0.0, float(max_blur)))
+    sharp = minmax(-np.clip(np.asarray(blur, np.float64), 0.0, float(max_blur))).astype(np.float32)
     out = matting.linear_upsample(sharp, rgb, rgb_full)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from skimage.feature import local_binary_pattern
 
-from dbdbench.baselines.imageprep import as_rgb_uint8, to_grey
+from dbdbench.baselines.imageops import as_rgb as as_rgb_uint8
+from dbdbench.baselines.imageops import rgb2gray_matlab as to_grey
 from dbdbench.baselines.lbp import lbp_codes, lbp_matting, lbp_sharpness, sharp_fraction
 from dbdbench.baselines.potts import potts_marginals
 from dbdbench.baselines.registry import get_method
