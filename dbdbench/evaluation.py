@@ -142,39 +142,71 @@ def _finite(obj):
     return obj
 
 
+def result_error(path: str | os.PathLike, what: str, fix: str = "re-run dbdbench evaluate to write it again"):
+    """The one-line :class:`DbdError` for a bad result file: ``result file '<path>': <what>; <fix>``."""
+    return DbdError(f"result file '{path}': {what}; {fix}")
+
+
 def load_result(path: str | os.PathLike) -> EvaluationResult:
     """Read and validate a result JSON written by :meth:`EvaluationResult.save`.
+
+    This is the one reader of result files; the leaderboards add their own checks on top
+    (:func:`dbdbench.leaderboards.results.load_result`).
 
     Raises
     ------
     DbdError
-        Missing or unreadable file, invalid JSON, or not a dbdbench result of a known version.
+        Missing or unreadable file, invalid JSON, not a dbdbench result of this format version, a
+        missing key, an empty method, dataset or protocol, a field of the wrong type, or an
+        interval that is not a [low, high] pair.
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DbdError(f"result file '{path}' does not exist; check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DbdError(f"cannot read result file '{path}': {exc}") from None
+        raise DbdError(f"cannot read result file '{path}': {exc}; check the file") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DbdError(
-            f"result file '{path}' is not valid JSON (line {exc.lineno}); re-run dbdbench evaluate"
-        ) from None
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise result_error(path, f"not valid JSON (corrupt JSON at {where}: {exc.msg})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise DbdError(f'\'{path}\' is not a dbdbench result (no "format": "{FORMAT}")')
-    if data.get("format_version") != FORMAT_VERSION:
-        raise DbdError(
-            f"result file '{path}' has format_version {data.get('format_version')!r}; this dbdbench "
-            f"reads version {FORMAT_VERSION}: re-run dbdbench evaluate"
+        raise result_error(
+            path,
+            f'not a dbdbench result (no "format": "{FORMAT}")',
+            "give files written by dbdbench evaluate",
+        )
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise result_error(
+            path,
+            f"format_version {version!r} (written by dbdbench {data.get('dbdbench_version', '?')}) "
+            f"but this dbdbench reads format_version {FORMAT_VERSION}",
+            "re-evaluate the predictions with this dbdbench release",
         )
     missing = [k for k in _KEYS if k not in data]
     if missing:
-        raise DbdError(f"result file '{path}' lacks {', '.join(missing)}; re-run dbdbench evaluate")
-    types = {"summary": dict, "counts": dict, "curves": dict, "per_image": list, "missing": list}
+        raise result_error(path, f"lacks {', '.join(missing)}")
+    for key in ("method", "dataset", "protocol"):
+        if not isinstance(data[key], str) or not data[key]:
+            raise result_error(path, f"field '{key}' is missing or empty")
+    data["intervals"] = data["intervals"] or {}
+    types = {
+        "summary": dict,
+        "counts": dict,
+        "curves": dict,
+        "per_image": list,
+        "missing": list,
+        "intervals": dict,
+    }
     for key, typ in types.items():
         if not isinstance(data[key], typ):
-            raise DbdError(f"result file '{path}': '{key}' must be a {typ.__name__}; re-run evaluate")
+            raise result_error(path, f"'{key}' must be a {typ.__name__}")
+    for key, pair in data["intervals"].items():
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise result_error(path, f"intervals.{key} is not a [low, high] pair")
     return EvaluationResult(
         protocol=data["protocol"],
         method=data["method"],
@@ -183,7 +215,7 @@ def load_result(path: str | os.PathLike) -> EvaluationResult:
         counts=data["counts"],
         missing=data["missing"],
         summary=data["summary"],
-        intervals={k: tuple(v) for k, v in (data["intervals"] or {}).items()},
+        intervals={k: tuple(v) for k, v in data["intervals"].items()},
         bootstrap=data["bootstrap"],
         curves=data["curves"],
         per_image=data["per_image"],

@@ -8,9 +8,11 @@ and one set of figures.
 Rules a set of results must follow (each broken rule is a :class:`~dbdbench.errors.DbdError` naming
 the file and the fix):
 
-- the file is valid JSON of format ``dbdbench-result`` with ``format_version`` 1 (a file of another
-  format version comes from an incompatible dbdbench and must be re-evaluated);
-- its protocol is one dbdbench knows and its summary holds that protocol's numbers;
+- the file passes :func:`dbdbench.evaluation.load_result`, the one reader of result files: valid
+  JSON of format ``dbdbench-result`` with ``format_version`` 1 (a file of another format version comes
+  from an incompatible dbdbench and must be re-evaluated), every field present and of its type;
+- its protocol is one the leaderboards know, its summary holds that protocol's numbers, its
+  numbers are numbers and its curves have equal lengths;
 - no two files give the same method on the same dataset, split and protocol.
 
 Files written by another dbdbench *release* with the same format version are accepted; the versions
@@ -19,18 +21,18 @@ are listed in the leaderboard so a reader can see them.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbdbench.errors import DbdError
+from dbdbench.evaluation import result_error
 
-FORMAT = "dbdbench-result"
-FORMAT_VERSION = 1
+if TYPE_CHECKING:
+    from dbdbench.evaluation import EvaluationResult
 
 #: Summary numbers of each protocol, in table order: (key, label, higher_is_better).
 METRICS: dict[str, tuple[tuple[str, str, bool], ...]] = {
@@ -135,121 +137,81 @@ class Result:
         return float(v)
 
 
-def _fail(path: Path, what: str, fix: str = "re-run dbdbench evaluate to write it again") -> DbdError:
-    return DbdError(f"result file '{path}': {what}; {fix}")
-
-
 def _number(path: Path, where: str, v: Any) -> float | None:
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise _fail(path, f"{where} is {v!r}, not a number")
+        raise result_error(path, f"{where} is {v!r}, not a number")
     return float(v)
 
 
-def parse_result(data: Any, path: str | os.PathLike = "<memory>") -> Result:
-    """Validate a decoded result JSON object and turn it into a :class:`Result`.
+def from_evaluation(ev: EvaluationResult, path: str | os.PathLike = "<memory>") -> Result:
+    """Check an evaluation result for a leaderboard and turn it into a :class:`Result`.
 
     Parameters
     ----------
-    data : dict
-        The decoded JSON (schema in :mod:`dbdbench.leaderboards.results`).
+    ev : EvaluationResult
+        As read by :func:`dbdbench.evaluation.load_result` (which checked format, version, fields).
     path : path-like
         Where it came from, for error messages.
 
     Raises
     ------
     DbdError
-        Wrong format or version, unknown protocol, missing or malformed fields.
+        A method name ending like a published reference, a protocol without leaderboard metrics,
+        a summary without the protocol's numbers, a value that is not a number, curves of unequal
+        lengths.
     """
     path = Path(path)
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise _fail(
-            path,
-            f'not a dbdbench result (no "format": "{FORMAT}")',
-            "give files written by dbdbench evaluate",
-        )
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise _fail(
-            path,
-            f"format_version {version!r} (written by dbdbench {data.get('dbdbench_version', '?')}) "
-            f"but this dbdbench reads format_version {FORMAT_VERSION}",
-            "re-evaluate the predictions with this dbdbench release",
-        )
-    for key in ("method", "dataset", "protocol"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            raise _fail(path, f"field '{key}' is missing or empty")
-    if data["method"].endswith(PUBLISHED_SUFFIX):
-        raise _fail(path, f"method name '{data['method']}' ends like a published reference", "rename it")
-    protocol = data["protocol"]
-    if protocol not in METRICS:
-        raise _fail(path, f"unknown protocol '{protocol}' (known: {', '.join(PROTOCOLS)})")
-    summary_in = data.get("summary")
-    if not isinstance(summary_in, dict):
-        raise _fail(path, "field 'summary' is missing")
-    needed = [k for k, _, _ in METRICS[protocol]]
-    absent = [k for k in needed if k not in summary_in]
+    if ev.method.endswith(PUBLISHED_SUFFIX):
+        raise result_error(path, f"method name '{ev.method}' ends like a published reference", "rename it")
+    if ev.protocol not in METRICS:
+        raise result_error(path, f"unknown protocol '{ev.protocol}' (known: {', '.join(PROTOCOLS)})")
+    absent = [k for k, _, _ in METRICS[ev.protocol] if k not in ev.summary]
     if absent:
-        raise _fail(path, f"summary lacks {', '.join(absent)} required by protocol '{protocol}'")
-    summary = {k: _number(path, f"summary.{k}", v) for k, v in summary_in.items()}
+        raise result_error(path, f"summary lacks {', '.join(absent)} required by protocol '{ev.protocol}'")
+    summary = {k: _number(path, f"summary.{k}", v) for k, v in ev.summary.items()}
     intervals: dict[str, tuple[float, float]] = {}
-    for k, v in (data.get("intervals") or {}).items():
-        if not (isinstance(v, (list, tuple)) and len(v) == 2):
-            raise _fail(path, f"intervals.{k} is not a [low, high] pair")
-        lo, hi = (_number(path, f"intervals.{k}", x) for x in v)
+    for k, pair in ev.intervals.items():
+        lo, hi = (_number(path, f"intervals.{k}", x) for x in pair)
         if lo is not None and hi is not None:
             intervals[k] = (lo, hi)
-    curves_in = data.get("curves") or {}
-    if not isinstance(curves_in, dict):
-        raise _fail(path, "field 'curves' is not an object")
     curves = {}
     for k in ("thresholds", "precision", "recall", "f"):
-        seq = curves_in.get(k, [])
+        seq = ev.curves.get(k, [])
         if not isinstance(seq, list):
-            raise _fail(path, f"curves.{k} is not a list")
+            raise result_error(path, f"curves.{k} is not a list")
         curves[k] = [_number(path, f"curves.{k}", x) for x in seq]
     lengths = {len(v) for v in curves.values()}
     if len(lengths) > 1:
-        raise _fail(path, f"curves have unequal lengths {sorted(lengths)}")
-    counts = data.get("counts") or {}
-    split = data.get("split")
+        raise result_error(path, f"curves have unequal lengths {sorted(lengths)}")
     return Result(
-        method=data["method"],
-        dataset=data["dataset"],
-        protocol=protocol,
-        split=str(split) if split not in (None, "") else None,
+        method=ev.method,
+        dataset=ev.dataset,
+        protocol=ev.protocol,
+        split=str(ev.split) if ev.split not in (None, "") else None,
         summary=summary,
         intervals=intervals,
         curves=curves,
-        counts={k: int(v) for k, v in counts.items() if isinstance(v, (int, float))},
-        dbdbench_version=str(data.get("dbdbench_version", "")),
+        counts={k: int(v) for k, v in ev.counts.items() if isinstance(v, (int, float))},
+        dbdbench_version=str(ev.dbdbench_version or ""),
         source="user",
         path=path,
     )
 
 
 def load_result(path: str | os.PathLike) -> Result:
-    """Read and validate one result JSON file.
+    """Read one result JSON file with :func:`dbdbench.evaluation.load_result` and check it for a
+    leaderboard (:func:`from_evaluation`).
 
     Raises
     ------
     DbdError
-        The file is missing, unreadable, not valid JSON, or not a valid result (see
-        :func:`parse_result`).
+        The file is missing, unreadable or not a valid result, or unfit for a leaderboard.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DbdError(f"result file '{path}' does not exist; check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DbdError(f"cannot read result file '{path}': {exc}; check the file") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(path, f"corrupt JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-    return parse_result(data, path)
+    from dbdbench import evaluation
+
+    return from_evaluation(evaluation.load_result(path), path)
 
 
 def check_unique(results: Iterable[Result]) -> None:
