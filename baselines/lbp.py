@@ -198,20 +198,19 @@ def lbp_matting(
 
     image = as_rgb(image, min_size=MIN_SIDE, method="lbp-matting")
     codes = lbp_codes(rgb2gray_matlab(image, opencv=True), float(threshold) * 255.0)
-    full = image.shape[:2]
-    size = matting.working_size(*full, int(max_side))
-    rgb_full = image.astype(np.float32) / np.float32(255)
-    rgb_small = matting.resize(image, size).astype(np.float64) / 255.0
-    mattes = []
-    for s in SCALES[::-1]:  # layer 0 = s 21, the layer returned, as in the released code
-        metric = matting.resize(sharp_fraction(codes, s), size).astype(np.float64)
-        trimap = np.full(size, 0.5)
-        trimap[metric > sharp_seed] = 1.0
-        trimap[metric < blur_seed] = 0.0
-        mattes.append(matting.matte("lbp-matting", rgb_small, trimap))
-    belief = potts_marginals(np.stack(mattes), alpha=float(alpha))[0]
-    out = matting.linear_upsample(belief, rgb_small, rgb_full)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+    def solve(small: np.ndarray, rgb01: np.ndarray) -> np.ndarray:
+        size = small.shape[:2]
+        mattes = []
+        for s in SCALES[::-1]:  # layer 0 = s 21, the layer returned, as in the released code
+            metric = matting.resize(sharp_fraction(codes, s), size).astype(np.float64)
+            trimap = np.full(size, 0.5)
+            trimap[metric > sharp_seed] = 1.0
+            trimap[metric < blur_seed] = 0.0
+            mattes.append(matting.matte("lbp-matting", rgb01, trimap))
+        return potts_marginals(np.stack(mattes), alpha=float(alpha))[0]
+
+    return matting.at_working_size(image, max_side, solve)
 
 
 register(

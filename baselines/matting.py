@@ -41,6 +41,32 @@ def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
+def at_working_size(image: np.ndarray, max_side: int, solve) -> np.ndarray:
+    """Run a propagation at the working size and bring its map back to the image's size.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), dtype uint8
+        RGB image.
+    max_side : int
+        Longer side of the working size (see :func:`working_size`; never enlarged).
+    solve : callable
+        ``solve(small, rgb01) -> map``: ``small`` is the image at the working size (uint8, shape
+        (h, w, 3)), ``rgb01`` the same as float64 in [0, 1]; ``map`` has shape (h, w).
+
+    Returns
+    -------
+    ndarray, shape (H, W), dtype float32, clipped to [0, 1]
+        The map brought back with :func:`linear_upsample` (an all-zero map stays all zero).
+    """
+    size = working_size(*image.shape[:2], int(max_side))
+    small = resize(image, size)
+    rgb_small = small.astype(np.float64) / 255.0
+    out = solve(small, rgb_small)
+    rgb_full = image.astype(np.float32) / np.float32(255)
+    return np.clip(linear_upsample(out, rgb_small, rgb_full), 0.0, 1.0).astype(np.float32)
+
+
 def matte(method: str, rgb01: np.ndarray, trimap: np.ndarray, epsilon: float = 1e-7) -> np.ndarray:
     """Closed-form alpha matte with fixed foreground (trimap 1) and background (trimap 0) pixels.
 

@@ -169,29 +169,26 @@ def zhuo_sim(
     from dbdbench.cvcompat import ximgproc
 
     image = as_rgb(image, min_size=MIN_SIDE, method="zhuo")
-    full = image.shape[:2]
-    rgb_full = image.astype(np.float32) / np.float32(255)
-    size = matting.working_size(*full, int(max_side))
-    small = matting.resize(image, size)
-    rgb = small.astype(np.float64) / 255.0
-    grey = rgb2gray_matlab(small, opencv=True).astype(np.float64) / 255.0
-    edges = canny_matlab(grey, float(canny_sigma), float(canny_threshold))
-    sigma, valid = edge_blur(grey, edges, float(sigma1), float(sigma2), float(max_blur))
-    if not valid.any():
-        return np.zeros(full, np.float32)
-    guide = rgb.astype(np.float32)
-    mask = valid.astype(np.float32)
-    args = (-1, float(jbf_colour), float(jbf_space))
-    jbf = ximgproc().jointBilateralFilter
-    num = jbf(guide, (sigma * mask).astype(np.float32), *args)
-    den = jbf(guide, mask, *args)
-    sparse = np.where(valid, num / np.maximum(den, 1e-12), 0.0)
-    blur = matting.propagate("zhuo", rgb, valid, sparse, float(lam))
-    # the matting Laplacian has no maximum principle: far from edges the solution can overshoot (by
-    # orders of magnitude in flat areas of distinct colours); blur lies in [0, max_blur]
-    sharp = minmax(-np.clip(np.asarray(blur, np.float64), 0.0, float(max_blur))).astype(np.float32)
-    out = matting.linear_upsample(sharp, rgb, rgb_full)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+    def solve(small: np.ndarray, rgb01: np.ndarray) -> np.ndarray:
+        grey = rgb2gray_matlab(small, opencv=True).astype(np.float64) / 255.0
+        edges = canny_matlab(grey, float(canny_sigma), float(canny_threshold))
+        sigma, valid = edge_blur(grey, edges, float(sigma1), float(sigma2), float(max_blur))
+        if not valid.any():
+            return np.zeros(grey.shape)
+        guide = rgb01.astype(np.float32)
+        mask = valid.astype(np.float32)
+        args = (-1, float(jbf_colour), float(jbf_space))
+        jbf = ximgproc().jointBilateralFilter
+        num = jbf(guide, (sigma * mask).astype(np.float32), *args)
+        den = jbf(guide, mask, *args)
+        sparse = np.where(valid, num / np.maximum(den, 1e-12), 0.0)
+        blur = matting.propagate("zhuo", rgb01, valid, sparse, float(lam))
+        # the matting Laplacian has no maximum principle: far from edges the solution can overshoot
+        # (by orders of magnitude in flat areas of distinct colours); blur lies in [0, max_blur]
+        return minmax(-np.clip(np.asarray(blur, np.float64), 0.0, float(max_blur))).astype(np.float32)
+
+    return matting.at_working_size(image, max_side, solve)
 
 
 register(
