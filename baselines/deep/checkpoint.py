@@ -16,6 +16,7 @@ import torch
 
 from dbdbench.atomic import write_bytes_atomic
 from dbdbench.baselines.deep.models import DBDModel, Preset, build_model
+from dbdbench.baselines.deep.vgg import torch_load
 from dbdbench.errors import DbdError
 
 FORMAT = "dbdbench-deep-v1"
@@ -38,21 +39,12 @@ def read_checkpoint(path: str | os.PathLike, what: str = "--checkpoint") -> dict
         Missing, empty or unreadable file, or a file that is not a dbdbench checkpoint.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DbdError(f"{what} '{path}' does not exist; give a .pt file written by dbdbench train")
-    if path.stat().st_size == 0:
-        raise DbdError(f"{what} '{path}' is empty (0 bytes); give a .pt file written by dbdbench train")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file
-        raise DbdError(
-            f"{what} '{path}' is not a readable PyTorch checkpoint ({exc.__class__.__name__}); "
-            "give a .pt file written by dbdbench train"
-        ) from None
+    fix = "give a .pt file written by dbdbench train"
+    if path.is_file() and path.stat().st_size == 0:
+        raise DbdError(f"{what} '{path}' is empty (0 bytes); {fix}")
+    ckpt = torch_load(path, what, fix)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise DbdError(
-            f"{what} '{path}' is not a dbdbench model checkpoint; give a .pt file written by dbdbench train"
-        )
+        raise DbdError(f"{what} '{path}' is not a dbdbench model checkpoint; {fix}")
     return ckpt
 
 

@@ -92,6 +92,33 @@ class VGGBackbone(nn.Module):
         return feats
 
 
+def torch_load(path: Path, what: str, fix: str):
+    """``torch.load`` on the CPU (tensors and plain containers only) with one-line errors.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    what : str
+        The option that named it (``--checkpoint``), for the messages.
+    fix : str
+        What to give instead, appended to the messages.
+
+    Raises
+    ------
+    DbdError
+        The file does not exist or torch cannot read it.
+    """
+    if not path.is_file():
+        raise DbdError(f"{what} '{path}' does not exist; {fix}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise DbdError(
+            f"{what} '{path}' is not a readable PyTorch file ({exc.__class__.__name__}); {fix}"
+        ) from None
+
+
 def read_vgg16_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Read a torchvision-format VGG16 state dict from a local file.
 
@@ -102,14 +129,7 @@ def read_vgg16_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """
     path = Path(path)
     fix = "give a VGG16 state dict saved from torchvision (keys features.0.weight ... features.28.bias)"
-    if not path.is_file():
-        raise DbdError(f"--backbone-weights '{path}' does not exist; {fix}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a bad file
-        raise DbdError(
-            f"--backbone-weights '{path}' is not a readable PyTorch file ({exc.__class__.__name__}); {fix}"
-        ) from None
+    state = torch_load(path, "--backbone-weights", fix)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
