@@ -47,6 +47,24 @@ def _legend(fig: Figure, ax) -> None:
         fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, handlelength=2.5)
 
 
+def _curve_figure(group: Group, styles: Styles, x: str, y: str):
+    """A figure with one line per method of the group that has curves: ``curves[x]`` against
+    ``curves[y]``, y from 0 to 1, light grid. Returns (fig, ax, label -> Line2D); call inside
+    ``matplotlib.rc_context(RC)``."""
+    results = _curve_results(group)
+    fig, ax = _new_figure(len(results))
+    lines = {}
+    for r in results:
+        xs, ys = r.curves[x], r.curves[y]
+        (line,) = ax.plot(
+            xs, ys, label=r.label, markevery=max(1, len(xs) // 8), **styles(r.label).line_kwargs()
+        )
+        lines[r.label] = line
+    ax.set_ylim(0, 1.01)
+    ax.grid(True, linewidth=0.3, alpha=0.5)
+    return fig, ax, lines
+
+
 def pr_figure(group: Group, styles: Styles) -> tuple[Figure, dict[str, matplotlib.lines.Line2D]]:
     """Precision against recall for every method of the group that has a curve.
 
@@ -64,24 +82,10 @@ def pr_figure(group: Group, styles: Styles) -> tuple[Figure, dict[str, matplotli
         Label -> the plotted line; its data are exactly the result's (recall, precision) curve.
     """
     with matplotlib.rc_context(RC):
-        results = _curve_results(group)
-        fig, ax = _new_figure(len(results))
-        lines = {}
-        for r in results:
-            recall, precision = r.curves["recall"], r.curves["precision"]
-            (line,) = ax.plot(
-                recall,
-                precision,
-                label=r.label,
-                markevery=max(1, len(recall) // 8),
-                **styles(r.label).line_kwargs(),
-            )
-            lines[r.label] = line
+        fig, ax, lines = _curve_figure(group, styles, "recall", "precision")
         ax.set_xlabel("Recall")
         ax.set_ylabel("Precision")
         ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.01)
-        ax.grid(True, linewidth=0.3, alpha=0.5)
         ax.set_title(f"PR curves — {group.dataset_label}, protocol {group.protocol}")
         _legend(fig, ax)
     return fig, lines
@@ -97,19 +101,9 @@ def f_threshold_figure(group: Group, styles: Styles) -> tuple[Figure, dict[str, 
         Label -> line with data (thresholds, f) as stored in the result.
     """
     with matplotlib.rc_context(RC):
-        results = _curve_results(group)
-        fig, ax = _new_figure(len(results))
-        lines = {}
-        for r in results:
-            t, f = r.curves["thresholds"], r.curves["f"]
-            (line,) = ax.plot(
-                t, f, label=r.label, markevery=max(1, len(t) // 8), **styles(r.label).line_kwargs()
-            )
-            lines[r.label] = line
+        fig, ax, lines = _curve_figure(group, styles, "thresholds", "f")
         ax.set_xlabel(f"Threshold (protocol {group.protocol})")
         ax.set_ylabel(r"F-measure ($\beta^2 = 0.3$)")
-        ax.set_ylim(0, 1.01)
-        ax.grid(True, linewidth=0.3, alpha=0.5)
         ax.set_title(f"F against threshold — {group.dataset_label}")
         _legend(fig, ax)
     return fig, lines
