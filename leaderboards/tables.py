@@ -157,6 +157,21 @@ def _fmt(v: float | None) -> str:
     return MISSING if v is None else f"{v:.{DECIMALS}f}"
 
 
+def _metric_cells(table: Table, row: Row, best: str, second: str, intervals: bool = False) -> list[str]:
+    """The row's metric cells as text: the value (``_fmt``), its bootstrap interval ``[lo, hi]``
+    when ``intervals``, wrapped by the format string ``best`` or ``second`` where the table marks
+    it."""
+    cells = []
+    for key, _, _ in table.metrics:
+        text = _fmt(row.values[key])
+        ci = row.interval(key)
+        if intervals and ci is not None and row.values[key] is not None:
+            text += f" [{ci[0]:.{DECIMALS}f}, {ci[1]:.{DECIMALS}f}]"
+        wrap = {1: best, 2: second}.get(table.mark(row, key))
+        cells.append(wrap.format(text) if wrap else text)
+    return cells
+
+
 # ---------------------------------------------------------------- Markdown
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
@@ -182,18 +197,7 @@ def table_markdown(table: Table) -> str:
             notes.append(
                 f"† {_md_escape(row.label)}: {c.get('evaluated')} of {c.get('gt')} images evaluated."
             )
-        cells = [name]
-        for key, _, _ in table.metrics:
-            text = _fmt(row.values[key])
-            ci = row.interval(key)
-            if ci is not None and row.values[key] is not None:
-                text += f" [{ci[0]:.{DECIMALS}f}, {ci[1]:.{DECIMALS}f}]"
-            mark = table.mark(row, key)
-            if mark == 1:
-                text = f"**{text}**"
-            elif mark == 2:
-                text = f"<u>{text}</u>"
-            cells.append(text)
+        cells = [name, *_metric_cells(table, row, "**{}**", "<u>{}</u>", intervals=True)]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     if any(row.interval(k) for row in table.rows for k, _, _ in table.metrics):
@@ -242,15 +246,7 @@ def table_latex(table: Table) -> str:
     ]
     for row in table.rows:
         name = tex_escape(row.label) + (r"$^\dagger$" if row.partial else "")
-        cells = [name]
-        for key, _, _ in table.metrics:
-            text = _fmt(row.values[key])
-            mark = table.mark(row, key)
-            if mark == 1:
-                text = rf"\textbf{{{text}}}"
-            elif mark == 2:
-                text = rf"\underline{{{text}}}"
-            cells.append(text)
+        cells = [name, *_metric_cells(table, row, r"\textbf{{{}}}", r"\underline{{{}}}")]
         out.append(" & ".join(cells) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}"]
     if any(r.partial for r in table.rows):
