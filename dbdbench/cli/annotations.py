@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from dbdbench.cli import options
+
 
 @click.group(name="annotations", context_settings={"help_option_names": ["-h", "--help"]})
 def command():
@@ -33,8 +35,8 @@ def command():
 @click.option(
     "--threshold", type=float, default=0.5, show_default=True, help="Binarisation threshold in [0, 1]."
 )
-@click.option("--workers", default=1, show_default=True, type=int, help="Local worker processes.")
-@click.option("--scheduler", default=None, help="dask.distributed scheduler address (tcp://HOST:PORT).")
+@options.workers()
+@options.scheduler
 def merge_cmd(dirs, out, rule, report, polarity, threshold, workers, scheduler):
     """Merge annotator folders DIR1 DIR2 [DIR3 ...] (masks matched by file name) into OUT/<name>.png.
 

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from dbdbench.cli import options
+
 
 @click.group(name="datasets", context_settings={"help_option_names": ["-h", "--help"]})
 def command():
@@ -41,18 +43,14 @@ _root = click.option(
 _split = click.option(
     "--split", default=None, help="Split (default: the dataset's first; see 'datasets list')."
 )
-_workers = click.option("--workers", default=1, show_default=True, type=int, help="Local worker processes.")
-_scheduler = click.option(
-    "--scheduler", default=None, help="dask.distributed scheduler address (tcp://HOST:PORT)."
-)
 
 
 @command.command(name="verify")
 @click.argument("name")
 @_root
 @_split
-@_workers
-@_scheduler
+@options.workers()
+@options.scheduler
 def verify_cmd(name, root, split, workers, scheduler):
     """Check a dataset folder: layout, counts, names, sizes, binary masks and their polarity.
 
@@ -71,8 +69,8 @@ def verify_cmd(name, root, split, workers, scheduler):
 @_root
 @click.option("--out", required=True, type=click.Path(path_type=str), help="Output folder (image/ + gt/).")
 @_split
-@_workers
-@_scheduler
+@options.workers()
+@options.scheduler
 def export_cmd(name, root, out, split, workers, scheduler):
     """Write a dataset split as OUT/image/<name>.<ext> + OUT/gt/<name>.png with in-focus = white."""
     from dbdbench.datasets.export import export_dataset

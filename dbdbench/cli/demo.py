@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from dbdbench.cli import options
+
 
 @click.command(name="demo")
 @click.option(
@@ -15,7 +17,7 @@ import click
 @click.option(
     "--methods", default=None, metavar="M,...", help="Detectors to run (default: the fast classical ones)."
 )
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Worker processes.")
+@options.workers("Worker processes.")
 def command(out, count, size, seed, methods, workers):
     """Run the whole pipeline on built-in data: generate a small simulated set (BTBNet recipe), run
     the fast baselines, evaluate them under every protocol, and build the leaderboard. Takes about a

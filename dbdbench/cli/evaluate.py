@@ -2,6 +2,8 @@
 
 import click
 
+from dbdbench.cli import options
+
 PROTOCOLS = ("sod", "hifst", "zhao", "binseg", "ddffnet")
 
 
@@ -25,8 +27,8 @@ PROTOCOLS = ("sod", "hifst", "zhao", "binseg", "ddffnet")
 @click.option("--name", "method", help="Method name in the result [default: the --pred folder name].")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=0, help="Bootstrap resamples for CIs.")
 @click.option("--seed", type=int, default=0, help="Seed of the bootstrap.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, help="Local worker processes.")
-@click.option("--scheduler", help="dask.distributed scheduler address (tcp://host:port).")
+@options.workers()
+@options.scheduler
 @click.option("--out", type=click.Path(), help="Write the result JSON here (and a per-image CSV beside it).")
 def command(
     pred_dir, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,

@@ -2,6 +2,8 @@
 
 import click
 
+from dbdbench.cli import options
+
 
 @click.command(name="generate-sim", context_settings={"show_default": True})
 @click.option("--recipe", default="btbnet", help="btbnet, lens, or a recipe .toml file.")
@@ -21,8 +23,8 @@ import click
 )
 @click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
 @click.option("--out", type=click.Path(), required=True, help="Output folder.")
-@click.option("--workers", type=int, default=1, help="Local worker processes.")
-@click.option("--scheduler", default=None, help="dask.distributed scheduler address tcp://HOST:PORT.")
+@options.workers()
+@options.scheduler
 @click.option("--resume", is_flag=True, help="Complete a partly written folder made with the same recipe.")
 @click.option("--overwrite", is_flag=True, help="Replace a folder written before.")
 @click.option("--preview", is_flag=True, help="Also write preview.png, a contact sheet with masks outlined.")

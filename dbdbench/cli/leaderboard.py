@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from dbdbench.cli import options
+
 
 def _protocol_list(ctx, param, value):
     if not value:
@@ -54,9 +56,7 @@ def _protocol_list(ctx, param, value):
     help="With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).",
 )
 @click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
-@click.option(
-    "--workers", default=1, show_default=True, type=int, help="Worker processes (figures, --sensitivity)."
-)
+@options.workers("Worker processes (figures, --sensitivity).")
 def command(
     results,
     out,

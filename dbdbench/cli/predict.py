@@ -4,6 +4,8 @@ from pathlib import Path
 
 import click
 
+from dbdbench.cli import options
+
 
 @click.command(name="predict")
 @click.option("--method", "method_name", metavar="NAME", help="Detector name (see --list).")
@@ -12,8 +14,8 @@ import click
 @click.option("--root", type=click.Path(path_type=Path), help="Folder holding the dataset.")
 @click.option("--split", default=None, help="Dataset split (default: the dataset's test split).")
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder for <name>.png maps.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Local worker processes.")
-@click.option("--scheduler", default=None, metavar="ADDRESS", help="dask.distributed scheduler.")
+@options.workers()
+@options.scheduler
 @click.option(
     "--param", "params", multiple=True, metavar="KEY=VALUE", help="Detector parameter (repeatable)."
 )
