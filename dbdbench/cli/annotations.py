@@ -25,12 +25,8 @@ def command():
     help="mean: soft average of the binarised masks (DUT); majority: vote; staple: STAPLE estimate.",
 )
 @click.option("--report", type=click.Path(path_type=str), default=None, help="Per-image agreement CSV.")
-@click.option(
-    "--polarity",
-    type=click.Choice(["focus-white", "blurred-white"]),
-    default="focus-white",
-    show_default=True,
-    help="What white means in the annotators' masks (the output is always white = in-focus).",
+@options.polarity(
+    "--polarity", "What white means in the annotators' masks (the output is always white = in-focus)."
 )
 @click.option(
     "--threshold", type=float, default=0.5, show_default=True, help="Binarisation threshold in [0, 1]."

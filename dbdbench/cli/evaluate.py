@@ -10,12 +10,7 @@ PROTOCOLS = ("sod", "hifst", "zhao", "binseg", "ddffnet")
 @click.command(name="evaluate", context_settings={"show_default": True})
 @click.option("--pred", "pred_dir", required=True, type=click.Path(), help="Folder of prediction maps.")
 @click.option("--gt", "gt_dir", type=click.Path(), help="Folder of ground-truth masks.")
-@click.option(
-    "--gt-polarity",
-    type=click.Choice(["focus-white", "blurred-white"]),
-    default="focus-white",
-    help="How the --gt masks are stored (CUHK: blurred-white).",
-)
+@options.polarity("--gt-polarity", "How the --gt masks are stored (CUHK: blurred-white).")
 @click.option("--dataset", help="A registered dataset instead of --gt (needs --root).")
 @click.option("--root", type=click.Path(), help="Folder that holds the --dataset.")
 @click.option("--split", help="Dataset split (e.g. te1); predictions outside it are ignored.")

@@ -48,13 +48,7 @@ def _protocol_list(ctx, param, value):
     help="With --sensitivity: a method name and its folder of prediction maps (repeatable).",
 )
 @click.option("--gt", type=click.Path(file_okay=False), help="With --sensitivity: the ground-truth folder.")
-@click.option(
-    "--gt-polarity",
-    type=click.Choice(["focus-white", "blurred-white"]),
-    default="focus-white",
-    show_default=True,
-    help="With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).",
-)
+@options.polarity("--gt-polarity", "With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).")
 @click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
 @options.workers("Worker processes (figures, --sensitivity).")
 def command(

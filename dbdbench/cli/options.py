@@ -1,4 +1,5 @@
-"""Options shared by several commands (``--workers``, ``--scheduler``): one spelling, type and help.
+"""Options shared by several commands (``--workers``, ``--scheduler``, mask polarity): one spelling,
+type and help.
 
 Not a command: :data:`dbdbench.cli.COMMANDS` lists the command modules.
 """
@@ -20,3 +21,14 @@ scheduler = click.option(
     metavar="ADDRESS",
     help="dask.distributed scheduler address (tcp://HOST:PORT); replaces --workers.",
 )
+
+
+def polarity(name: str, help: str):
+    """A mask-polarity option ``name``: ``focus-white`` (default) or ``blurred-white``."""
+    return click.option(
+        name,
+        type=click.Choice(["focus-white", "blurred-white"]),
+        default="focus-white",
+        show_default=True,
+        help=help,
+    )
