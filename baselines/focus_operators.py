@@ -39,7 +39,8 @@ def lapvar(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndar
 
     Parameters
     ----------
-    image : ndarray, shape (H, W, 3), (H, W) or (H, W, 4), dtype uint8
+    image : ndarray, shape (H, W, 3), (H, W) or (H, W, 4)
+        uint8; uint16, bool and [0, 1] float are converted (:func:`~dbdbench.baselines.imageops.as_rgb`).
     window : int
         Window side in pixels.
     refine : bool
@@ -126,7 +127,8 @@ def dct(image: np.ndarray, window: int = 15, refine: bool = False, cutoff: int =
 
     Parameters
     ----------
-    image : ndarray, shape (H, W, 3), (H, W) or (H, W, 4), dtype uint8
+    image : ndarray, shape (H, W, 3), (H, W) or (H, W, 4)
+        uint8; uint16, bool and [0, 1] float are converted (:func:`~dbdbench.baselines.imageops.as_rgb`).
     window : int
         Averaging window side in pixels (at least 8).
     refine : bool

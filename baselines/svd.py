@@ -81,7 +81,8 @@ def svd(image: np.ndarray, window: int = 20, k: int = 3, refine: bool = False) -
 
     Parameters
     ----------
-    image : ndarray, shape (H, W, 3), (H, W) or (H, W, 4), dtype uint8
+    image : ndarray, shape (H, W, 3), (H, W) or (H, W, 4)
+        uint8; uint16, bool and [0, 1] float are converted (:func:`~dbdbench.baselines.imageops.as_rgb`).
     window : int
         Patch side (the paper's implementations use 20).
     k : int
