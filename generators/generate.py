@@ -142,7 +142,7 @@ def make_sample(job: Job, index: int) -> dict[str, str]:
         (row["gt"], encode_image((infocus > 0.5).astype(np.uint8) * np.uint8(255), ".png")),
     ]
     files += [(row[key], encode_image(value, ".png")) for key, value in extra.items()]
-    writer.write_sample(Path(job.out), row["name"], files, row)
+    writer.write_sample(Path(job.out), files, row)
     return row
 
 
