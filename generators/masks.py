@@ -11,6 +11,7 @@ with values 0 or 1.
 from __future__ import annotations
 
 import functools
+import math
 
 import cv2
 import numpy as np
@@ -107,8 +108,8 @@ def gradient(rng: np.random.Generator, size: int) -> np.ndarray:
     thresholded at a random quantile."""
     low = max(16, size // 4)
     yy, xx = _grid(low)
-    theta = rng.uniform(0, 2 * np.pi)
-    ramp = (xx * np.cos(theta) + yy * np.sin(theta)) / low
+    theta = float(rng.uniform(0, 2 * np.pi))
+    ramp = (xx * math.cos(theta) + yy * math.sin(theta)) / low  # Python floats: stays float32
     field = ramp + 0.15 * _smooth_noise(rng, low, int(rng.integers(3, 7)))
     return _threshold_upsampled(field, np.quantile(field, rng.uniform(0.25, 0.75)), size)
 
