@@ -3,17 +3,18 @@
 1. Per-sample overhead: ``generate_sim(workers=1)`` against a bare loop that does only the same crop,
    Gaussian blur, composite and PNG encoding (image and mask) with the parameters the generator drew
    (read back from its manifest; masks preloaded; sources decoded once, as the generator caches them).
-   Both after a warm-up run (imports), best of two; wall and CPU time of this process. Both run with
+   Both after a warm-up run (imports), best of ``--repeat`` (3); wall and CPU time of this
+   process. Both run with
    the allocator setting the generator applies to its processes (:mod:`dbdbench.generators.allocator`),
    so the bare loop does not pay the page faults that the generator avoids.
-2. Scaling: ``workers=2`` against ``workers=1`` (wall, best of two each; the load average of the
+2. Scaling: ``workers=2`` against ``workers=1`` (wall, best of ``--repeat`` each; the load average of the
    machine before and after is printed, as other users' jobs take cores away).
 3. The time of the full default run (40000 samples, 320 px) extrapolated from the measured rate, plus
    the fixed cost of a run (source screening, manifest), measured with ``count=1``.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_generate.py [--count 300] [--size 320]
+    .venv/bin/python benchmarks/bench_generate.py [--count 300] [--size 320] [--repeat 3]
 
 Built-in photos only (no procedural textures), so that the bare loop can redo every sample.
 """
@@ -68,6 +69,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--size", type=int, default=320)
+    ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     recipe = load_recipe("btbnet")
     recipe.screen.procedural_fraction = 0.0
@@ -80,12 +82,12 @@ def main() -> None:
         timed_run(tmp / "warm2", recipe, 8, args.size, 2)  # starts the worker processes, not timed
         fixed = min(timed_run(tmp / "one", recipe, 1, args.size, 1) for _ in range(3))
         runs: dict[str, list[tuple[float, float]]] = {"bare": [], "w1": [], "w2": []}
-        for _ in range(2):
+        for _ in range(args.repeat):
             runs["w1"].append(timed_run(tmp / "w1", recipe, n, args.size, 1))
             runs["bare"].append(bare_loop(tmp / "w1", args.size))
             runs["w2"].append(timed_run(tmp / "w2", recipe, n, args.size, 2))
         load1 = os.getloadavg()
-    # best of two, wall and CPU each
+    # best of the repeats, wall and CPU each
     (bare, cbare), (t1, c1), (t2, _) = (
         tuple(map(min, zip(*runs[k], strict=True))) for k in ("bare", "w1", "w2")
     )
@@ -93,7 +95,8 @@ def main() -> None:
         f"generate-sim btbnet, {n} samples of {args.size} px, {os.cpu_count()} CPUs, load average "
         f"(1, 5, 15 min) {', '.join(f'{x:.2f}' for x in load0)} -> {', '.join(f'{x:.2f}' for x in load1)}"
     )
-    print(f"{'run (best of 2)':<28}{'wall s':>8}{'ms/sample':>10}{'ratio':>7}{'CPU s':>8}{'ratio':>7}")
+    head = f"run (best of {args.repeat})"
+    print(f"{head:<28}{'wall s':>8}{'ms/sample':>10}{'ratio':>7}{'CPU s':>8}{'ratio':>7}")
     print(f"{'bare loop':<28}{bare:>8.2f}{1000 * bare / n:>10.2f}{1:>7.2f}{cbare:>8.2f}{1:>7.2f}")
     print(
         f"{'generate_sim workers=1':<28}{t1:>8.2f}{1000 * t1 / n:>10.2f}{t1 / bare:>7.2f}"
@@ -103,7 +106,7 @@ def main() -> None:
     print(
         "speed-up of 2 workers over 1 (wall), each run: "
         + ", ".join(f"{a[0] / b[0]:.2f}x" for a, b in zip(runs["w1"], runs["w2"], strict=True))
-        + f"; best of 2 each: {t1 / t2:.2f}x"
+        + f"; best of {args.repeat} each: {t1 / t2:.2f}x"
     )
     print(f"fixed cost of a run (count=1, best of 3): {fixed[0]:.3f} s wall")
     for w, t in ((1, t1), (2, t2)):
