@@ -2,7 +2,8 @@
 
 1. Per-sample overhead: ``generate_sim(workers=1)`` against a bare loop that does only the same crop,
    Gaussian blur, composite and PNG encoding (image and mask) with the parameters the generator drew
-   (read back from its manifest; masks preloaded; sources decoded once, as the generator caches them).
+   (read back from its manifest; masks and sources decoded before timing, as the generator caches
+   its sources).
    Both after a warm-up run (imports), best of ``--repeat`` (3); wall and CPU time of this
    process. Both run with
    the allocator setting the generator applies to its processes (:mod:`dbdbench.generators.allocator`),
@@ -14,9 +15,12 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_generate.py [--count 300] [--size 320] [--repeat 3]
+    .venv/bin/python benchmarks/bench_generate.py [--count 300] [--size 320] [--repeat 3] [--dir DIR]
 
-Built-in photos only (no procedural textures), so that the bare loop can redo every sample.
+Built-in photos only (no procedural textures), so that the bare loop can redo every sample. The sets
+are written under ``--dir`` (default: the system's temporary folder); the generator's own extra work
+includes creating two files per sample, whose cost depends on the file system (``--dir /dev/shm``
+measures it on tmpfs).
 """
 
 from __future__ import annotations
@@ -45,9 +49,9 @@ def bare_loop(out: Path, size: int) -> tuple[float, float]:
         rows = list(csv.DictReader(fh))
     masks = [(read_grey(out / r["gt"]) > 127).astype(np.float32) for r in rows]
     cv2.setNumThreads(1)
-    t0, c0 = time.perf_counter(), time.process_time()
-    root = skimage_data_dir()  # the sources are decoded once, as the generator's cache does
+    root = skimage_data_dir()  # the sources are decoded once, untimed, as the generator's cache does
     photos = {f"skimage:{n}": read_rgb(root / n) for n in {r["source"][8:] for r in rows}}
+    t0, c0 = time.perf_counter(), time.process_time()
     for r, m in zip(rows, masks, strict=True):
         src = photos[r["source"]]
         crop = apply_crop(src, int(r["crop_x"]), int(r["crop_y"]), int(r["crop_size"]), int(r["flip"]), size)
@@ -70,12 +74,13 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--size", type=int, default=320)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dir", default=None, help="folder for the generated sets (default: system temp)")
     args = ap.parse_args()
     recipe = load_recipe("btbnet")
     recipe.screen.procedural_fraction = 0.0
     n = args.count
     keep_freed_memory()  # as generate_sim does in each of its processes, for the bare loop too
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         tmp = Path(tmp)
         load0 = os.getloadavg()
         timed_run(tmp / "warm", recipe, 4, args.size, 1)  # imports and caches, not timed
@@ -92,7 +97,8 @@ def main() -> None:
         tuple(map(min, zip(*runs[k], strict=True))) for k in ("bare", "w1", "w2")
     )
     print(
-        f"generate-sim btbnet, {n} samples of {args.size} px, {os.cpu_count()} CPUs, load average "
+        f"generate-sim btbnet, {n} samples of {args.size} px, written under {Path(tmp).parent}, "
+        f"{os.cpu_count()} CPUs, load average "
         f"(1, 5, 15 min) {', '.join(f'{x:.2f}' for x in load0)} -> {', '.join(f'{x:.2f}' for x in load1)}"
     )
     head = f"run (best of {args.repeat})"
