@@ -3,11 +3,10 @@
 1. Per-sample overhead: ``generate_sim(workers=1)`` against a bare loop that does only the same crop,
    Gaussian blur, composite and PNG encoding (image and mask) with the parameters the generator drew
    (read back from its manifest; masks and sources decoded before timing, as the generator caches
-   its sources).
-   Both after a warm-up run (imports), best of ``--repeat`` (3); wall and CPU time of this
-   process. Both run with
-   the allocator setting the generator applies to its processes (:mod:`dbdbench.generators.allocator`),
-   so the bare loop does not pay the page faults that the generator avoids.
+   its sources). Both after a warm-up run (imports), best of ``--repeat`` (3); wall and CPU time of
+   this process. Both run with the allocator setting the generator applies to its processes
+   (:mod:`dbdbench.generators.allocator`), so the bare loop does not pay the page faults that the
+   generator avoids.
 2. Scaling: ``workers=2`` against ``workers=1`` (wall, best of ``--repeat`` each; the load average of the
    machine before and after is printed, as other users' jobs take cores away).
 3. The time of the full default run (40000 samples, 320 px) extrapolated from the measured rate, plus
