@@ -19,6 +19,7 @@ import numpy as np
 from dbdbench._version import __version__
 from dbdbench.errors import DbdError
 from dbdbench.generators import writer
+from dbdbench.generators.allocator import keep_freed_memory
 from dbdbench.generators.checks import check_sample
 from dbdbench.generators.recipe import Recipe, dump_recipe, load_recipe, validate
 from dbdbench.generators.sources import SourceSet, scan_sources
@@ -134,6 +135,7 @@ def render_sample(job: Job, index: int):
 
 def make_sample(job: Job, index: int) -> dict[str, str]:
     """Render, encode and write sample ``index`` (the per-sample task); returns its manifest row."""
+    keep_freed_memory()
     image, infocus, row, extra = render_sample(job, index)
     r = job.recipe
     ext = "." + r.output.image_format
@@ -142,7 +144,7 @@ def make_sample(job: Job, index: int) -> dict[str, str]:
         (row["gt"], encode_image((infocus > 0.5).astype(np.uint8) * np.uint8(255), ".png")),
     ]
     files += [(row[key], encode_image(value, ".png")) for key, value in extra.items()]
-    writer.write_sample(Path(job.out), row["name"], files, row)
+    writer.write_sample(Path(job.out), files, row)
     return row
 
 

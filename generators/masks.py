@@ -11,6 +11,7 @@ with values 0 or 1.
 from __future__ import annotations
 
 import functools
+import math
 
 import cv2
 import numpy as np
@@ -57,10 +58,16 @@ def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray
 
 
 def blobs(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Smooth noise (a 3-8 cell grid, bicubic) thresholded at a random quantile (20-80% inside)."""
-    field = _smooth_noise(rng, size, int(rng.integers(3, 9)))
-    level = np.quantile(field[::4, ::4], rng.uniform(0.2, 0.8))
-    return (field > level).astype(np.float32)
+    """Smooth noise (a 3-8 cell grid, bicubic, on a 4x coarser grid) thresholded at a random quantile
+    (20-80% inside), upsampled bilinearly before thresholding so that the edges stay smooth."""
+    low = max(16, size // 4)
+    field = _smooth_noise(rng, low, int(rng.integers(3, 9)))
+    return _threshold_upsampled(field, np.quantile(field, rng.uniform(0.2, 0.8)), size)
+
+
+def _threshold_upsampled(field: np.ndarray, level: float, size: int) -> np.ndarray:
+    """``field > level`` of a coarse float32 field resized bilinearly to ``size`` x ``size``."""
+    return (cv2.resize(field, (size, size), interpolation=cv2.INTER_LINEAR) > level).astype(np.float32)
 
 
 def _fill(size: int, corners: np.ndarray) -> np.ndarray:
@@ -101,12 +108,10 @@ def gradient(rng: np.random.Generator, size: int) -> np.ndarray:
     thresholded at a random quantile."""
     low = max(16, size // 4)
     yy, xx = _grid(low)
-    theta = rng.uniform(0, 2 * np.pi)
-    ramp = (xx * np.cos(theta) + yy * np.sin(theta)) / low
+    theta = float(rng.uniform(0, 2 * np.pi))
+    ramp = (xx * math.cos(theta) + yy * math.sin(theta)) / low  # Python floats: stays float32
     field = ramp + 0.15 * _smooth_noise(rng, low, int(rng.integers(3, 7)))
-    level = np.quantile(field, rng.uniform(0.25, 0.75))
-    field = cv2.resize(field, (size, size), interpolation=cv2.INTER_LINEAR)
-    return (field > level).astype(np.float32)
+    return _threshold_upsampled(field, np.quantile(field, rng.uniform(0.25, 0.75)), size)
 
 
 @functools.lru_cache(maxsize=4)
@@ -119,6 +124,9 @@ def _seeds(size: int):
 def superpixels(rng: np.random.Generator, size: int, image: np.ndarray) -> np.ndarray:
     """The superpixels (SEEDS, about 100) whose centroids are nearest to a random point, 20-70% of the area.
 
+    The superpixels are computed on the crop downscaled 2x (area); the chosen region is upsampled
+    bilinearly and thresholded at 0.5, so its edges follow the image's edges to about a pixel.
+
     Parameters
     ----------
     image : ndarray, shape (size, size, 3), dtype uint8
@@ -129,24 +137,26 @@ def superpixels(rng: np.random.Generator, size: int, image: np.ndarray) -> np.nd
             "the superpixels mask family needs cv2.ximgproc: pip uninstall opencv-python "
             "opencv-python-headless and reinstall opencv-contrib-python-headless"
         )
-    seeds = _seeds(size)
-    seeds.iterate(cv2.cvtColor(image, cv2.COLOR_RGB2LAB), 2)
+    low = max(16, size // 2)
+    small = cv2.resize(image, (low, low), interpolation=cv2.INTER_AREA)
+    seeds = _seeds(low)
+    seeds.iterate(cv2.cvtColor(small, cv2.COLOR_RGB2LAB), 2)
     labels = seeds.getLabels()
     n = int(labels.max()) + 1
     area = np.bincount(labels.ravel(), minlength=n).astype(np.float64)
-    # centroids from every 4th pixel (plenty for ordering ~100 cells by distance)
-    sub = labels[::4, ::4]
-    yy, xx = _grid(size)
+    # centroids from every 2nd pixel (plenty for ordering ~100 cells by distance)
+    sub = labels[::2, ::2]
+    yy, xx = _grid(low)
     count = np.maximum(np.bincount(sub.ravel(), minlength=n), 1)
-    cy = np.bincount(sub.ravel(), yy[::4, ::4].ravel(), n) / count
-    cx = np.bincount(sub.ravel(), xx[::4, ::4].ravel(), n) / count
-    p = rng.uniform(0.2, 0.8, 2) * size
+    cy = np.bincount(sub.ravel(), yy[::2, ::2].ravel(), n) / count
+    cx = np.bincount(sub.ravel(), xx[::2, ::2].ravel(), n) / count
+    p = rng.uniform(0.2, 0.8, 2) * low
     order = np.argsort((cx - p[0]) ** 2 + (cy - p[1]) ** 2, kind="stable")
-    target = rng.uniform(0.2, 0.7) * size * size
+    target = rng.uniform(0.2, 0.7) * low * low
     k = int(np.searchsorted(np.cumsum(area[order]), target)) + 1
     chosen = np.zeros(n, np.float32)
     chosen[order[:k]] = 1.0
-    return chosen[labels]
+    return _threshold_upsampled(chosen[labels], 0.5, size)
 
 
 @functools.lru_cache(maxsize=64)

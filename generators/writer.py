@@ -9,19 +9,25 @@ Layout::
     OUT/manifest.csv         one row per sample (assembled at the end)
     OUT/preview.png          with --preview
 
-Every file is written atomically. A sample is complete when its record ``OUT/.rows/NNNNNN.json``
-exists: it is written after the sample's files, so an interrupted run loses at most the samples in
-flight, and ``--resume`` redoes exactly those. The manifest is rebuilt from the records (and the rows of
-an earlier manifest), so its bytes do not depend on the order in which samples finished.
+Every sample file is written atomically. After a sample's files, its manifest row is appended as one
+JSON line to the journal of the writing process, ``OUT/.rows/<host>-<pid>.jsonl`` (one ``write`` call
+on a file opened for appending, so the rows of threads sharing a process never interleave). A sample is
+complete when a whole row of it is in a journal and its files exist: an interrupted run loses at most
+the samples in flight (and a row cut short by a crash, which does not parse), and ``--resume`` redoes
+exactly those. The manifest is rebuilt from the journals (and the rows of an earlier manifest), so its
+bytes do not depend on the order in which samples finished.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
+import os
 import shutil
+import socket
 from pathlib import Path
 
 from dbdbench.atomic import write_bytes_atomic, write_text_atomic
@@ -131,7 +137,7 @@ def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, ove
 
 
 def completed(out: Path) -> dict[int, dict[str, str]]:
-    """Rows of the samples already complete in ``out``: manifest rows and per-sample records whose
+    """Rows of the samples already complete in ``out``: manifest rows and whole journal rows whose
     files all exist.
 
     Returns
@@ -147,21 +153,53 @@ def completed(out: Path) -> dict[int, dict[str, str]]:
                 rows[int(row["index"])] = row
     folder = out / ROWS_DIR
     if folder.is_dir():
-        for p in folder.glob("[0-9]*.json"):
-            rec = json.loads(p.read_text(encoding="utf-8"))
-            rows[int(rec["index"])] = rec
+        for p in sorted(folder.glob("*.jsonl")):
+            for line in p.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True):
+                try:
+                    rec = json.loads(line) if line.endswith("\n") else None
+                except ValueError:
+                    rec = None  # a row cut short by a crash (or glued to one): its sample is redone
+                if isinstance(rec, dict) and "index" in rec:
+                    rows[int(rec["index"])] = rec
     # a sample whose files went missing is not complete
     return {i: row for i, row in rows.items() if all((out / row[k]).is_file() for k in SUBDIRS if k in row)}
 
 
-def write_sample(out: Path, name: str, files: list[tuple[str, bytes]], row: dict[str, str]) -> None:
-    """Write one sample's files, then its record; on failure remove what was written.
+def journal_path(out: Path) -> Path:
+    """The journal of this process in ``out``: ``.rows/<host>-<pid>.jsonl``."""
+    return out / ROWS_DIR / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+
+
+def _append_row(out: Path, row: dict[str, str]) -> None:
+    """Append ``row`` as one JSON line to this process's journal, in a single ``write`` call.
+
+    Raises
+    ------
+    DbdError
+        The journal cannot be written (full disk, permissions).
+    """
+    path = journal_path(out)
+    data = (json.dumps(row) + "\n").encode("utf-8")
+    try:
+        path.parent.mkdir(exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            if os.write(fd, data) != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a short write
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise DbdError(
+            f"cannot write '{path}': {exc.strerror}; free disk space or choose another --out"
+        ) from None
+
+
+def write_sample(out: Path, files: list[tuple[str, bytes]], row: dict[str, str]) -> None:
+    """Write one sample's files, then append its row to the journal; on failure remove the files.
 
     Parameters
     ----------
     out : Path
-    name : str
-        Sample stem.
     files : list of (str, bytes)
         Relative paths (``image/000001.png``) and contents.
     row : dict of str to str
@@ -171,7 +209,7 @@ def write_sample(out: Path, name: str, files: list[tuple[str, bytes]], row: dict
     try:
         for rel, data in files:
             written.append(write_bytes_atomic(out / rel, data))
-        write_text_atomic(out / ROWS_DIR / f"{name}.json", json.dumps(row))
+        _append_row(out, row)
     except BaseException:
         for p in written:
             with contextlib.suppress(OSError):
@@ -180,7 +218,7 @@ def write_sample(out: Path, name: str, files: list[tuple[str, bytes]], row: dict
 
 
 def write_manifest(out: Path, count: int) -> int:
-    """Assemble ``manifest.csv`` from the completed samples ``0..count-1`` and drop the records.
+    """Assemble ``manifest.csv`` from the completed samples ``0..count-1`` and drop the journals.
 
     Returns
     -------

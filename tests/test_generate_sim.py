@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -31,6 +32,12 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {
         p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
     }
+
+
+def journal_rows(folder: Path) -> list[str]:
+    """Names of the samples recorded in the per-process journals ``.rows/*.jsonl``, sorted."""
+    lines = [line for p in (folder / ".rows").glob("*.jsonl") for line in p.read_text().splitlines()]
+    return sorted(json.loads(line)["name"] for line in lines)
 
 
 def manifest(folder: Path) -> list[dict[str, str]]:
@@ -131,6 +138,20 @@ def test_resume_after_deleting_samples(reference, tmp_path):
     assert tree(out) == reference["btbnet"]
 
 
+def test_resume_counts_only_whole_journal_rows_with_files(reference, tmp_path):
+    out = tmp_path / "j"
+    generate_sim(out, recipe="btbnet", **SMALL)
+    lines = [json.dumps(row) + "\n" for row in manifest(out)]
+    (out / "manifest.csv").unlink()
+    (out / ".rows").mkdir()
+    (out / ".rows" / "host-1.jsonl").write_text("".join(lines[:3]))
+    (out / ".rows" / "host-2.jsonl").write_text("".join(lines[3:5]) + lines[5][:40])  # killed mid-row
+    (out / "image" / "000001.png").unlink()
+    s = generate_sim(out, recipe="btbnet", resume=True, **SMALL)
+    assert s.generated == 2  # sample 1 (file missing) and sample 5 (row cut short)
+    assert tree(out) == reference["btbnet"]
+
+
 def test_resume_after_killed_subprocess(reference, tmp_path):
     out = tmp_path / "killed"
     args = [
@@ -150,17 +171,16 @@ def test_resume_after_killed_subprocess(reference, tmp_path):
         str(out),
     ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rows = out / ".rows"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if rows.is_dir() and len(list(rows.glob("*.json"))) >= 3:
+        if len(journal_rows(out)) >= 3:
             break
         time.sleep(0.005)
     assert proc.poll() is None, "the run finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "manifest.csv").exists()
-    before = len(list(rows.glob("*.json")))
+    before = len(journal_rows(out))
     assert 3 <= before < 40
     s = generate_sim(out, recipe="lens", resume=True, count=40, size=64, seed=3, progress=False)
     assert s.generated == 40 - before
@@ -338,7 +358,7 @@ def test_full_disk_leaves_no_half_written_sample(reference, tmp_path, monkeypatc
 
     def fdopen(fd, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 9:  # recipe.toml, then two full samples (3 files each), then mid-sample
+        if calls["n"] == 7:  # recipe.toml, then two full samples (image, gt), then mid-sample
             os.close(fd)
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_fdopen(fd, *args, **kwargs)
@@ -350,8 +370,7 @@ def test_full_disk_leaves_no_half_written_sample(reference, tmp_path, monkeypatc
     monkeypatch.undo()
     files = tree(out)
     assert not any(".tmp" in name for name in files) and "manifest.csv" not in files
-    records = sorted(n for n in files if n.startswith(".rows/"))
-    assert records == [".rows/000000.json", ".rows/000001.json"]
+    assert journal_rows(out) == ["000000", "000001"]
     assert sorted(n for n in files if n.startswith(("image/", "gt/"))) == [
         "gt/000000.png",
         "gt/000001.png",
