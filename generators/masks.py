@@ -16,6 +16,7 @@ import math
 import cv2
 import numpy as np
 
+from dbdbench.cvcompat import ximgproc
 from dbdbench.errors import DbdError
 from dbdbench.imageio import read_grey
 
@@ -118,7 +119,7 @@ def gradient(rng: np.random.Generator, size: int) -> np.ndarray:
 def _seeds(size: int):
     """A SEEDS segmenter for size x size images (one per process and size: creating one costs more
     than running it)."""
-    return cv2.ximgproc.createSuperpixelSEEDS(size, size, 3, 100, 2)
+    return ximgproc().createSuperpixelSEEDS(size, size, 3, 100, 2)
 
 
 def superpixels(rng: np.random.Generator, size: int, image: np.ndarray) -> np.ndarray:
@@ -132,11 +133,6 @@ def superpixels(rng: np.random.Generator, size: int, image: np.ndarray) -> np.nd
     image : ndarray, shape (size, size, 3), dtype uint8
         The sample's source crop: the region follows its edges.
     """
-    if not hasattr(cv2, "ximgproc"):
-        raise DbdError(
-            "the superpixels mask family needs cv2.ximgproc: pip uninstall opencv-python "
-            "opencv-python-headless and reinstall opencv-contrib-python-headless"
-        )
     low = max(16, size // 2)
     small = cv2.resize(image, (low, low), interpolation=cv2.INTER_AREA)
     seeds = _seeds(low)
