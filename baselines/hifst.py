@@ -47,7 +47,7 @@ from dbdbench.baselines.registry import Method, register
 
 SCALES = (7, 15, 31, 63)
 # Pixels per tile of the coefficient stage (bounds its working memory to about 100 MB).
-TILE_PIXELS = 2560
+TILE_PIXELS = 1024
 # Layer stacks larger than this many bytes are kept in a temporary file instead of memory.
 LAYERS_IN_MEMORY_BYTES = 512 * 2**20
 
@@ -64,9 +64,8 @@ class _Scale:
 
     Block ``b`` holds vertical frequencies ``u = 8b .. 8b + 7`` and horizontal frequencies
     ``w = 2j`` (``j >= je[b]``) and ``w = 2j + 1`` (``j >= jo[b]``): the rectangle that covers the
-    high-frequency triangle ``u + w >= m - 1`` of every ``u`` in the block. ``waste[b]`` lists the
-    rectangle entries outside the triangle (or with ``u >= m``); they are set to +inf so the
-    selection of the smallest values never picks them.
+    high-frequency triangle ``u + w >= m - 1`` of every ``u`` in the block. ``waste[b]`` marks the
+    rectangle entries outside the triangle (or with ``u >= m``).
     """
 
     m: int
@@ -74,7 +73,7 @@ class _Scale:
     odd: np.ndarray  # (h, h) float32, rows = frequencies 1, 3, ..., m - 2
     je: tuple[int, ...]
     jo: tuple[int, ...]
-    waste: tuple[np.ndarray, ...]  # per block: flat indices into (BLOCK, n_even + n_odd)
+    waste: tuple[np.ndarray, ...]  # per block: bool (BLOCK, n_even + n_odd)
 
     @classmethod
     def make(cls, m: int) -> _Scale:
@@ -87,15 +86,20 @@ class _Scale:
             jo.append(max((m - 1 - umax) // 2, 0))
             u = np.arange(u0, u0 + BLOCK)[:, None]
             w = np.concatenate([2 * np.arange(je[-1], h + 1), 2 * np.arange(jo[-1], h) + 1])[None, :]
-            waste.append(np.flatnonzero((u + w < m - 1) | (u >= m)))
+            waste.append((u + w < m - 1) | (u >= m))
         even, odd = d[0::2, : h + 1].astype(np.float32), d[1::2, :h].astype(np.float32)
         return cls(m, even, odd, tuple(je), tuple(jo), tuple(waste))
 
     @property
-    def columns(self) -> int:
-        """Values per pixel this scale writes: its block rectangles."""
+    def width(self) -> int:
+        """Values per pixel and vertical frequency of a block that this scale writes, all blocks."""
         h = self.m // 2
-        return sum(BLOCK * (h + 1 - e + h - o) for e, o in zip(self.je, self.jo, strict=True))
+        return sum(h + 1 - e + h - o for e, o in zip(self.je, self.jo, strict=True))
+
+
+def _waste_index(scales) -> np.ndarray:
+    """Flat indices, into one pixel's ``(BLOCK, sum of widths)`` row, of the entries to ignore."""
+    return np.flatnonzero(np.concatenate([w for sc in scales for w in sc.waste], axis=1))
 
 
 class _Workspace:
@@ -135,7 +139,7 @@ def _fold(src, m, axis, length, even, odd) -> None:
 
 
 def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace) -> None:
-    """Absolute high-frequency DCT coefficients of every window centred in one tile.
+    """High-frequency DCT coefficients (signed) of every window centred in one tile.
 
     Parameters
     ----------
@@ -144,9 +148,10 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
     rows, cols : slice
         The tile, in unpadded image coordinates.
     scales : sequence of _Scale
-    out : ndarray, shape (th * tw, sum of scale columns), float32
-        One row per pixel of the tile (row-major); receives the absolute coefficients, and +inf
-        where a block rectangle exceeds the high-frequency triangle.
+    out : ndarray, shape (th * tw, BLOCK, sum of scale widths), float32
+        One row per pixel of the tile (row-major). ``out[p, i]`` holds, for each scale and block
+        ``b`` in turn, the coefficients of vertical frequency ``u = 8b + i``: the matrix products
+        write there directly. Entries outside the triangles (``_waste_index``) are left arbitrary.
     ws : _Workspace
         Scratch buffers.
     """
@@ -167,23 +172,27 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
         v = ws.get("v", (th, wp, nb * BLOCK), zero=True)
         v[:, :, 0:m:2] = (ev.reshape(h + 1, -1).T @ sc.even.T).reshape(th, wp, h + 1)
         v[:, :, 1:m:2] = (od.reshape(h, -1).T @ sc.odd.T).reshape(th, wp, h)
-        # Row transform: coefficient (u, w) = sum_y D[w, y] v[r, c + y, u], by blocks of u.
+        # Row transform: coefficient (u, w) = sum_y D[w, y] v[r, c + y, u], by blocks of u; each
+        # block's folded windows are contiguous, (h + 1, th * tw * BLOCK).
         vb = ws.get("vb", (nb, th, wp, BLOCK))
         vb[...] = v.reshape(th, wp, nb, BLOCK).transpose(2, 0, 1, 3)
-        even, odd = ws.get("even", (h + 1, nb, th, tw, BLOCK)), ws.get("odd", (h, nb, th, tw, BLOCK))
-        _fold(vb, m, 2, tw, even, odd)
+        even, odd = ws.get("even", (nb, h + 1, th, tw, BLOCK)), ws.get("odd", (nb, h, th, tw, BLOCK))
+        _fold(vb, m, 2, tw, even.swapaxes(0, 1), odd.swapaxes(0, 1))
         for b in range(nb):
             ne, no = h + 1 - sc.je[b], h - sc.jo[b]
-            res = ws.get("res", (n * BLOCK, ne + no))
-            np.matmul(even[:, b].reshape(h + 1, -1).T, sc.even[sc.je[b] :].T, out=res[:, :ne])
+            np.matmul(
+                even[b].reshape(h + 1, -1).T,
+                sc.even[sc.je[b] :].T,
+                out=out[:, :, k : k + ne].reshape(n * BLOCK, ne),
+            )
             if no:
-                np.matmul(odd[:, b].reshape(h, -1).T, sc.odd[sc.jo[b] :].T, out=res[:, ne:])
-            cols_b = BLOCK * (ne + no)
-            dst = out[:, k : k + cols_b]
-            np.abs(res.reshape(n, cols_b), out=dst)
-            dst[:, sc.waste[b]] = np.inf
-            k += cols_b
-    assert k == out.shape[1]
+                np.matmul(
+                    odd[b].reshape(h, -1).T,
+                    sc.odd[sc.jo[b] :].T,
+                    out=out[:, :, k + ne : k + ne + no].reshape(n * BLOCK, no),
+                )
+            k += ne + no
+    assert k == out.shape[2]
 
 
 def sorted_coefficient_layers(
@@ -213,7 +222,8 @@ def sorted_coefficient_layers(
     """
     scs = [_Scale.make(m) for m in scales]
     nl = layers if layers is not None else sum(scales) + 1
-    ncols = sum(s.columns for s in scs)
+    width = sum(s.width for s in scs)
+    waste = _waste_index(scs)
     H, W = grad.shape
     pad = max(scales) // 2
     gp = np.pad(np.asarray(grad, dtype=np.float32), pad)
@@ -224,17 +234,20 @@ def sorted_coefficient_layers(
         os.unlink(name)  # the mapping keeps the data until it is released
     else:
         result = np.empty((H, W, nl), dtype=np.float32)
-    tw = min(W, 1024)
+    tw = min(W, tile_pixels)
     th = max(1, min(H, tile_pixels // tw))
-    buf = np.empty((th * tw, ncols), dtype=np.float32)
+    buf = np.empty((th * tw, BLOCK, width), dtype=np.float32)
     ws = _Workspace()
     for r0 in range(0, H, th):
         rows = slice(r0, min(H, r0 + th))
         for c0 in range(0, W, tw):
             cols = slice(c0, min(W, c0 + tw))
-            vals = buf[: (rows.stop - rows.start) * (cols.stop - cols.start)]
-            _tile_coefficients(gp, rows, cols, scs, vals, ws)
-            if nl < ncols:
+            n = (rows.stop - rows.start) * (cols.stop - cols.start)
+            _tile_coefficients(gp, rows, cols, scs, buf[:n], ws)
+            vals = buf[:n].reshape(n, BLOCK * width)
+            np.abs(vals, out=vals)
+            vals[:, waste] = np.inf  # never among the smallest
+            if nl < vals.shape[1]:
                 # Non-negative floats order like their bit patterns; integer selection is faster.
                 vals.view(np.int32).partition(nl - 1, axis=1)
             smallest = np.sort(vals[:, :nl], axis=1)
