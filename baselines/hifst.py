@@ -48,6 +48,8 @@ from dbdbench.baselines.registry import Method, register
 SCALES = (7, 15, 31, 63)
 # Pixels per tile of the coefficient stage (bounds its working memory to about 100 MB).
 TILE_PIXELS = 1024
+# Pixels per matrix product of the row transform (its operands fit the L2 cache).
+GEMM_PIXELS = 256
 # Layer stacks larger than this many bytes are kept in a temporary file instead of memory.
 LAYERS_IN_MEMORY_BYTES = 512 * 2**20
 
@@ -98,8 +100,8 @@ class _Scale:
 
 
 def _waste_index(scales) -> np.ndarray:
-    """Flat indices, into one pixel's ``(BLOCK, sum of widths)`` row, of the entries to ignore."""
-    return np.flatnonzero(np.concatenate([w for sc in scales for w in sc.waste], axis=1))
+    """Rows of the tile buffer (``_tile_coefficients``) that lie outside the triangles."""
+    return np.flatnonzero(np.concatenate([w.T.ravel() for sc in scales for w in sc.waste]))
 
 
 class _Workspace:
@@ -148,10 +150,11 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
     rows, cols : slice
         The tile, in unpadded image coordinates.
     scales : sequence of _Scale
-    out : ndarray, shape (th * tw, BLOCK, sum of scale widths), float32
-        One row per pixel of the tile (row-major). ``out[p, i]`` holds, for each scale and block
-        ``b`` in turn, the coefficients of vertical frequency ``u = 8b + i``: the matrix products
-        write there directly. Entries outside the triangles (``_waste_index``) are left arbitrary.
+    out : ndarray, shape (BLOCK * sum of scale widths, th * tw), float32
+        Coefficient-major: one column per pixel of the tile (row-major). For each scale and block
+        ``b`` in turn, rows ``(j, i)`` hold horizontal frequency ``j`` of the block rectangle
+        (even ones, then odd ones) and vertical frequency ``u = 8b + i``: the matrix products
+        write there directly. Rows outside the triangles (``_waste_index``) are left arbitrary.
     ws : _Workspace
         Scratch buffers.
     """
@@ -165,34 +168,27 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
         o = pad - h
         g = gp[rows.start + o : rows.stop + o + m - 1, cols.start + o : cols.stop + o + m - 1]
         wp = g.shape[1]
-        # Column transform, pixel-major: v[r, c, u] = sum_x D[u, x] g[r + x, c], u padded to
-        # whole blocks (the padding is excluded as waste).
+        # Column transform: v[u, r, c] = sum_x D[u, x] g[r + x, c], u padded to whole blocks
+        # with zeros (the padding is excluded as waste).
         ev, od = ws.get("ev", (h + 1, th, wp)), ws.get("od", (h, th, wp))
         _fold(g, m, 0, th, ev, od)
-        v = ws.get("v", (th, wp, nb * BLOCK), zero=True)
-        v[:, :, 0:m:2] = (ev.reshape(h + 1, -1).T @ sc.even.T).reshape(th, wp, h + 1)
-        v[:, :, 1:m:2] = (od.reshape(h, -1).T @ sc.odd.T).reshape(th, wp, h)
-        # Row transform: coefficient (u, w) = sum_y D[w, y] v[r, c + y, u], by blocks of u; each
-        # block's folded windows are contiguous, (h + 1, th * tw * BLOCK).
-        vb = ws.get("vb", (nb, th, wp, BLOCK))
-        vb[...] = v.reshape(th, wp, nb, BLOCK).transpose(2, 0, 1, 3)
-        even, odd = ws.get("even", (nb, h + 1, th, tw, BLOCK)), ws.get("odd", (nb, h, th, tw, BLOCK))
-        _fold(vb, m, 2, tw, even.swapaxes(0, 1), odd.swapaxes(0, 1))
+        v = ws.get("v", (nb * BLOCK, th, wp))
+        v[m:] = 0.0
+        np.matmul(sc.even, ev.reshape(h + 1, -1), out=v[0:m:2].reshape(h + 1, -1))
+        np.matmul(sc.odd, od.reshape(h, -1), out=v[1:m:2].reshape(h, -1))
+        # Row transform: coefficient (u, w) = sum_y D[w, y] v[u, r, c + y], one product per
+        # block of u and parity of w over all pixels of the tile.
+        even, odd = ws.get("even", (h + 1, nb * BLOCK, th, tw)), ws.get("odd", (h, nb * BLOCK, th, tw))
+        _fold(v, m, 2, tw, even, odd)
+        eb, ob = even.reshape(h + 1, nb, BLOCK * n), odd.reshape(h, nb, BLOCK * n)
         for b in range(nb):
             ne, no = h + 1 - sc.je[b], h - sc.jo[b]
-            np.matmul(
-                even[b].reshape(h + 1, -1).T,
-                sc.even[sc.je[b] :].T,
-                out=out[:, :, k : k + ne].reshape(n * BLOCK, ne),
-            )
+            np.matmul(sc.even[sc.je[b] :], eb[:, b], out=out[BLOCK * k : BLOCK * (k + ne)].reshape(ne, -1))
+            k += ne
             if no:
-                np.matmul(
-                    odd[b].reshape(h, -1).T,
-                    sc.odd[sc.jo[b] :].T,
-                    out=out[:, :, k + ne : k + ne + no].reshape(n * BLOCK, no),
-                )
-            k += ne + no
-    assert k == out.shape[2]
+                np.matmul(sc.odd[sc.jo[b] :], ob[:, b], out=out[BLOCK * k : BLOCK * (k + no)].reshape(no, -1))
+                k += no
+    assert BLOCK * k == out.shape[0]
 
 
 def sorted_coefficient_layers(
@@ -236,21 +232,24 @@ def sorted_coefficient_layers(
         result = np.empty((H, W, nl), dtype=np.float32)
     tw = min(W, tile_pixels)
     th = max(1, min(H, tile_pixels // tw))
-    buf = np.empty((th * tw, BLOCK, width), dtype=np.float32)
+    buf = np.empty(BLOCK * width * th * tw, dtype=np.float32)
     ws = _Workspace()
     for r0 in range(0, H, th):
         rows = slice(r0, min(H, r0 + th))
         for c0 in range(0, W, tw):
             cols = slice(c0, min(W, c0 + tw))
             n = (rows.stop - rows.start) * (cols.stop - cols.start)
-            _tile_coefficients(gp, rows, cols, scs, buf[:n], ws)
-            vals = buf[:n].reshape(n, BLOCK * width)
-            np.abs(vals, out=vals)
-            vals[:, waste] = np.inf  # never among the smallest
-            if nl < vals.shape[1]:
+            coefs = buf[: BLOCK * width * n].reshape(BLOCK * width, n)
+            _tile_coefficients(gp, rows, cols, scs, coefs, ws)
+            coefs[waste] = np.inf  # never among the smallest
+            # Pixel-major, for a contiguous selection per pixel; the folds' memory is free now.
+            pix = ws.get("even", (n, BLOCK * width))
+            pix = cv2.transpose(coefs, pix)
+            np.abs(pix, out=pix)
+            if nl < pix.shape[1]:
                 # Non-negative floats order like their bit patterns; integer selection is faster.
-                vals.view(np.int32).partition(nl - 1, axis=1)
-            smallest = np.sort(vals[:, :nl], axis=1)
+                pix.view(np.int32).partition(nl - 1, axis=1)
+            smallest = np.sort(pix[:, :nl], axis=1)
             result[rows, cols] = smallest.reshape(rows.stop - rows.start, cols.stop - cols.start, nl)
     return result
 
