@@ -54,7 +54,7 @@ GEMM_PIXELS = 256
 LAYERS_IN_MEMORY_BYTES = 512 * 2**20
 
 
-BLOCK = 8  # vertical frequencies transformed together (one matrix product per block and parity)
+BLOCK = 4  # vertical frequencies transformed together (one matrix product per block and parity)
 
 
 @dataclass(frozen=True)
@@ -64,10 +64,10 @@ class _Scale:
     A window ``s`` of length ``m`` folds into ``e = s[:h] + s[::-1][:h]`` (plus the centre) and
     ``o = s[:h] - s[::-1][:h]``; even frequencies are ``even @ e``, odd ones ``odd @ o``.
 
-    Block ``b`` holds vertical frequencies ``u = 8b .. 8b + 7`` and horizontal frequencies
-    ``w = 2j`` (``j >= je[b]``) and ``w = 2j + 1`` (``j >= jo[b]``): the rectangle that covers the
-    high-frequency triangle ``u + w >= m - 1`` of every ``u`` in the block. ``waste[b]`` marks the
-    rectangle entries outside the triangle (or with ``u >= m``).
+    Block ``b`` holds vertical frequencies ``u = BLOCK * b .. BLOCK * b + BLOCK - 1`` and
+    horizontal frequencies ``w = 2j`` (``j >= je[b]``) and ``w = 2j + 1`` (``j >= jo[b]``): the
+    rectangle that covers the high-frequency triangle ``u + w >= m - 1`` of every ``u`` in the
+    block. ``waste[b]`` marks the rectangle entries outside the triangle (or with ``u >= m``).
     """
 
     m: int
@@ -153,7 +153,7 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
     out : ndarray, shape (BLOCK * sum of scale widths, th * tw), float32
         Coefficient-major: one column per pixel of the tile (row-major). For each scale and block
         ``b`` in turn, rows ``(j, i)`` hold horizontal frequency ``j`` of the block rectangle
-        (even ones, then odd ones) and vertical frequency ``u = 8b + i``: the matrix products
+        (even ones, then odd ones) and vertical frequency ``u = BLOCK * b + i``: the matrix products
         write there directly. Rows outside the triangles (``_waste_index``) are left arbitrary.
     ws : _Workspace
         Scratch buffers.
