@@ -51,10 +51,8 @@ from dbdbench.baselines.imageops import (
 from dbdbench.baselines.registry import Method, register
 
 SCALES = (7, 15, 31, 63)
-# Pixels per tile of the coefficient stage (bounds its working memory to about 100 MB).
+# Pixels per tile of the coefficient stage (bounds its working memory to about 40 MB).
 TILE_PIXELS = 1024
-# Pixels per matrix product of the row transform (its operands fit the L2 cache).
-GEMM_PIXELS = 256
 # Layer stacks larger than this many bytes are kept in a temporary file instead of memory.
 LAYERS_IN_MEMORY_BYTES = 512 * 2**20
 
@@ -115,15 +113,13 @@ class _Workspace:
     def __init__(self):
         self._flat: dict[str, np.ndarray] = {}
 
-    def get(self, name: str, shape, zero: bool = False) -> np.ndarray:
+    def get(self, name: str, shape) -> np.ndarray:
+        """A float32 array of ``shape`` (uninitialised) in the buffer ``name``, grown as needed."""
         size = int(np.prod(shape))
         flat = self._flat.get(name)
         if flat is None or flat.size < size:
             flat = self._flat[name] = np.empty(size, dtype=np.float32)
-        arr = flat[:size].reshape(shape)
-        if zero:
-            arr.fill(0.0)
-        return arr
+        return flat[:size].reshape(shape)
 
 
 def _fold(src, m, axis, length, even, odd) -> None:
