@@ -44,6 +44,22 @@ def test_layers_equal_direct_dct_with_tiles_and_file_backing(monkeypatch):
     np.testing.assert_array_equal(np.asarray(on_disk), np.asarray(H.sorted_coefficient_layers(grad)))
 
 
+def test_selection_equals_a_full_sort_of_the_same_coefficients():
+    """The partial selection keeps exactly the 117 smallest of the 2660 triangle coefficients."""
+    rng = np.random.default_rng(7)
+    grad = (rng.random((11, 14)) * 40).astype(np.float32)
+    grad[:5, :6] = 0.0  # exact ties (zeros)
+    grad[6:, 9:] = 3.0  # and a constant patch
+    scs = [H._Scale.make(m) for m in H.SCALES]
+    coefs = np.empty((H.BLOCK * sum(s.width for s in scs), grad.size), dtype=np.float32)
+    gp = np.pad(grad, max(H.SCALES) // 2)
+    H._tile_coefficients(gp, slice(0, 11), slice(0, 14), scs, coefs, H._Workspace())
+    kept = np.delete(np.abs(coefs), H._waste_index(scs), axis=0)
+    assert kept.shape[0] == sum(m * (m + 1) // 2 for m in H.SCALES) == 2660  # the triangles
+    full = np.sort(kept, axis=0)[:117].T.reshape(11, 14, 117)
+    np.testing.assert_array_equal(H.sorted_coefficient_layers(grad, tile_pixels=grad.size), full)
+
+
 def test_coefficient_stage_memory_is_bounded_by_the_tile():
     """Peak memory grows with the image only by the 117 layers kept, not by its 2660 coefficients."""
     import tracemalloc
