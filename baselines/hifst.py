@@ -42,6 +42,7 @@ import numpy as np
 from dbdbench.baselines.imageops import (
     as_rgb,
     dct_matrix,
+    detector,
     domain_transform_rf,
     entropy_filter_matlab,
     minmax,
@@ -291,6 +292,7 @@ def _sobel_magnitude(grey: np.ndarray) -> np.ndarray:
     return np.hypot(gx, gy)
 
 
+@detector("hifst")
 def hifst(
     image: np.ndarray,
     sigma_s: float = 15.0,
