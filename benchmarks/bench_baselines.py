@@ -5,8 +5,9 @@
    each with the HiFST authors' own maps, on the 9 CUHK photos.
 2. Time per 640 x 427 photo of every registered classical detector (median of repeats, one thread).
 3. Accuracy of every registered classical detector: maxF (beta^2 = 0.3, 256 thresholds, the
-   salient-object protocol, computed with ``py_sod_metrics``) and MAE on the 7 CUHK defocus photos
-   and the 5 DUT-DBD samples, with the HiFST authors' maps as a reference row on CUHK.
+   salient-object protocol, computed with ``py_sod_metrics``) and MAE on the 7 CUHK defocus photos,
+   the 5 DUT-DBD samples and a simulated test set (12 images, btbnet recipe, seed 2026), with the
+   HiFST authors' maps as a reference row on CUHK, and the mean time per image.
 
 Usage::
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -113,7 +115,8 @@ def part_speed(data: Path, repeats: int):
     print()
 
 
-def _sets(data: Path):
+def _sets(data: Path, sim_dir: Path):
+    from dbdbench.generators import generate_sim
     from dbdbench.imageio import read_grey
     from dbdbench.pairing import list_images
 
@@ -124,7 +127,11 @@ def _sets(data: Path):
     ]
     dut_gt = list_images(data / "denets-samples/dut500/gt")
     dut = [(n, p, read_grey(dut_gt[n])) for n, p in list_images(data / "denets-samples/dut500/image").items()]
-    return {"CUHK (7 defocus)": cuhk, "DUT-DBD (5)": dut}
+    # a simulated test set: the btbnet recipe on the built-in sources, seed 2026 (not a training seed)
+    generate_sim(sim_dir, recipe="btbnet", count=12, size=320, seed=2026, progress=False)
+    sim_gt = list_images(sim_dir / "gt")
+    sim = [(n, p, read_grey(sim_gt[n])) for n, p in list_images(sim_dir / "image").items()]
+    return {"CUHK (7 defocus)": cuhk, "DUT-DBD (5)": dut, "Simulated (12)": sim}
 
 
 def _scores(maps_and_gts):
@@ -139,20 +146,21 @@ def _scores(maps_and_gts):
     return float(fm.get_results()["fm"]["curve"].max()), float(mae.get_results()["mae"])
 
 
-def part_accuracy(data: Path):
+def part_accuracy(data: Path, sim_dir: Path):
     from dbdbench.baselines.predict import run_detector
     from dbdbench.baselines.registry import list_methods
     from dbdbench.imageio import read_grey, read_rgb, to_uint8
 
     cv2.setNumThreads(1)
-    sets = _sets(data)
+    sets = _sets(data, sim_dir)
     print("## Accuracy (maxF, MAE; sod protocol via py_sod_metrics) and mean time per image\n")
     print("| method | " + " | ".join(f"{s} maxF | {s} MAE" for s in sets) + " | ms / image |")
     print("|---|" + "---|---|" * len(sets) + "---|")
     cuhk = sets["CUHK (7 defocus)"]
     authors = [(read_grey(data / "cuhk/results/hifst" / f"{n}_HiFSTBlurMap.png"), gt) for n, _, gt in cuhk]
     f, e = _scores(authors)
-    print(f"| hifst (authors' maps) | {f:.3f} | {e:.3f} | - | - | - |")
+    blanks = " | ".join(["-"] * (2 * (len(sets) - 1) + 1))
+    print(f"| hifst (authors' maps) | {f:.3f} | {e:.3f} | {blanks} |")
     for m in list_methods():
         if m.kind != "classical":
             continue
@@ -187,7 +195,8 @@ def main():
         if "speed" in parts:
             part_speed(data, args.repeats)
         if "accuracy" in parts:
-            part_accuracy(data)
+            with tempfile.TemporaryDirectory() as tmp:
+                part_accuracy(data, Path(tmp) / "sim")
 
 
 if __name__ == "__main__":
