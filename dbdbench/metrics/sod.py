@@ -220,50 +220,72 @@ def _offsets_by_tie_rule(max_sq: int) -> dict[int, np.ndarray]:
 # a pixel within Chebyshev distance 3 of the GT has its nearest GT pixel within distance sqrt(18)
 _MAX_SQ = 2 * _RADIUS * _RADIUS
 _OFFSETS = _offsets_by_tie_rule(_MAX_SQ)
+_WINDOW = np.ones((2 * _RADIUS + 1, 2 * _RADIUS + 1), np.uint8)
+_PAD = int(np.sqrt(_MAX_SQ))
+_DECAY = np.log(0.5) / 5  # importance B = 2 - exp(_DECAY * distance) off the GT
 
 
-def _squared_distances(gt: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distance of every pixel to the nearest GT pixel: exact integers, float64."""
+def _distances(gt: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every pixel to the nearest GT pixel (exact transform).
+
+    Returns
+    -------
+    ndarray, shape (H, W), float32 (OpenCV, images under 2048 px) or float64 (scipy, larger)
+        The square of each value, rounded, is the exact integer squared distance: OpenCV's float32
+        error stays below 0.5 on the square under 2048 px.
+    """
+    background = (~gt).view(np.uint8)
     if max(gt.shape) >= 2048:
-        d = distance_transform_edt(~gt)
-    else:
-        # OpenCV's exact transform returns float32 distances; their squares round back to the
-        # exact integer squared distances (the error stays below 0.5 under 2048 px)
-        d = cv2.distanceTransform((~gt).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-        d = d.astype(np.float64)
-    np.multiply(d, d, out=d)
-    return np.rint(d, out=d)
+        return distance_transform_edt(background)
+    return cv2.distanceTransform(background, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
-def _nearest_gt_values(err: np.ndarray, gt: np.ndarray, dsq: np.ndarray) -> np.ndarray:
-    """``err`` with each non-GT pixel near the GT replaced by ``err`` at its nearest GT pixel.
+def _decay(dist: np.ndarray) -> np.ndarray:
+    """``exp(_DECAY * D)`` per pixel, with D = sqrt of the exact integer squared distance, float64."""
+    e = dist.astype(np.float64)
+    cv2.multiply(e, e, dst=e)
+    np.rint(e, out=e)
+    cv2.sqrt(e, dst=e)
+    cv2.multiply(e, _DECAY, dst=e)
+    return cv2.exp(e, dst=e)
+
+
+def _take_nearest_gt_error(err: np.ndarray, gt: np.ndarray, dist: np.ndarray) -> None:
+    """Replace, in place, ``err`` at non-GT pixels near the GT by ``err`` at their nearest GT pixel.
 
     "Nearest" follows scipy's exact Euclidean feature transform, which the reference uses, including
     its choice among equidistant GT pixels: the one in the leftmost column, then the topmost row.
-    Only pixels within distance sqrt(18) of the GT are replaced (all those within Chebyshev
-    distance 3): the others never reach the 7x7 filter's output on GT pixels, all the measure reads.
-    ``dsq`` holds the squared distances, so only the offsets at exactly that distance are searched.
+    Only the non-GT pixels within Chebyshev distance 3 of the GT are replaced: the others never
+    reach the 7x7 filter's output on GT pixels, all the measure reads. Their nearest GT pixel lies
+    within distance sqrt(18), and ``dist`` gives its exact distance, so only the offsets at exactly
+    that distance are searched, in tie order.
     """
-    out = err.copy()
-    flat = np.flatnonzero((dsq > 0) & (dsq <= _MAX_SQ))
-    if len(flat) == 0:
-        return out
-    w = gt.shape[1]
-    ys, xs = np.divmod(flat, w)
-    sq = dsq.ravel()[flat].astype(np.int64)
-    pad = int(np.sqrt(_MAX_SQ))
-    gpad = np.pad(gt, pad).ravel()
-    pw = w + 2 * pad
-    centre = (ys + pad) * pw + (xs + pad)
-    flat_out, flat_err = out.ravel(), err.ravel()
+    g8 = gt.view(np.uint8)
+    ring = cv2.dilate(g8, _WINDOW)
+    ring -= g8
+    points = cv2.findNonZero(ring)
+    if points is None:
+        return
+    xs, ys = points.reshape(-1, 2).T.astype(np.intp)
+    h, w = gt.shape
+    d = dist[ys, xs].astype(np.float64)
+    sq = np.rint(d * d).astype(np.intp)
+    # GT in a frame of _PAD zeros, so that every offset of a ring pixel stays inside
+    pw = w + 2 * _PAD
+    framed = np.zeros((h + 2 * _PAD, pw), bool)
+    framed[_PAD : _PAD + h, _PAD : _PAD + w] = gt
+    framed = framed.ravel()
+    centre = (ys + _PAD) * pw + (xs + _PAD)
+    target = ys * w + xs
+    source = np.empty_like(target)
     for k, offs in _OFFSETS.items():
         sel = np.flatnonzero(sq == k)
         if len(sel) == 0:
             continue
-        cand = gpad[centre[sel, None] + (offs[:, 0] * pw + offs[:, 1])[None, :]]
-        first = offs[np.argmax(cand, axis=1)]
-        flat_out[flat[sel]] = flat_err[flat[sel] + first[:, 0] * w + first[:, 1]]
-    return out
+        first = offs[np.argmax(framed[centre[sel, None] + offs[:, 0] * pw + offs[:, 1]], axis=1)]
+        source[sel] = target[sel] + first[:, 0] * w + first[:, 1]
+    flat_err = err.ravel()
+    flat_err[target] = flat_err[source]
 
 
 def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
@@ -289,26 +311,36 @@ def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
 
 
 def _weighted_f(err: np.ndarray, gt: np.ndarray, sum_err: float, sum_err_pos: float, beta2=1.0) -> float:
-    """Weighted F-measure from the error map |p - gt| and its sums over all pixels and over the GT."""
+    """Weighted F-measure from the error map |p - gt| and its sums over all pixels and over the GT.
+
+    ``err`` (float64, C-contiguous) is overwritten.
+    """
     n_pos = int(np.count_nonzero(gt))
     if n_pos == 0:
         return 0.0
-    dsq = _squared_distances(gt)
-    # error at the nearest GT pixel, then the 7x7 Gaussian (sigma 5) with a zero border
-    et = _nearest_gt_values(err, gt, dsq)
-    ea = cv2.sepFilter2D(et, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
-    np.minimum(ea, err, out=ea)
-    sum_pos = float(np.einsum("i,i->", ea.ravel(), gt.view(np.uint8).ravel()))
-    # importance B = 2 - exp(log(0.5) / 5 * D), D = distance to the GT (so B = 1 on the GT):
+    dist = _distances(gt)
+    # importance B = 2 - exp(_DECAY * D), D = distance to the GT (so B = 1 on the GT):
     # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
-    e = np.sqrt(dsq, out=dsq)
-    np.multiply(e, np.log(0.5) / 5, out=e)
-    np.exp(e, out=e)
-    fpw = 2 * sum_err - dot(err.ravel(), e.ravel()) - sum_err_pos
+    fpw = 2 * sum_err - dot(err.ravel(), _decay(dist).ravel()) - sum_err_pos
+    # error at the nearest GT pixel (unchanged on the GT), then the 7x7 Gaussian (sigma 5) with a
+    # zero border, capped by the error itself on the GT
+    _take_nearest_gt_error(err, gt, dist)
+    ea = cv2.sepFilter2D(err, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
+    cv2.min(ea, err, dst=ea)
+    sum_pos = float(ea.sum(where=gt))
     tpw = n_pos - sum_pos
     recall = 1 - sum_pos / n_pos
     precision = tpw / (tpw + fpw + EPS)
     return (1 + beta2) * recall * precision / (recall + beta2 * precision + EPS)
+
+
+def _error_map(pred: np.ndarray, gt: np.ndarray, p: np.ndarray, levels: int) -> np.ndarray:
+    """|p - gt| per pixel, float64: the level's value ``p`` off the GT, ``1 - p`` on it."""
+    if levels == 256:
+        err = cv2.LUT(pred, p)
+        cv2.subtract(1.0, err, dst=err, mask=gt.view(np.uint8))
+        return err
+    return np.concatenate([p, 1 - p])[joint_key(pred, gt, levels)]
 
 
 def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> dict:
@@ -382,8 +414,7 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> d
     out["dice"] = 2 * b_tp / (2 * b_tp + b_fn + b_fp) if b_tp + b_fp + b_fn else 0.0
     if structure:
         out["s_measure"] = _s_measure(quads, p, pred, cy, cx)
-        # |p - gt| per pixel by one lookup of (gt, level): p off the GT, 1 - p on it
-        err = np.concatenate([p, 1 - p])[joint_key(pred, gt, levels)]
+        err = _error_map(pred, gt, p, levels)
         sum_pos_err = dot(pos, 1 - p)
         out["weighted_f"] = _weighted_f(err, gt, sum_pos_err + dot(neg, p), sum_pos_err)
     return out
