@@ -100,7 +100,7 @@ def test_sod_matches_pysodmetrics(pair):
     assert_matches(*pair)
 
 
-@pytest.mark.parametrize("shape", [(320, 320), (96, 128), (1, 7), (7, 1), (1, 1)])
+@pytest.mark.parametrize("shape", [(320, 320), (96, 128), (1, 7), (7, 1), (1, 1), (5, 2050)])
 def test_sod_matches_on_sizes(shape):
     rng = np.random.default_rng(sum(shape))
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.ndimage import distance_transform_edt
 
 from dbdbench.errors import DbdError
 from dbdbench.metrics.counts import (
@@ -236,6 +235,8 @@ def _distances(gt: np.ndarray) -> np.ndarray:
     """
     background = (~gt).view(np.uint8)
     if max(gt.shape) >= 2048:
+        from scipy.ndimage import distance_transform_edt
+
         return distance_transform_edt(background)
     return cv2.distanceTransform(background, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
