@@ -202,23 +202,37 @@ _GAUSS = _gauss_1d()
 _RADIUS = 3  # of the 7x7 Gaussian
 
 
-def _offsets_by_tie_rule(max_sq: int) -> dict[int, np.ndarray]:
-    """Offsets (dr, dc) grouped by dr^2 + dc^2 <= max_sq, each group ordered by column, then row."""
+def _offsets_by_tie_rule(max_sq: int) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets at each squared distance k <= max_sq, in the order of the reference's tie rule.
+
+    Returns
+    -------
+    dr, dc : ndarray, shape (max_sq + 1, G), int
+        Row k lists the offsets (dr, dc) with dr^2 + dc^2 = k, ordered by column, then row; rows are
+        padded to the largest group G by repeating their last offset (rows of a k that is not a sum
+        of two squares hold the zero offset; no pixel has such a squared distance).
+    """
     r = int(np.floor(np.sqrt(max_sq)))
     dr, dc = np.mgrid[-r : r + 1, -r : r + 1]
     dr, dc = dr.ravel(), dc.ravel()
     sq = dr * dr + dc * dc
-    groups = {}
-    for k in np.unique(sq[(sq > 0) & (sq <= max_sq)]):
-        sel = sq == k
-        order = np.lexsort((dr[sel], dc[sel]))
-        groups[int(k)] = np.stack([dr[sel][order], dc[sel][order]], axis=1)
-    return groups
+    groups = []
+    for k in range(max_sq + 1):
+        sel = np.flatnonzero((sq == k) & (k > 0))
+        groups.append(sel[np.lexsort((dr[sel], dc[sel]))])
+    size = max(len(g) for g in groups)
+    table_r = np.zeros((max_sq + 1, size), np.intp)
+    table_c = np.zeros((max_sq + 1, size), np.intp)
+    for k, sel in enumerate(groups):
+        if len(sel):
+            padded = np.concatenate([sel, np.repeat(sel[-1:], size - len(sel))])
+            table_r[k], table_c[k] = dr[padded], dc[padded]
+    return table_r, table_c
 
 
 # a pixel within Chebyshev distance 3 of the GT has its nearest GT pixel within distance sqrt(18)
 _MAX_SQ = 2 * _RADIUS * _RADIUS
-_OFFSETS = _offsets_by_tie_rule(_MAX_SQ)
+_TIE_DR, _TIE_DC = _offsets_by_tie_rule(_MAX_SQ)
 _WINDOW = np.ones((2 * _RADIUS + 1, 2 * _RADIUS + 1), np.uint8)
 _PAD = int(np.sqrt(_MAX_SQ))
 _DECAY = np.log(0.5) / 5  # importance B = 2 - exp(_DECAY * distance) off the GT
@@ -275,18 +289,10 @@ def _take_nearest_gt_error(err: np.ndarray, gt: np.ndarray, dist: np.ndarray) ->
     pw = w + 2 * _PAD
     framed = np.zeros((h + 2 * _PAD, pw), bool)
     framed[_PAD : _PAD + h, _PAD : _PAD + w] = gt
-    framed = framed.ravel()
-    centre = (ys + _PAD) * pw + (xs + _PAD)
-    target = ys * w + xs
-    source = np.empty_like(target)
-    for k, offs in _OFFSETS.items():
-        sel = np.flatnonzero(sq == k)
-        if len(sel) == 0:
-            continue
-        first = offs[np.argmax(framed[centre[sel, None] + offs[:, 0] * pw + offs[:, 1]], axis=1)]
-        source[sel] = target[sel] + first[:, 0] * w + first[:, 1]
+    candidates = framed.ravel()[((ys + _PAD) * pw + (xs + _PAD))[:, None] + (_TIE_DR * pw + _TIE_DC)[sq]]
+    first = np.argmax(candidates, axis=1)
     flat_err = err.ravel()
-    flat_err[target] = flat_err[source]
+    flat_err[ys * w + xs] = flat_err[(ys + _TIE_DR[sq, first]) * w + (xs + _TIE_DC[sq, first])]
 
 
 def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
