@@ -129,6 +129,20 @@ def test_perfect_map_scores():
     assert scores["f"].mean() < 1
 
 
+@pytest.mark.parametrize("side", ["inside", "outside"])
+def test_binary_map_with_errors_on_one_side_only(side):
+    # errors only on the GT (no distance weights needed) or only off it (no filtering needed)
+    gt = np.zeros((30, 40), np.uint8)
+    gt[6:24, 8:30] = 255
+    pred = gt.copy()
+    if side == "inside":
+        pred[10:20, 12:20] = 0
+    else:
+        pred[2:5, 2:38] = 255
+    assert_matches(pred, gt)
+    assert_matches(np.where(gt > 0, 180, 0).astype(np.uint8), gt)
+
+
 def test_reference_nan_case_is_finite_here():
     # GT centroid on the last row: the reference returns NaN for S, dbdbench a finite score
     gt = np.zeros((5, 6), np.uint8)

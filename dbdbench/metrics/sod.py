@@ -314,27 +314,32 @@ def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
     """
     gt = np.ascontiguousarray(gt, dtype=bool)
     err = np.abs(p - gt)
-    return _weighted_f(err, gt, float(err.sum()), float(err.sum(where=gt)), beta2)
+    return _weighted_f(err, gt, float(err.sum(where=gt)), float(err.sum(where=~gt)), beta2)
 
 
-def _weighted_f(err: np.ndarray, gt: np.ndarray, sum_err: float, sum_err_pos: float, beta2=1.0) -> float:
-    """Weighted F-measure from the error map |p - gt| and its sums over all pixels and over the GT.
+def _weighted_f(err: np.ndarray, gt: np.ndarray, sum_err_pos: float, sum_err_neg: float, beta2=1.0) -> float:
+    """Weighted F-measure from the error map |p - gt| and its sums on and off the GT.
 
-    ``err`` (float64, C-contiguous) is overwritten.
+    ``err`` (float64, C-contiguous) is overwritten. A map without error off the GT needs no
+    distance weights; one without error on the GT, no filtering.
     """
     n_pos = int(np.count_nonzero(gt))
     if n_pos == 0:
         return 0.0
-    dist = _distances(gt)
-    # importance B = 2 - exp(_DECAY * D), D = distance to the GT (so B = 1 on the GT):
-    # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
-    fpw = 2 * sum_err - dot(err.ravel(), _decay(dist).ravel()) - sum_err_pos
-    # error at the nearest GT pixel (unchanged on the GT), then the 7x7 Gaussian (sigma 5) with a
-    # zero border, capped by the error itself on the GT
-    _take_nearest_gt_error(err, gt, dist)
-    ea = cv2.sepFilter2D(err, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
-    cv2.min(ea, err, dst=ea)
-    sum_pos = float(ea.sum(where=gt))
+    dist = _distances(gt) if sum_err_pos > 0 or sum_err_neg > 0 else None
+    fpw = 0.0
+    if sum_err_neg > 0:
+        # importance B = 2 - exp(_DECAY * D), D = distance to the GT (so B = 1 on the GT):
+        # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
+        fpw = 2 * (sum_err_pos + sum_err_neg) - dot(err.ravel(), _decay(dist).ravel()) - sum_err_pos
+    sum_pos = 0.0
+    if sum_err_pos > 0:
+        # error at the nearest GT pixel (unchanged on the GT), then the 7x7 Gaussian (sigma 5) with
+        # a zero border, capped by the error itself on the GT
+        _take_nearest_gt_error(err, gt, dist)
+        ea = cv2.sepFilter2D(err, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
+        cv2.min(ea, err, dst=ea)
+        sum_pos = float(ea.sum(where=gt))
     tpw = n_pos - sum_pos
     recall = 1 - sum_pos / n_pos
     precision = tpw / (tpw + fpw + EPS)
@@ -422,8 +427,7 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> d
     if structure:
         out["s_measure"] = _s_measure(quads, p, pred, cy, cx)
         err = _error_map(pred, gt, p, levels)
-        sum_pos_err = dot(pos, 1 - p)
-        out["weighted_f"] = _weighted_f(err, gt, sum_pos_err + dot(neg, p), sum_pos_err)
+        out["weighted_f"] = _weighted_f(err, gt, dot(pos, 1 - p), dot(neg, p))
     return out
 
 
