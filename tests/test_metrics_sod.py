@@ -56,6 +56,7 @@ def assert_matches(pred: np.ndarray, gt: np.ndarray) -> None:
             assert 0 <= got <= 1
             continue
         np.testing.assert_allclose(got, expected, rtol=0, atol=TOL, err_msg=key)
+    assert abs(weighted_f_measure(pred, gt) - ref["weighted_f"]) <= TOL
 
 
 @st.composite

@@ -295,28 +295,6 @@ def _take_nearest_gt_error(err: np.ndarray, gt: np.ndarray, dist: np.ndarray) ->
     flat_err[ys * w + xs] = flat_err[(ys + _TIE_DR[sq, first]) * w + (xs + _TIE_DC[sq, first])]
 
 
-def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
-    """Weighted F-measure (Margolin et al., CVPR 2014) of a normalised map.
-
-    Parameters
-    ----------
-    p : ndarray, shape (H, W), float64
-        Prediction in [0, 1].
-    gt : ndarray, shape (H, W), bool
-        GT positives.
-    beta2 : float
-        beta^2 (1 in the reference).
-
-    Returns
-    -------
-    float
-        In [0, 1]; 0 for an empty GT.
-    """
-    gt = np.ascontiguousarray(gt, dtype=bool)
-    err = np.abs(p - gt)
-    return _weighted_f(err, gt, float(err.sum(where=gt)), float(err.sum(where=~gt)), beta2)
-
-
 def _weighted_f(err: np.ndarray, gt: np.ndarray, sum_err_pos: float, sum_err_neg: float, beta2=1.0) -> float:
     """Weighted F-measure from the error map |p - gt| and its sums on and off the GT.
 
@@ -467,5 +445,9 @@ def weighted_f_measure(pred: np.ndarray, gt: np.ndarray) -> float:
     """
     pred = as_levels(pred)
     gt = gt_positive(gt)
-    present = np.bincount(pred.ravel(), minlength=levels_of(pred))
-    return weighted_f_map(normalised_values(present, levels_of(pred))[pred], gt)
+    if pred.shape != gt.shape:
+        raise DbdError(f"prediction shape {pred.shape} differs from the ground truth's {gt.shape}")
+    levels = levels_of(pred)
+    neg, pos = joint_histogram(pred, gt)
+    p = normalised_values(neg + pos, levels)
+    return _weighted_f(_error_map(pred, gt, p, levels), gt, dot(pos, 1 - p), dot(neg, p))
