@@ -2,9 +2,9 @@
 
 ``evaluate`` pairs prediction files with GT masks by file stem, scores every pair under one protocol
 preset (:mod:`dbdbench.metrics.protocols`) on local worker processes or a dask cluster (each task
-returns a small record, never a map), and gathers summary numbers, curves, per-image scores and
-optional bootstrap confidence intervals into an :class:`EvaluationResult`, saved as JSON (the format
-below) with a per-image CSV beside it.
+scores a chunk of pairs and returns small records, never a map), and gathers summary numbers,
+curves, per-image scores and optional bootstrap confidence intervals into an
+:class:`EvaluationResult`, saved as JSON (the format below) with a per-image CSV beside it.
 
 Result format (``format_version`` 1)::
 
@@ -227,12 +227,17 @@ def _size(a: np.ndarray) -> str:
     return f"{a.shape[1]}x{a.shape[0]}"
 
 
-def score_pair(item: tuple[str, str, str], *, protocol: str, polarity: str, resize: bool) -> dict:
-    """Read one (prediction, GT) pair and return the protocol's per-image record (a worker task).
+def score_pairs(
+    items: list[tuple[str, str, str]], *, protocol: str, polarity: str, resize: bool
+) -> list[dict]:
+    """Read (prediction, GT) pairs and return the protocol's per-image records (one worker task).
+
+    A task scores a chunk of pairs, so that the cost of shipping a task to a worker process is
+    shared by many images; only paths go in and small records come out.
 
     Parameters
     ----------
-    item : (name, prediction path, GT path)
+    items : list of (name, prediction path, GT path)
     protocol : str
     polarity : {"focus-white", "blurred-white"}
         How the GT is stored.
@@ -241,26 +246,34 @@ def score_pair(item: tuple[str, str, str], *, protocol: str, polarity: str, resi
 
     Returns
     -------
-    dict
-        The record of :meth:`~dbdbench.metrics.protocols.Protocol.score_image`.
+    list of dict
+        Per pair, the record of :meth:`~dbdbench.metrics.protocols.Protocol.score_image`.
     """
     from dbdbench.imageio import read_grey
     from dbdbench.metrics.protocols import get_protocol
     from dbdbench.metrics.resize import resize_bilinear
 
-    _, pred_path, gt_path = item
     proto = get_protocol(protocol)
-    pred = read_grey(pred_path)
-    gt = read_grey(gt_path)
-    if pred.shape != gt.shape:
-        sizes = f"prediction '{pred_path}' is {_size(pred)} but its GT '{gt_path}' is {_size(gt)}"
-        if proto.resize is None:
-            raise DbdError(f"{sizes}; protocol {protocol} compares equal sizes only: resize the maps")
-        if not resize:
-            raise DbdError(f"{sizes}; drop --no-resize or resize the maps")
-        if proto.resize == "bilinear":
-            pred = resize_bilinear(pred, gt.shape)
-    return proto.score_image(pred, gt, polarity)
+    records = []
+    for _, pred_path, gt_path in items:
+        pred = read_grey(pred_path)
+        gt = read_grey(gt_path)
+        if pred.shape != gt.shape:
+            sizes = f"prediction '{pred_path}' is {_size(pred)} but its GT '{gt_path}' is {_size(gt)}"
+            if proto.resize is None:
+                raise DbdError(f"{sizes}; protocol {protocol} compares equal sizes only: resize the maps")
+            if not resize:
+                raise DbdError(f"{sizes}; drop --no-resize or resize the maps")
+            if proto.resize == "bilinear":
+                pred = resize_bilinear(pred, gt.shape)
+        records.append(proto.score_image(pred, gt, polarity))
+    return records
+
+
+def _chunks(items: list, workers: int, parallel: bool) -> list[list]:
+    """Split the pairs into tasks: one per pair in this process, else about 8 chunks per worker."""
+    size = min(64, max(1, math.ceil(len(items) / (8 * workers)))) if parallel else 1
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _reference(gt_dir, dataset, root, split, gt_polarity):
@@ -391,11 +404,13 @@ def evaluate(
     pairing = pair_by_stem(
         items, reference, prefix=pred_prefix, suffix=pred_suffix, allow_missing=allow_missing
     )
-    tasks = [(n, str(p), str(g)) for n, p, g in pairing.pairs]
-    func = partial(score_pair, protocol=protocol, polarity=polarity, resize=resize)
-    records = run_tasks(
-        func, tasks, workers=workers, scheduler=scheduler, desc=f"evaluate {protocol}", progress=progress
-    )
+    pairs = [(n, str(p), str(g)) for n, p, g in pairing.pairs]
+    parallel = workers > 1 or bool(scheduler)
+    tasks = _chunks(pairs, workers, parallel)
+    func = partial(score_pairs, protocol=protocol, polarity=polarity, resize=resize)
+    desc = f"evaluate {protocol}" + (f" ({len(tasks[0])} images per task)" if parallel else "")
+    chunks = run_tasks(func, tasks, workers=workers, scheduler=scheduler, desc=desc, progress=progress)
+    records = [r for chunk in chunks for r in chunk]
     stacked = stack(records)
     per_image = [
         {"name": n, **{k: float(r[k]) for k in proto.per_image_keys}}
@@ -415,4 +430,3 @@ def evaluate(
         curves=proto.curves(stacked),
         per_image=per_image,
     )
-

@@ -12,7 +12,7 @@ import pytest
 
 import dbdbench
 from dbdbench.errors import DbdError
-from dbdbench.evaluation import evaluate, load_result
+from dbdbench.evaluation import _chunks, evaluate, load_result
 from dbdbench.imageio import write_image
 from dbdbench.metrics.protocols import get_protocol, stack
 
@@ -78,10 +78,21 @@ def test_bootstrap_is_seeded(tmp_path):
 
 
 def test_workers_give_identical_results(tmp_path):
-    pred_dir, gt_dir, _, _ = make_set(tmp_path, n=5)
+    # 21 pairs on 2 workers: tasks of 2 pairs and a last one of 1, gathered in pair order
+    pred_dir, gt_dir, preds, _ = make_set(tmp_path, n=21)
     one = evaluate(pred_dir, gt_dir, progress=False).to_dict()
     two = evaluate(pred_dir, gt_dir, workers=2, progress=False).to_dict()
     assert one == two
+    assert [r["name"] for r in two["per_image"]] == sorted(preds)
+
+
+def test_tasks_are_chunks_of_pairs():
+    pairs = list(range(1000))
+    assert _chunks(pairs, 1, parallel=False) == [[i] for i in pairs]
+    tasks = _chunks(pairs, 2, parallel=True)
+    assert [len(t) for t in tasks] == [63] * 15 + [55]
+    assert [i for t in tasks for i in t] == pairs
+    assert max(len(t) for t in _chunks(list(range(10**5)), 2, parallel=True)) == 64
 
 
 def test_suffix_polarity_and_resize(tmp_path):

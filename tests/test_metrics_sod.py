@@ -56,6 +56,7 @@ def assert_matches(pred: np.ndarray, gt: np.ndarray) -> None:
             assert 0 <= got <= 1
             continue
         np.testing.assert_allclose(got, expected, rtol=0, atol=TOL, err_msg=key)
+    assert abs(weighted_f_measure(pred, gt) - ref["weighted_f"]) <= TOL
 
 
 @st.composite
@@ -100,7 +101,7 @@ def test_sod_matches_pysodmetrics(pair):
     assert_matches(*pair)
 
 
-@pytest.mark.parametrize("shape", [(320, 320), (96, 128), (1, 7), (7, 1), (1, 1)])
+@pytest.mark.parametrize("shape", [(320, 320), (96, 128), (1, 7), (7, 1), (1, 1), (5, 2050)])
 def test_sod_matches_on_sizes(shape):
     rng = np.random.default_rng(sum(shape))
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
@@ -127,6 +128,20 @@ def test_perfect_map_scores():
     assert scores["iou"] == scores["dice"] == 1.0
     # the threshold-0 entry counts every pixel positive, so the mean F of a perfect map is below 1
     assert scores["f"].mean() < 1
+
+
+@pytest.mark.parametrize("side", ["inside", "outside"])
+def test_binary_map_with_errors_on_one_side_only(side):
+    # errors only on the GT (no distance weights needed) or only off it (no filtering needed)
+    gt = np.zeros((30, 40), np.uint8)
+    gt[6:24, 8:30] = 255
+    pred = gt.copy()
+    if side == "inside":
+        pred[10:20, 12:20] = 0
+    else:
+        pred[2:5, 2:38] = 255
+    assert_matches(pred, gt)
+    assert_matches(np.where(gt > 0, 180, 0).astype(np.uint8), gt)
 
 
 def test_reference_nan_case_is_finite_here():

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.ndimage import distance_transform_edt
 
 from dbdbench.errors import DbdError
 from dbdbench.metrics.counts import (
@@ -203,112 +202,135 @@ _GAUSS = _gauss_1d()
 _RADIUS = 3  # of the 7x7 Gaussian
 
 
-def _offsets_by_tie_rule(max_sq: int) -> dict[int, np.ndarray]:
-    """Offsets (dr, dc) grouped by dr^2 + dc^2 <= max_sq, each group ordered by column, then row."""
+def _offsets_by_tie_rule(max_sq: int) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets at each squared distance k <= max_sq, in the order of the reference's tie rule.
+
+    Returns
+    -------
+    dr, dc : ndarray, shape (max_sq + 1, G), int
+        Row k lists the offsets (dr, dc) with dr^2 + dc^2 = k, ordered by column, then row; rows are
+        padded to the largest group G by repeating their last offset (rows of a k that is not a sum
+        of two squares hold the zero offset; no pixel has such a squared distance).
+    """
     r = int(np.floor(np.sqrt(max_sq)))
     dr, dc = np.mgrid[-r : r + 1, -r : r + 1]
     dr, dc = dr.ravel(), dc.ravel()
     sq = dr * dr + dc * dc
-    groups = {}
-    for k in np.unique(sq[(sq > 0) & (sq <= max_sq)]):
-        sel = sq == k
-        order = np.lexsort((dr[sel], dc[sel]))
-        groups[int(k)] = np.stack([dr[sel][order], dc[sel][order]], axis=1)
-    return groups
+    groups = []
+    for k in range(max_sq + 1):
+        sel = np.flatnonzero((sq == k) & (k > 0))
+        groups.append(sel[np.lexsort((dr[sel], dc[sel]))])
+    size = max(len(g) for g in groups)
+    table_r = np.zeros((max_sq + 1, size), np.intp)
+    table_c = np.zeros((max_sq + 1, size), np.intp)
+    for k, sel in enumerate(groups):
+        if len(sel):
+            padded = np.concatenate([sel, np.repeat(sel[-1:], size - len(sel))])
+            table_r[k], table_c[k] = dr[padded], dc[padded]
+    return table_r, table_c
 
 
 # a pixel within Chebyshev distance 3 of the GT has its nearest GT pixel within distance sqrt(18)
 _MAX_SQ = 2 * _RADIUS * _RADIUS
-_OFFSETS = _offsets_by_tie_rule(_MAX_SQ)
+_TIE_DR, _TIE_DC = _offsets_by_tie_rule(_MAX_SQ)
+_WINDOW = np.ones((2 * _RADIUS + 1, 2 * _RADIUS + 1), np.uint8)
+_PAD = int(np.sqrt(_MAX_SQ))
+_DECAY = np.log(0.5) / 5  # importance B = 2 - exp(_DECAY * distance) off the GT
 
 
-def _squared_distances(gt: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distance of every pixel to the nearest GT pixel: exact integers, float64."""
-    if max(gt.shape) >= 2048:
-        d = distance_transform_edt(~gt)
-    else:
-        # OpenCV's exact transform returns float32 distances; their squares round back to the
-        # exact integer squared distances (the error stays below 0.5 under 2048 px)
-        d = cv2.distanceTransform((~gt).view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-        d = d.astype(np.float64)
-    np.multiply(d, d, out=d)
-    return np.rint(d, out=d)
-
-
-def _nearest_gt_values(err: np.ndarray, gt: np.ndarray, dsq: np.ndarray) -> np.ndarray:
-    """``err`` with each non-GT pixel near the GT replaced by ``err`` at its nearest GT pixel.
-
-    "Nearest" follows scipy's exact Euclidean feature transform, which the reference uses, including
-    its choice among equidistant GT pixels: the one in the leftmost column, then the topmost row.
-    Only pixels within distance sqrt(18) of the GT are replaced (all those within Chebyshev
-    distance 3): the others never reach the 7x7 filter's output on GT pixels, all the measure reads.
-    ``dsq`` holds the squared distances, so only the offsets at exactly that distance are searched.
-    """
-    out = err.copy()
-    flat = np.flatnonzero((dsq > 0) & (dsq <= _MAX_SQ))
-    if len(flat) == 0:
-        return out
-    w = gt.shape[1]
-    ys, xs = np.divmod(flat, w)
-    sq = dsq.ravel()[flat].astype(np.int64)
-    pad = int(np.sqrt(_MAX_SQ))
-    gpad = np.pad(gt, pad).ravel()
-    pw = w + 2 * pad
-    centre = (ys + pad) * pw + (xs + pad)
-    flat_out, flat_err = out.ravel(), err.ravel()
-    for k, offs in _OFFSETS.items():
-        sel = np.flatnonzero(sq == k)
-        if len(sel) == 0:
-            continue
-        cand = gpad[centre[sel, None] + (offs[:, 0] * pw + offs[:, 1])[None, :]]
-        first = offs[np.argmax(cand, axis=1)]
-        flat_out[flat[sel]] = flat_err[flat[sel] + first[:, 0] * w + first[:, 1]]
-    return out
-
-
-def weighted_f_map(p: np.ndarray, gt: np.ndarray, beta2: float = 1.0) -> float:
-    """Weighted F-measure (Margolin et al., CVPR 2014) of a normalised map.
-
-    Parameters
-    ----------
-    p : ndarray, shape (H, W), float64
-        Prediction in [0, 1].
-    gt : ndarray, shape (H, W), bool
-        GT positives.
-    beta2 : float
-        beta^2 (1 in the reference).
+def _distances(gt: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every pixel to the nearest GT pixel (exact transform).
 
     Returns
     -------
-    float
-        In [0, 1]; 0 for an empty GT.
+    ndarray, shape (H, W), float32 (OpenCV, images under 2048 px) or float64 (scipy, larger)
+        The square of each value, rounded, is the exact integer squared distance: OpenCV's float32
+        error stays below 0.5 on the square under 2048 px.
     """
-    gt = np.ascontiguousarray(gt, dtype=bool)
-    err = np.abs(p - gt)
-    return _weighted_f(err, gt, float(err.sum()), float(err.sum(where=gt)), beta2)
+    background = (~gt).view(np.uint8)
+    if max(gt.shape) >= 2048:
+        from scipy.ndimage import distance_transform_edt
+
+        return distance_transform_edt(background)
+    return cv2.distanceTransform(background, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
-def _weighted_f(err: np.ndarray, gt: np.ndarray, sum_err: float, sum_err_pos: float, beta2=1.0) -> float:
-    """Weighted F-measure from the error map |p - gt| and its sums over all pixels and over the GT."""
+def _decay(dist: np.ndarray) -> np.ndarray:
+    """``exp(_DECAY * D)`` per pixel, with D = sqrt of the exact integer squared distance, float64."""
+    e = dist.astype(np.float64)
+    cv2.multiply(e, e, dst=e)
+    np.rint(e, out=e)
+    cv2.sqrt(e, dst=e)
+    cv2.multiply(e, _DECAY, dst=e)
+    return cv2.exp(e, dst=e)
+
+
+def _take_nearest_gt_error(err: np.ndarray, gt: np.ndarray, dist: np.ndarray) -> None:
+    """Replace, in place, ``err`` at non-GT pixels near the GT by ``err`` at their nearest GT pixel.
+
+    "Nearest" follows scipy's exact Euclidean feature transform, which the reference uses, including
+    its choice among equidistant GT pixels: the one in the leftmost column, then the topmost row.
+    Only the non-GT pixels within Chebyshev distance 3 of the GT are replaced: the others never
+    reach the 7x7 filter's output on GT pixels, all the measure reads. Their nearest GT pixel lies
+    within distance sqrt(18), and ``dist`` gives its exact distance, so only the offsets at exactly
+    that distance are searched, in tie order.
+    """
+    g8 = gt.view(np.uint8)
+    ring = cv2.dilate(g8, _WINDOW)
+    ring -= g8
+    points = cv2.findNonZero(ring)
+    if points is None:
+        return
+    xs, ys = points.reshape(-1, 2).T.astype(np.intp)
+    h, w = gt.shape
+    d = dist[ys, xs].astype(np.float64)
+    sq = np.rint(d * d).astype(np.intp)
+    # GT in a frame of _PAD zeros, so that every offset of a ring pixel stays inside
+    pw = w + 2 * _PAD
+    framed = np.zeros((h + 2 * _PAD, pw), bool)
+    framed[_PAD : _PAD + h, _PAD : _PAD + w] = gt
+    candidates = framed.ravel()[((ys + _PAD) * pw + (xs + _PAD))[:, None] + (_TIE_DR * pw + _TIE_DC)[sq]]
+    first = np.argmax(candidates, axis=1)
+    flat_err = err.ravel()
+    flat_err[ys * w + xs] = flat_err[(ys + _TIE_DR[sq, first]) * w + (xs + _TIE_DC[sq, first])]
+
+
+def _weighted_f(err: np.ndarray, gt: np.ndarray, sum_err_pos: float, sum_err_neg: float, beta2=1.0) -> float:
+    """Weighted F-measure from the error map |p - gt| and its sums on and off the GT.
+
+    ``err`` (float64, C-contiguous) is overwritten. A map without error off the GT needs no
+    distance weights; one without error on the GT, no filtering.
+    """
     n_pos = int(np.count_nonzero(gt))
     if n_pos == 0:
         return 0.0
-    dsq = _squared_distances(gt)
-    # error at the nearest GT pixel, then the 7x7 Gaussian (sigma 5) with a zero border
-    et = _nearest_gt_values(err, gt, dsq)
-    ea = cv2.sepFilter2D(et, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
-    np.minimum(ea, err, out=ea)
-    sum_pos = float(np.einsum("i,i->", ea.ravel(), gt.view(np.uint8).ravel()))
-    # importance B = 2 - exp(log(0.5) / 5 * D), D = distance to the GT (so B = 1 on the GT):
-    # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
-    e = np.sqrt(dsq, out=dsq)
-    np.multiply(e, np.log(0.5) / 5, out=e)
-    np.exp(e, out=e)
-    fpw = 2 * sum_err - dot(err.ravel(), e.ravel()) - sum_err_pos
+    dist = _distances(gt) if sum_err_pos > 0 or sum_err_neg > 0 else None
+    fpw = 0.0
+    if sum_err_neg > 0:
+        # importance B = 2 - exp(_DECAY * D), D = distance to the GT (so B = 1 on the GT):
+        # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
+        fpw = 2 * (sum_err_pos + sum_err_neg) - dot(err.ravel(), _decay(dist).ravel()) - sum_err_pos
+    sum_pos = 0.0
+    if sum_err_pos > 0:
+        # error at the nearest GT pixel (unchanged on the GT), then the 7x7 Gaussian (sigma 5) with
+        # a zero border, capped by the error itself on the GT
+        _take_nearest_gt_error(err, gt, dist)
+        ea = cv2.sepFilter2D(err, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
+        cv2.min(ea, err, dst=ea)
+        sum_pos = float(ea.sum(where=gt))
     tpw = n_pos - sum_pos
     recall = 1 - sum_pos / n_pos
     precision = tpw / (tpw + fpw + EPS)
     return (1 + beta2) * recall * precision / (recall + beta2 * precision + EPS)
+
+
+def _error_map(pred: np.ndarray, gt: np.ndarray, p: np.ndarray, levels: int) -> np.ndarray:
+    """|p - gt| per pixel, float64: the level's value ``p`` off the GT, ``1 - p`` on it."""
+    if levels == 256:
+        err = cv2.LUT(pred, p)
+        cv2.subtract(1.0, err, dst=err, mask=gt.view(np.uint8))
+        return err
+    return np.concatenate([p, 1 - p])[joint_key(pred, gt, levels)]
 
 
 def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> dict:
@@ -382,10 +404,8 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> d
     out["dice"] = 2 * b_tp / (2 * b_tp + b_fn + b_fp) if b_tp + b_fp + b_fn else 0.0
     if structure:
         out["s_measure"] = _s_measure(quads, p, pred, cy, cx)
-        # |p - gt| per pixel by one lookup of (gt, level): p off the GT, 1 - p on it
-        err = np.concatenate([p, 1 - p])[joint_key(pred, gt, levels)]
-        sum_pos_err = dot(pos, 1 - p)
-        out["weighted_f"] = _weighted_f(err, gt, sum_pos_err + dot(neg, p), sum_pos_err)
+        err = _error_map(pred, gt, p, levels)
+        out["weighted_f"] = _weighted_f(err, gt, dot(pos, 1 - p), dot(neg, p))
     return out
 
 
@@ -425,5 +445,9 @@ def weighted_f_measure(pred: np.ndarray, gt: np.ndarray) -> float:
     """
     pred = as_levels(pred)
     gt = gt_positive(gt)
-    present = np.bincount(pred.ravel(), minlength=levels_of(pred))
-    return weighted_f_map(normalised_values(present, levels_of(pred))[pred], gt)
+    if pred.shape != gt.shape:
+        raise DbdError(f"prediction shape {pred.shape} differs from the ground truth's {gt.shape}")
+    levels = levels_of(pred)
+    neg, pos = joint_histogram(pred, gt)
+    p = normalised_values(neg + pos, levels)
+    return _weighted_f(_error_map(pred, gt, p, levels), gt, dot(pos, 1 - p), dot(neg, p))
