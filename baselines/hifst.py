@@ -104,12 +104,8 @@ class _Scale:
 
 
 def _waste_index(scales) -> np.ndarray:
-    """Columns of the tile buffer (``_tile_coefficients``) that lie outside the triangles."""
-    parts = []
-    for sc in scales:
-        for w, ne in zip(sc.waste, [sc.m // 2 + 1 - e for e in sc.je], strict=True):
-            parts += [w[:, :ne].ravel(), w[:, ne:].ravel()]
-    return np.flatnonzero(np.concatenate(parts))
+    """Rows of the tile buffer (``_tile_coefficients``) that lie outside the triangles."""
+    return np.flatnonzero(np.concatenate([w.T.ravel() for sc in scales for w in sc.waste]))
 
 
 class _Workspace:
@@ -156,12 +152,11 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
     rows, cols : slice
         The tile, in unpadded image coordinates.
     scales : sequence of _Scale
-    out : ndarray, shape (th * tw, BLOCK * sum of scale widths), float32
-        Pixel-major: one row per pixel of the tile (row-major). For each scale, block ``b`` and
-        parity of the horizontal frequency in turn, columns ``(i, j)`` hold vertical frequency
-        ``u = BLOCK * b + i`` and horizontal frequency ``j`` of the block rectangle (even ones, then
-        odd ones): the matrix products write there directly. Columns outside the triangles
-        (``_waste_index``) are left arbitrary.
+    out : ndarray, shape (BLOCK * sum of scale widths, th * tw), float32
+        Coefficient-major: one column per pixel of the tile (row-major). For each scale and block
+        ``b`` in turn, rows ``(j, i)`` hold horizontal frequency ``j`` of the block rectangle
+        (even ones, then odd ones) and vertical frequency ``u = BLOCK * b + i``: the matrix products
+        write there directly. Rows outside the triangles (``_waste_index``) are left arbitrary.
     ws : _Workspace
         Scratch buffers.
     """
@@ -187,15 +182,15 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
         # block of u and parity of w over all pixels of the tile.
         even, odd = ws.get("even", (h + 1, nb * BLOCK, th, tw)), ws.get("odd", (h, nb * BLOCK, th, tw))
         _fold(v, m, 2, tw, even, odd)
-        eb, ob = even.reshape(h + 1, nb, BLOCK, n), odd.reshape(h, nb, BLOCK, n)
+        eb, ob = even.reshape(h + 1, nb, BLOCK * n), odd.reshape(h, nb, BLOCK * n)
         for b in range(nb):
-            for cos, folds, j0 in ((sc.even, eb, sc.je[b]), (sc.odd, ob, sc.jo[b])):
-                nj = cos.shape[0] - j0
-                for i in range(BLOCK if nj else 0):
-                    # Pixel-major output (a strided view with unit column stride, as BLAS wants).
-                    np.matmul(folds[:, b, i].T, cos[j0:].T, out=out[:, k : k + nj])
-                    k += nj
-    assert k == out.shape[1]
+            ne, no = h + 1 - sc.je[b], h - sc.jo[b]
+            np.matmul(sc.even[sc.je[b] :], eb[:, b], out=out[BLOCK * k : BLOCK * (k + ne)].reshape(ne, -1))
+            k += ne
+            if no:
+                np.matmul(sc.odd[sc.jo[b] :], ob[:, b], out=out[BLOCK * k : BLOCK * (k + no)].reshape(no, -1))
+                k += no
+    assert BLOCK * k == out.shape[0]
 
 
 def sorted_coefficient_layers(
@@ -246,9 +241,12 @@ def sorted_coefficient_layers(
         for c0 in range(0, W, tw):
             cols = slice(c0, min(W, c0 + tw))
             n = (rows.stop - rows.start) * (cols.stop - cols.start)
-            pix = buf[: BLOCK * width * n].reshape(n, BLOCK * width)
-            _tile_coefficients(gp, rows, cols, scs, pix, ws)
-            pix[:, waste] = np.inf  # never among the smallest
+            coefs = buf[: BLOCK * width * n].reshape(BLOCK * width, n)
+            _tile_coefficients(gp, rows, cols, scs, coefs, ws)
+            coefs[waste] = np.inf  # never among the smallest
+            # Pixel-major, for a contiguous selection per pixel; the folds' memory is free now.
+            pix = ws.get("even", (n, BLOCK * width))
+            pix = cv2.transpose(coefs, pix)
             np.abs(pix, out=pix)
             if nl < pix.shape[1]:
                 # Non-negative floats order like their bit patterns; integer selection is faster.

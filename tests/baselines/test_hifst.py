@@ -51,12 +51,12 @@ def test_selection_equals_a_full_sort_of_the_same_coefficients():
     grad[:5, :6] = 0.0  # exact ties (zeros)
     grad[6:, 9:] = 3.0  # and a constant patch
     scs = [H._Scale.make(m) for m in H.SCALES]
-    coefs = np.empty((grad.size, H.BLOCK * sum(s.width for s in scs)), dtype=np.float32)
+    coefs = np.empty((H.BLOCK * sum(s.width for s in scs), grad.size), dtype=np.float32)
     gp = np.pad(grad, max(H.SCALES) // 2)
     H._tile_coefficients(gp, slice(0, 11), slice(0, 14), scs, coefs, H._Workspace())
-    kept = np.delete(np.abs(coefs), H._waste_index(scs), axis=1)
-    assert kept.shape[1] == sum(m * (m + 1) // 2 for m in H.SCALES) == 2660  # the triangles
-    full = np.sort(kept, axis=1)[:, :117].reshape(11, 14, 117)
+    kept = np.delete(np.abs(coefs), H._waste_index(scs), axis=0)
+    assert kept.shape[0] == sum(m * (m + 1) // 2 for m in H.SCALES) == 2660  # the triangles
+    full = np.sort(kept, axis=0)[:117].T.reshape(11, 14, 117)
     np.testing.assert_array_equal(H.sorted_coefficient_layers(grad, tile_pixels=grad.size), full)
 
 
