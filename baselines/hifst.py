@@ -25,9 +25,10 @@ cosine vectors) to halve the work. Only the needed triangle of coefficients is f
 4 vertical frequencies, coefficient-major so that every product is wide (coefficients x all pixels
 of the tile); one transpose per tile makes each pixel's 2944 values (2660 and the blocks' excess,
 set to +inf) contiguous for a partial selection of the 117 smallest on their bit patterns. On the 9
-CUHK photos this takes 2.3x the time of the stride-4 port ``blur-detector`` at the same scales
-(``benchmarks/bench_baselines.py --part hifst``; 2.7x before this layout). Memory is bounded by the
-tile size; the 117 layers of a large photo go to a temporary file.
+CUHK photos this takes 2.6-2.75x the time of the stride-4 port ``blur-detector`` at the same scales
+on the idle 2-core development machine (``benchmarks/bench_baselines.py --part hifst``; 2.1x at
+load 1.3, where ``blur-detector`` slows down more). Memory is bounded by the tile size; the 117
+layers of a large photo go to a temporary file.
 """
 
 from __future__ import annotations
