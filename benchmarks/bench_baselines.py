@@ -47,6 +47,7 @@ def part_hifst_vs_blur_detector(data: Path, quick: bool):
     from dbdbench.imageio import read_rgb, read_unit
     from dbdbench.pairing import list_images
 
+    cv2.setNumThreads(1)  # one thread for both ports, as in the other parts
     images = list(list_images(data / "cuhk/image").items())
     if quick:
         images = images[:3]
