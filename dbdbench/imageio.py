@@ -111,6 +111,35 @@ def read_grey(path: str | os.PathLike) -> np.ndarray:
     return img
 
 
+def max_level(a: np.ndarray) -> int:
+    """Full-scale value of an integer image: 255 (uint8) or 65535 (uint16).
+
+    Raises
+    ------
+    DbdError
+        Any other sample type.
+    """
+    if a.dtype == np.uint8:
+        return 255
+    if a.dtype == np.uint16:
+        return 65535
+    raise DbdError(f"unsupported image sample type {a.dtype}; save masks and maps as 8- or 16-bit")
+
+
+def to_unit(grey: np.ndarray) -> np.ndarray:
+    """Scale an integer image to float32 in [0, 1] (value / 255, or / 65535 for 16-bit).
+
+    Parameters
+    ----------
+    grey : ndarray, dtype uint8 or uint16
+
+    Returns
+    -------
+    ndarray, same shape, dtype float32
+    """
+    return grey.astype(np.float32) / np.float32(max_level(grey))
+
+
 def read_unit(path: str | os.PathLike) -> np.ndarray:
     """Read a mask or map as float32 in [0, 1] (value / 255, or / 65535 for 16-bit files).
 
@@ -119,9 +148,7 @@ def read_unit(path: str | os.PathLike) -> np.ndarray:
     ndarray, shape (H, W), dtype float32
         Values in [0, 1], polarity as stored in the file.
     """
-    img = read_grey(path)
-    scale = 65535.0 if img.dtype == np.uint16 else 255.0
-    return img.astype(np.float32) / np.float32(scale)
+    return to_unit(read_grey(path))
 
 
 def encode_image(array: np.ndarray, ext: str = ".png", quality: int = 95) -> bytes:

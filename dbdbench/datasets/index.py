@@ -22,7 +22,7 @@ from dbdbench.datasets.registry import (
     guess_from_names,
 )
 from dbdbench.errors import DbdError
-from dbdbench.imageio import is_image_file, read_grey, read_rgb
+from dbdbench.imageio import is_image_file, read_grey, read_rgb, to_unit
 from dbdbench.pairing import list_images
 
 SPLITS_DIR = Path(__file__).parent / "splits"
@@ -43,8 +43,7 @@ def to_infocus(grey: np.ndarray, polarity: str) -> np.ndarray:
     ndarray, shape (H, W), dtype float32
         Values in [0, 1], 1 = in-focus.
     """
-    scale = np.float32(65535.0 if grey.dtype == np.uint16 else 255.0)
-    unit = grey.astype(np.float32) / scale
+    unit = to_unit(grey)
     return (np.float32(1.0) - unit) if polarity == BLURRED_WHITE else unit
 
 

@@ -18,7 +18,7 @@ from dbdbench.datasets.index import DatasetIndex, Sample, resolve, to_infocus
 from dbdbench.datasets.registry import guess_from_names
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
-from dbdbench.imageio import read_grey
+from dbdbench.imageio import max_level, read_grey
 
 OK, INFO, PROBLEM = "ok", "info", "PROBLEM"
 
@@ -106,8 +106,7 @@ def mask_stats(sample: Sample) -> dict:
         return out
     with Image.open(sample.gt_path) as im:
         out["mode"] = im.mode
-    full = 65535 if grey.dtype == np.uint16 else 255
-    out["binary"] = bool(np.all((grey == 0) | (grey == full)))
+    out["binary"] = bool(np.all((grey == 0) | (grey == max_level(grey))))
     m = to_infocus(grey, sample.gt_polarity)
     h, w = m.shape
     b = max(1, min(h, w) // 10)

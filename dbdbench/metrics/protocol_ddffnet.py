@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from dbdbench.imageio import max_level
 from dbdbench.metrics.counts import dot, joint_histogram
 from dbdbench.metrics.curves import f_from_pr
-from dbdbench.metrics.protocols import Protocol, focus_levels, max_level
+from dbdbench.metrics.protocols import Protocol, focus_levels
 
 
 class DdffnetProtocol(Protocol):

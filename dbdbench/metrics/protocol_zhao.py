@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dbdbench.imageio import max_level
 from dbdbench.metrics.curves import f_from_pr
-from dbdbench.metrics.protocols import Protocol, focus_levels, max_level
+from dbdbench.metrics.protocols import Protocol, focus_levels
 from dbdbench.metrics.resize import resize_bicubic_matlab
 
 CURVE_THRESHOLDS = np.linspace(1.0, 0.0, 21)

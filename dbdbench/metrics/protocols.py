@@ -18,18 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 from dbdbench.errors import DbdError
+from dbdbench.imageio import max_level
 
 POLARITIES = ("focus-white", "blurred-white")
 NAMES = ("sod", "hifst", "zhao", "binseg", "ddffnet")
-
-
-def max_level(a: np.ndarray) -> int:
-    """Full-scale value of an integer image: 255 (uint8) or 65535 (uint16)."""
-    if a.dtype == np.uint8:
-        return 255
-    if a.dtype == np.uint16:
-        return 65535
-    raise DbdError(f"unsupported image sample type {a.dtype}; save masks and maps as 8- or 16-bit")
 
 
 def focus_levels(gt: np.ndarray, polarity: str) -> np.ndarray:
