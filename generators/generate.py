@@ -8,9 +8,12 @@ of execution, a dask cluster, or a restart.
 
 from __future__ import annotations
 
+import copy
 import functools
+import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +64,8 @@ class Summary:
     redraws : int
         Draws rejected by the checks, over the samples made by this run.
     preview : Path or None
+    notes : list of str
+        One-line notes on the set (see ``notify`` of :func:`generate_sim`).
     """
 
     out: Path
@@ -72,6 +77,7 @@ class Summary:
     sources: int = 0
     redraws: int = 0
     preview: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def sample_rng(seed: int, index: int, draw: int = 0) -> np.random.Generator:
@@ -148,8 +154,45 @@ def make_sample(job: Job, index: int) -> dict[str, str]:
     return row
 
 
-def _resolve(recipe, count, size, seed, sources, masks, depths) -> Recipe:
-    r = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+#: Peak working memory of one sample, bytes per output pixel (float32 copies of the image, the
+#: mask, blur accumulators and their temporaries), measured as the peak traced allocation and the
+#: growth of the resident set while rendering 512 and 1536 px samples, rounded up.
+WORKING_BYTES_PER_PIXEL = {"btbnet": 160, "lens": 320}
+
+#: Above this many samples per source photo the set repeats its photos enough to say so.
+SAMPLES_PER_PHOTO_NOTE = 200
+
+
+def resolve_recipe(
+    recipe: str | os.PathLike | Recipe,
+    *,
+    count: int | None = None,
+    size: int | None = None,
+    seed: int | None = None,
+    sources: str | os.PathLike | None = None,
+    masks: str | os.PathLike | None = None,
+    depths: str | os.PathLike | None = None,
+    folder_count: int | None = None,
+) -> Recipe:
+    """The recipe with the command's options applied: a new object (``recipe`` is not changed).
+
+    Parameters
+    ----------
+    recipe : str, path-like or Recipe
+    count, size, seed, sources, masks, depths :
+        Options overriding the recipe (None keeps the recipe's).
+    folder_count : int, optional
+        The count recorded in the folder being resumed: used when ``count`` is None, so that a plain
+        ``--resume`` completes the folder as it is.
+
+    Raises
+    ------
+    DbdError
+        A bad option or value (the message names it).
+    """
+    r = copy.deepcopy(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe)
+    if count is None:
+        count = folder_count
     if count is not None:
         r.count = int(count)
     if size is not None:
@@ -175,64 +218,69 @@ def _resolve(recipe, count, size, seed, sources, masks, depths) -> Recipe:
     return r
 
 
-def generate_sim(
-    out: str | os.PathLike,
-    *,
-    recipe: str | os.PathLike | Recipe = "btbnet",
-    count: int | None = None,
-    size: int | None = None,
-    seed: int | None = None,
-    sources: str | os.PathLike | None = None,
-    masks: str | os.PathLike | None = None,
-    depths: str | os.PathLike | None = None,
-    workers: int = 1,
-    scheduler: str | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    preview: bool = False,
-    progress: bool | None = None,
-) -> Summary:
-    """Generate a simulated defocus set (``dbdbench generate-sim``).
+def available_memory() -> int | None:
+    """Bytes of memory this process can still use, or None where it cannot be told.
 
-    Parameters
-    ----------
-    out : path-like
-        Output folder (layout in :mod:`dbdbench.generators.writer`).
-    recipe : str, path-like or Recipe
-        ``"btbnet"`` (default), ``"lens"`` or a recipe TOML file.
-    count, size, seed : int, optional
-        Override the recipe's (defaults 40000 samples, 320 px, seed 0).
-    sources : path-like, optional
-        Folder of sharp photos (recursive); default: the built-in sources.
-    masks : path-like, optional
-        Folder of region masks (white = region) for the ``user`` mask family.
-    depths : path-like, optional
-        Depth maps matched to ``sources`` by stem (lens recipe; selects ``depth_source = "folder"``).
-    workers : int
-        Local worker processes.
-    scheduler : str, optional
-        dask.distributed scheduler address ``tcp://host:port`` (overrides ``workers``).
-    resume : bool
-        Complete a partly written folder made with the same recipe and options.
-    overwrite : bool
-        Replace a folder written before (only the files this command owns are removed).
-    preview : bool
-        Also write ``preview.png``, a contact sheet of the first samples with their masks outlined.
-    progress : bool, optional
-        Force the progress bar on or off (default: on a terminal).
+    ``psutil``'s available memory when installed (it comes with ``dask.distributed``), else the free
+    physical pages (``os.sysconf``); the smaller of that and the room left under a cgroup v2 limit.
+    """
+    try:
+        import psutil
 
-    Returns
-    -------
-    Summary
+        avail = int(psutil.virtual_memory().available)
+    except ImportError:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    cgroup = Path("/sys/fs/cgroup")
+    try:
+        limit = (cgroup / "memory.max").read_text().strip()
+        if limit != "max":
+            avail = min(avail, int(limit) - int((cgroup / "memory.current").read_text()))
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def check_memory(r: Recipe, workers: int, scheduler: str | None) -> None:
+    """Refuse a ``size`` whose samples would not fit in memory, before anything is read or written.
+
+    Each local worker renders one sample at a time and needs about
+    ``WORKING_BYTES_PER_PIXEL[recipe] * size**2`` bytes. On a dask cluster (``scheduler``) the workers'
+    memory is not known here and nothing is checked.
 
     Raises
     ------
     DbdError
-        Bad options or recipe, no usable source, a folder from another recipe, a full disk.
+        Naming ``--size``, the memory it needs and the largest size that fits.
     """
-    t0 = time.perf_counter()
-    out = Path(out)
-    r = _resolve(recipe, count, size, seed, sources, masks, depths)
+    avail = available_memory()
+    if scheduler or avail is None:
+        return
+    workers = min(workers, r.count)  # no more samples in flight than samples
+    per_pixel = WORKING_BYTES_PER_PIXEL[r.recipe]
+    need = per_pixel * r.size**2 * workers
+    if need > avail:
+        largest = math.isqrt(avail // (per_pixel * workers))
+        gib = 2.0**30
+        raise DbdError(
+            f"--size {r.size} needs about {need / gib:.1f} GiB of memory for {workers} worker(s) "
+            f"({per_pixel} bytes per pixel each) but {avail / gib:.1f} GiB is available; "
+            f"use --size {largest} or less" + (" or fewer --workers" if workers > 1 else "")
+        )
+
+
+def find_sources(r: Recipe, workers: int, scheduler: str | None) -> tuple[SourceSet, dict[str, str]]:
+    """Screen the sources and pair the depth maps; record both in ``r`` (``sources`` for Middlebury,
+    ``sources_fingerprint``).
+
+    Returns
+    -------
+    source_set : SourceSet
+    depth_files : dict of str to str
+        Source name -> depth map file (``--depths`` only).
+    """
     depth_files: dict[str, str] = {}
     if r.lens is not None and r.lens.depth_source == "middlebury":
         from dbdbench.generators.lens import middlebury
@@ -266,21 +314,42 @@ def generate_sim(
         source_set.procedural_fraction = 0.0
         depth_files = {s.name: found[s.name.rsplit(".", 1)[0]] for s in paired}
     r.sources_fingerprint = source_set.fingerprint() if source_set.photos else ""
-    user_masks: tuple[str, ...] = ()
-    if r.masks:
-        user_masks = tuple(
-            str(p) for p in list_images(r.masks, recursive=True, what="--masks folder").values()
-        )
-        if not user_masks:
-            raise DbdError(f"--masks '{r.masks}' holds no image files; give a folder of mask images")
-    writer.prepare(out, r.to_dict(), dump_recipe(r), resume=resume, overwrite=overwrite)
+    return source_set, depth_files
 
-    done = writer.completed(out)
-    todo = [i for i in range(r.count) if i not in done]
-    job = Job(str(out.resolve()), r, source_set, user_masks, tuple(sorted(depth_files.items())))
+
+def find_user_masks(r: Recipe) -> tuple[str, ...]:
+    """The files of the ``user`` mask family (``--masks``), or () without it."""
+    if not r.masks:
+        return ()
+    user_masks = tuple(str(p) for p in list_images(r.masks, recursive=True, what="--masks folder").values())
+    if not user_masks:
+        raise DbdError(f"--masks '{r.masks}' holds no image files; give a folder of mask images")
+    return user_masks
+
+
+def source_note(r: Recipe, source_set: SourceSet) -> str | None:
+    """One line when the set would draw more than :data:`SAMPLES_PER_PHOTO_NOTE` samples per source
+    photo (the built-in sources are only a handful of photos plus dead-leaves textures), else None."""
+    photos = len(source_set.photos)
+    if not photos:
+        return None
+    per_photo = r.count * (1.0 - source_set.procedural_fraction) / photos
+    if per_photo <= SAMPLES_PER_PHOTO_NOTE:
+        return None
+    textures = " (the rest are dead-leaves textures)" if source_set.procedural_fraction > 0 else ""
+    return (
+        f"{r.count} samples from {photos} source photos, about {per_photo:.0f} crops of each{textures}; "
+        "pass --sources DIR with more sharp photos for a more varied set"
+    )
+
+
+def make_samples(
+    job: Job, todo: list[int], *, workers: int, scheduler: str | None, progress: bool | None
+) -> list[dict[str, str]]:
+    """Make the samples ``todo`` (one task each); their manifest rows in order."""
     from dbdbench.executor import run_tasks
 
-    rows = run_tasks(
+    return run_tasks(
         functools.partial(make_sample, job),
         todo,
         workers=workers,
@@ -288,6 +357,100 @@ def generate_sim(
         desc="generate-sim",
         progress=progress,
     )
+
+
+def generate_sim(
+    out: str | os.PathLike,
+    *,
+    recipe: str | os.PathLike | Recipe = "btbnet",
+    count: int | None = None,
+    size: int | None = None,
+    seed: int | None = None,
+    sources: str | os.PathLike | None = None,
+    masks: str | os.PathLike | None = None,
+    depths: str | os.PathLike | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    preview: bool = False,
+    progress: bool | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Summary:
+    """Generate a simulated defocus set (``dbdbench generate-sim``).
+
+    Parameters
+    ----------
+    out : path-like
+        Output folder (layout in :mod:`dbdbench.generators.writer`).
+    recipe : str, path-like or Recipe
+        ``"btbnet"`` (default), ``"lens"`` or a recipe TOML file; a Recipe object is copied, not
+        changed.
+    count, size, seed : int, optional
+        Override the recipe's (defaults 40000 samples, 320 px, seed 0). With ``resume``, ``count``
+        defaults to the folder's, and a larger ``count`` extends the set.
+    sources : path-like, optional
+        Folder of sharp photos (recursive); default: the built-in sources.
+    masks : path-like, optional
+        Folder of region masks (white = region) for the ``user`` mask family.
+    depths : path-like, optional
+        Depth maps matched to ``sources`` by stem (lens recipe; selects ``depth_source = "folder"``).
+    workers : int
+        Local worker processes.
+    scheduler : str, optional
+        dask.distributed scheduler address ``tcp://host:port`` (overrides ``workers``).
+    resume : bool
+        Complete a partly written folder made with the same recipe and options, or extend it to a
+        larger ``count`` (the samples there stay as they are; the new ones are those a run of
+        ``count`` samples writes).
+    overwrite : bool
+        Replace a folder written before (only the files this command owns are removed).
+    preview : bool
+        Also write ``preview.png``, a contact sheet of the first samples with their masks outlined.
+    progress : bool, optional
+        Force the progress bar on or off (default: on a terminal).
+    notify : callable, optional
+        Called with a one-line note before the samples are made (e.g. few source photos for the
+        count); the notes are also in :attr:`Summary.notes`.
+
+    Returns
+    -------
+    Summary
+
+    Raises
+    ------
+    DbdError
+        Bad options or recipe, a size that does not fit in memory, no usable source, a folder from
+        another recipe (or with more samples than ``count``), a full disk. A run that fails before
+        writing any sample leaves the folder as it found it.
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    r = resolve_recipe(
+        recipe,
+        count=count,
+        size=size,
+        seed=seed,
+        sources=sources,
+        masks=masks,
+        depths=depths,
+        folder_count=writer.recorded_count(out) if resume else None,
+    )
+    check_memory(r, workers, scheduler)
+    source_set, depth_files = find_sources(r, workers, scheduler)
+    user_masks = find_user_masks(r)
+    notes = [note for note in (source_note(r, source_set),) if note]
+    for note in notes:
+        if notify is not None:
+            notify(note)
+    start = writer.prepare(out, r.to_dict(), dump_recipe(r), resume=resume, overwrite=overwrite)
+    todo = [i for i in range(r.count) if i not in start.done]
+    job = Job(str(out.resolve()), r, source_set, user_masks, tuple(sorted(depth_files.items())))
+    try:
+        rows = make_samples(job, todo, workers=workers, scheduler=scheduler, progress=progress)
+    except BaseException:
+        writer.undo_start(out, start)
+        raise
     writer.write_manifest(out, r.count)
     preview_path = None
     if preview:
@@ -305,4 +468,5 @@ def generate_sim(
         sources=len(source_set.photos),
         redraws=sum(int(row["draw"]) for row in rows),
         preview=preview_path,
+        notes=notes,
     )

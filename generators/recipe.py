@@ -16,6 +16,7 @@ naming the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ from typing import Any
 from dbdbench.errors import DbdError
 
 RECIPES = ("btbnet", "lens")
+#: Largest seed: TOML integers are signed 64-bit.
+MAX_SEED = 2**63 - 1
 MASK_FAMILIES = ("ellipses", "polygons", "blobs", "superpixels", "halfplane", "band", "gradient", "user")
 
 
@@ -220,6 +223,8 @@ def _apply(obj: Any, table: dict[str, Any], prefix: str, source: str) -> None:
             _apply(current, value, f"{where}.", source)
         else:
             setattr(obj, key, _check_type(where, value, current, source))
+            if isinstance(current, dict):  # a partial table overrides key by key, the rest stay
+                setattr(obj, key, {**current, **getattr(obj, key)})
 
 
 def recipe_from_dict(data: dict[str, Any], source: str = "") -> Recipe:
@@ -250,12 +255,30 @@ def _need(cond: bool, source: str, key: str, text: str) -> None:
         raise DbdError(f"recipe {source}: key '{key}' {text}")
 
 
+def _floats(obj: Any, prefix: str = ""):
+    """(key, value) of every float and float list in a recipe tree, keys dotted like the TOML."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from _floats(value, f"{prefix}{f.name}.")
+        elif isinstance(value, float):
+            yield f"{prefix}{f.name}", [value]
+        elif isinstance(value, list):
+            yield f"{prefix}{f.name}", value
+        elif isinstance(value, dict):
+            yield f"{prefix}{f.name}", list(value.values())
+
+
 def validate(r: Recipe, source: str = "") -> None:
-    """Check value ranges; raise :class:`DbdError` naming the first bad key."""
+    """Check value ranges; raise :class:`DbdError` naming the first bad key.
+
+    Every float must be finite; blur sizes (``btbnet.sigmas_px``, ``lens.coc_max_px``) are at most
+    ``size`` pixels (a blur wider than the image is a flat colour, and its kernel would not fit).
+    """
     _need(r.count >= 1, source, "count", "must be at least 1")
     _need(r.count <= 999999, source, "count", "must be at most 999999 (six-digit names)")
     _need(r.size >= 16, source, "size", "must be at least 16 pixels")
-    _need(r.seed >= 0, source, "seed", "must be a non-negative integer")
+    _need(0 <= r.seed <= MAX_SEED, source, "seed", f"must be an integer in 0..{MAX_SEED}")
     _need(r.output.image_format in ("png", "jpg"), source, "output.image_format", "must be png or jpg")
     _need(1 <= r.output.jpeg_quality <= 100, source, "output.jpeg_quality", "must be in 1..100")
     _need(r.screen.min_sharpness >= 0, source, "screen.min_sharpness", "must be >= 0")
@@ -277,12 +300,12 @@ def validate(r: Recipe, source: str = "") -> None:
     if r.btbnet is not None:
         b = r.btbnet
         _need(
-            len(b.sigmas_px) >= 1 and all(s > 0 for s in b.sigmas_px),
+            len(b.sigmas_px) >= 1 and all(0 < s <= r.size for s in b.sigmas_px),
             source,
             "btbnet.sigmas_px",
-            "must be a non-empty list of positive sigmas",
+            f"must be a non-empty list of sigmas in (0, size = {r.size}] pixels, got {b.sigmas_px!r}",
         )
-        _need(b.truncate >= 1, source, "btbnet.truncate", "must be >= 1")
+        _need(1 <= b.truncate <= 10, source, "btbnet.truncate", "must be in [1, 10] sigmas")
         _need(
             b.compositing in ("normalized", "naive"),
             source,
@@ -318,10 +341,10 @@ def validate(r: Recipe, source: str = "") -> None:
         )
         _need(lo.sensor_width_mm > 0, source, "lens.sensor_width_mm", "must be positive")
         _need(
-            len(lo.coc_max_px) == 2 and 0 < lo.coc_max_px[0] <= lo.coc_max_px[1],
+            len(lo.coc_max_px) == 2 and 0 < lo.coc_max_px[0] <= lo.coc_max_px[1] <= r.size,
             source,
             "lens.coc_max_px",
-            "must be [low, high] with 0 < low <= high",
+            f"must be [low, high] with 0 < low <= high <= size = {r.size} pixels, got {lo.coc_max_px!r}",
         )
         _need(
             len(lo.f_number_range) == 2 and 0 < lo.f_number_range[0] <= lo.f_number_range[1],
@@ -341,6 +364,9 @@ def validate(r: Recipe, source: str = "") -> None:
             "lens.noise_shot",
             "and lens.noise_read must be >= 0",
         )
+    # last, so that a key with a range check names its range (inf and nan fail every comparison)
+    for key, values in _floats(r):
+        _need(all(math.isfinite(v) for v in values), source, key, f"must be finite, got {values!r}")
 
 
 def read_toml(path: Path, what: str = "recipe file") -> dict[str, Any]:

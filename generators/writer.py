@@ -16,6 +16,12 @@ complete when a whole row of it is in a journal and its files exist: an interrup
 the samples in flight (and a row cut short by a crash, which does not parse), and ``--resume`` redoes
 exactly those. The manifest is rebuilt from the journals (and the rows of an earlier manifest), so its
 bytes do not depend on the order in which samples finished.
+
+``--resume`` with a larger ``count`` extends a set: ``recipe.toml`` takes the new count at the start
+(each file is replaced atomically), the samples already there are kept, and the manifest is rebuilt
+with all of them at the end. Since sample ``i`` depends only on (recipe, sources, seed, i), the result
+is byte-identical to a straight run of the larger count. A run that fails before completing any
+sample puts the folder back as it found it (:func:`undo_start`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import json
 import os
 import shutil
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 
 from dbdbench.atomic import write_bytes_atomic, write_text_atomic
@@ -83,7 +90,58 @@ def _remove_temporaries(out: Path) -> None:
                     tmp.unlink()
 
 
-def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, overwrite: bool) -> None:
+@dataclass(frozen=True)
+class Start:
+    """How :func:`prepare` found the folder: what :func:`undo_start` restores after a failed start.
+
+    Attributes
+    ----------
+    done : dict of int to dict
+        Rows of the samples already complete (:func:`completed`).
+    previous_recipe : str or None
+        The text of the ``recipe.toml`` resumed (None for a fresh or overwritten folder).
+    created : bool
+        ``out`` did not exist before.
+    """
+
+    done: dict[int, dict[str, str]]
+    previous_recipe: str | None
+    created: bool
+
+
+def recorded_count(out: Path) -> int | None:
+    """The ``count`` of the ``recipe.toml`` in ``out``, or None (no file, unreadable, no count)."""
+    path = out / RECIPE_FILE
+    if not path.is_file():
+        return None
+    try:
+        count = read_toml(path).get("count")
+    except (DbdError, OSError):
+        return None
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def _check_resumable(out: Path, old: dict, new: dict) -> None:
+    """Refuse to resume a folder written with another recipe; a larger ``count`` extends it."""
+    diff = _first_difference(
+        {k: v for k, v in old.items() if k != "count"}, {k: v for k, v in new.items() if k != "count"}
+    )
+    if diff is None and not isinstance(old.get("count"), int):
+        diff = f"key 'count' is {old.get('count')!r} there"
+    if diff:
+        raise DbdError(
+            f"--out '{out}' was written with another recipe ({diff}); resume with the same options, "
+            "or pass --overwrite to replace it"
+        )
+    if new["count"] < old["count"]:
+        raise DbdError(
+            f"--count {new['count']} is smaller than the {old['count']} samples of --out '{out}'; "
+            f"--resume only completes or extends a set: pass --count {old['count']} or more, "
+            "or --overwrite to replace it"
+        )
+
+
+def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, overwrite: bool) -> Start:
     """Create or check the output folder and write ``recipe.toml``.
 
     Parameters
@@ -94,21 +152,29 @@ def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, ove
     recipe_text : str
         Its TOML text.
     resume, overwrite : bool
-        ``resume`` continues a folder written with the same recipe; ``overwrite`` removes the files
-        this command owns (see :data:`OWNED`) and starts afresh.
+        ``resume`` continues a folder written with the same recipe, or extends it to a larger
+        ``count`` (every other key must be equal); ``overwrite`` removes the files this command owns
+        (see :data:`OWNED`) and starts afresh.
+
+    Returns
+    -------
+    Start
 
     Raises
     ------
     DbdError
         Both flags; ``out`` not a folder; a non-empty folder without ``--resume``/``--overwrite``; a
-        folder written with another recipe (the message names the first differing key).
+        folder written with another recipe (the message names the first differing key) or with more
+        samples than ``count``.
     """
     if resume and overwrite:
         raise DbdError("--resume and --overwrite exclude each other; pass one")
     if out.exists() and not out.is_dir():
         raise DbdError(f"--out '{out}' is a file; give a folder")
+    created = not out.exists()
     entries = [p for p in out.iterdir()] if out.is_dir() else []
     existing = out / RECIPE_FILE
+    previous = None
     if entries and overwrite:
         _clear(out)
     elif entries and not existing.is_file():
@@ -119,21 +185,36 @@ def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, ove
     elif entries and not resume:
         raise DbdError(
             f"--out '{out}' already holds a generated set; "
-            "pass --resume to complete it or --overwrite to replace it"
+            "pass --resume to complete or extend it, or --overwrite to replace it"
         )
     elif entries:
         try:
             old = read_toml(existing)
         except DbdError:
             old = {}  # unreadable: differs from any recipe
-        diff = _first_difference(old, recipe_dict)
-        if diff:
-            raise DbdError(
-                f"--out '{out}' was written with another recipe ({diff}); resume with the same options, "
-                "or pass --overwrite to replace it"
-            )
+        _check_resumable(out, old, recipe_dict)
         _remove_temporaries(out)
+        previous = existing.read_text(encoding="utf-8")
     write_text_atomic(existing, recipe_text)
+    return Start(done=completed(out), previous_recipe=previous, created=created)
+
+
+def undo_start(out: Path, start: Start) -> None:
+    """After a failed run: if it completed no sample, put the folder back as :func:`prepare` found
+    it, so that nothing blocks a plain rerun (a fresh folder loses what this run made, a resumed one
+    gets its ``recipe.toml`` back). A run that completed samples keeps them for ``--resume``."""
+    with contextlib.suppress(OSError, DbdError):
+        if set(completed(out)) - set(start.done):
+            return
+        if start.previous_recipe is None:
+            _clear(out)
+            if start.created and not any(out.iterdir()):
+                out.rmdir()
+        else:
+            write_text_atomic(out / RECIPE_FILE, start.previous_recipe)
+            _remove_temporaries(out)
+            with contextlib.suppress(OSError):
+                (out / ROWS_DIR).rmdir()  # only when empty
 
 
 def completed(out: Path) -> dict[int, dict[str, str]]:

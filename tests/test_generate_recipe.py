@@ -56,3 +56,29 @@ def test_not_toml_or_missing(tmp_path):
         load_recipe(f)
     with pytest.raises(DbdError, match="neither btbnet, lens nor"):
         load_recipe(tmp_path / "missing.toml")
+
+
+def test_partial_weights_table_merges_with_the_defaults(tmp_path):
+    f = tmp_path / "r.toml"
+    f.write_text('recipe = "btbnet"\n[mask.weights]\nellipses = 3\n')
+    weights = load_recipe(f).mask.weights
+    defaults = load_recipe("btbnet").mask.weights
+    assert weights == {**defaults, "ellipses": 3.0} and len(weights) == 8
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('recipe = "lens"\n[lens]\ndepth_far_m = inf\n', "lens.depth_far_m"),
+        ('recipe = "lens"\n[lens]\nnoise_shot = nan\n', "lens.noise_shot"),
+        ('recipe = "lens"\n[lens]\ncoc_max_px = [8, 400]\n', "lens.coc_max_px"),
+        ('recipe = "btbnet"\n[mask.weights]\nblobs = inf\n', "mask.weights"),
+        ('recipe = "btbnet"\n[btbnet]\ntruncate = 1e9\n', "btbnet.truncate"),
+        ('recipe = "btbnet"\nseed = -1\n', "seed"),
+    ],
+)
+def test_non_finite_and_oversized_values_name_the_key(tmp_path, body, key):
+    f = tmp_path / "bad.toml"
+    f.write_text(body)
+    with pytest.raises(DbdError, match=f"key '{key}' "):
+        load_recipe(f)

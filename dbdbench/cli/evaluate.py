@@ -21,7 +21,7 @@ PROTOCOLS = ("sod", "hifst", "zhao", "binseg", "ddffnet")
 @click.option("--no-resize", is_flag=True, help="A prediction of another size than its GT is an error.")
 @click.option("--name", "method", help="Method name in the result [default: the --pred folder name].")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=0, help="Bootstrap resamples for CIs.")
-@click.option("--seed", type=int, default=0, help="Seed of the bootstrap.")
+@options.seed("Seed of the bootstrap.")
 @options.workers()
 @options.scheduler
 @click.option("--out", type=click.Path(), help="Write the result JSON here (and a per-image CSV beside it).")

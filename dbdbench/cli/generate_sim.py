@@ -21,11 +21,15 @@ from dbdbench.cli import options
 @click.option(
     "--depths", type=click.Path(), default=None, help="Depth maps named like the --sources photos (lens)."
 )
-@click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
+@options.seed("Random seed [default: the recipe's, 0].", default=None)
 @click.option("--out", type=click.Path(), required=True, help="Output folder.")
 @options.workers()
 @options.scheduler
-@click.option("--resume", is_flag=True, help="Complete a partly written folder made with the same recipe.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Complete a partly written folder made with the same recipe, or extend it to a larger --count.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace a folder written before.")
 @click.option("--preview", is_flag=True, help="Also write preview.png, a contact sheet with masks outlined.")
 def command(
@@ -52,6 +56,7 @@ def command(
         resume=resume,
         overwrite=overwrite,
         preview=preview,
+        notify=lambda note: click.echo(f"generate-sim: note: {note}", err=True),
     )
     skipped = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s.skipped_sources.items() if v) or "none"
     click.echo(
