@@ -2,8 +2,14 @@
 
 Sample ``i`` draws everything from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(i, d)))``
 for draw ``d = 0, 1, ...``: a draw that fails the recipe's checks is replaced by the next one. The bytes
-of a sample therefore depend only on (recipe, sources, seed, i), never on the worker count, the order
-of execution, a dask cluster, or a restart.
+of a sample therefore depend only on (recipe, sources, seed, i), never on the sample count, the worker
+count, the order of execution, a dask cluster, or a restart: a set extended with ``--resume --count N``
+equals a straight run of ``N`` samples.
+
+The steps of :func:`generate_sim`: :func:`resolve_recipe` (a copy of the recipe with the options),
+:func:`check_memory`, :func:`find_sources`, :func:`find_user_masks`, :func:`source_note`,
+:func:`dbdbench.generators.writer.prepare` (the folder and ``recipe.toml``), :func:`make_samples`, then
+the manifest and the preview.
 """
 
 from __future__ import annotations
@@ -154,9 +160,9 @@ def make_sample(job: Job, index: int) -> dict[str, str]:
     return row
 
 
-#: Peak working memory of one sample, bytes per output pixel (float32 copies of the image, the
-#: mask, blur accumulators and their temporaries), measured as the peak traced allocation and the
-#: growth of the resident set while rendering 512 and 1536 px samples, rounded up.
+#: Working memory of one sample in flight, bytes per output pixel (float32 copies of the image and
+#: mask, blur accumulators, their temporaries): above the peak that
+#: ``benchmarks/bench_generate_memory.py`` measures, with a margin for allocator slack.
 WORKING_BYTES_PER_PIXEL = {"btbnet": 160, "lens": 320}
 
 #: Above this many samples per source photo the set repeats its photos enough to say so.

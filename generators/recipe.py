@@ -9,8 +9,9 @@ output folder keeps the fully resolved recipe as ``recipe.toml``; loading that f
 the set.
 
 A recipe file names the recipe it extends (``recipe = "btbnet"`` or ``"lens"``) and overrides any
-key; unknown keys, wrong types and out-of-range values raise :class:`~dbdbench.errors.DbdError`
-naming the key.
+key; the keys it leaves out keep their defaults, inside tables too (a partial ``[mask.weights]`` table
+changes only the families it names). Unknown keys, wrong types, non-finite floats and out-of-range
+values raise :class:`~dbdbench.errors.DbdError` naming the key.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class CheckOptions:
 @dataclass
 class MaskOptions:
     """Region drawing. ``weights``: relative frequency of each mask family (``user`` is used only
-    with ``--masks``); ``focused_foreground``: probability that the drawn region is the in-focus
+    with ``--masks``; a recipe file's table merges with these key by key); ``focused_foreground``: probability that the drawn region is the in-focus
     one (otherwise the region is blurred and the rest is in focus)."""
 
     weights: dict[str, float] = field(
