@@ -67,8 +67,9 @@ class CheckOptions:
 @dataclass
 class MaskOptions:
     """Region drawing. ``weights``: relative frequency of each mask family (``user`` is used only
-    with ``--masks``; a recipe file's table merges with these key by key); ``focused_foreground``: probability that the drawn region is the in-focus
-    one (otherwise the region is blurred and the rest is in focus)."""
+    with ``--masks``; a recipe file's table merges with these key by key); ``focused_foreground``:
+    probability that the drawn region is the in-focus one (otherwise the region is blurred and the
+    rest is in focus)."""
 
     weights: dict[str, float] = field(
         default_factory=lambda: {
