@@ -446,9 +446,8 @@ def generate_sim(
     source_set, depth_files = find_sources(r, workers, scheduler)
     user_masks = find_user_masks(r)
     notes = [note for note in (source_note(r, source_set),) if note]
-    for note in notes:
-        if notify is not None:
-            notify(note)
+    for note in notes if notify is not None else ():
+        notify(note)
     start = writer.prepare(out, r.to_dict(), dump_recipe(r), resume=resume, overwrite=overwrite)
     todo = [i for i in range(r.count) if i not in start.done]
     job = Job(str(out.resolve()), r, source_set, user_masks, tuple(sorted(depth_files.items())))

@@ -127,10 +127,14 @@ def test_failed_start_does_not_block_a_rerun(tmp_path):
     args = ["generate-sim", "--count", "2", "--size", "64", "--out", str(out)]
     _one_line_error(_cli(*args, "--recipe", str(strict)), "sample 0 failed the recipe checks")
     assert not out.exists()  # the folder it created is gone
-    out.mkdir()
-    (out / "keep.txt").write_text("")
-    _one_line_error(_cli(*args, "--recipe", str(strict), "--overwrite"), "sample 0 failed")
-    assert [p.name for p in out.iterdir()] == ["keep.txt"]  # the user's file stays, nothing of ours
-    (out / "keep.txt").unlink()
-    assert _cli(*args).exit_code == 0  # a plain rerun
-    assert _cli(*args, "--resume").exit_code == 0
+    assert _cli(*args).exit_code == 0  # a plain rerun with loose checks
+    res = _cli(*args, "--recipe", str(strict), "--overwrite")
+    _one_line_error(res, "sample 0 failed")
+    assert not any(out.iterdir())  # the old set was overwritten, and nothing of the failed run stays
+    assert _cli(*args, "--resume").exit_code == 0  # --resume is not blocked either
+    assert len(list((out / "image").iterdir())) == 2
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("")
+    mine = ["generate-sim", "--count", "2", "--size", "64", "--out", str(tmp_path / "mine")]
+    _one_line_error(_cli(*mine, "--recipe", str(strict), "--overwrite"), "sample 0 failed")
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["keep.txt"]  # the user's file stays
