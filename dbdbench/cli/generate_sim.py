@@ -7,7 +7,12 @@ from dbdbench.cli import options
 
 @click.command(name="generate-sim", context_settings={"show_default": True})
 @click.option("--recipe", default="btbnet", help="btbnet, lens, or a recipe .toml file.")
-@click.option("--count", type=int, default=None, help="Samples to make [default: the recipe's, 40000].")
+@click.option(
+    "--count",
+    type=int,
+    default=None,
+    help="Samples to make [default: the recipe's, 40000; with --resume, the folder's].",
+)
 @click.option("--size", type=int, default=None, help="Side of the square samples in pixels [default: 320].")
 @click.option(
     "--sources",
