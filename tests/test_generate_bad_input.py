@@ -61,14 +61,36 @@ def test_sigma_checked_against_the_size_option(tmp_path):
     _one_line_error(res, "key 'btbnet.sigmas_px'", "size = 32")
 
 
-def test_size_bounded_by_memory(tmp_path):
+def test_size_bounded_by_memory(tmp_path, monkeypatch):
     rt = tmp_path / "textures.toml"
     rt.write_text('recipe = "btbnet"\n[screen]\nprocedural_fraction = 1.0\n')
-    res = _cli(
-        "generate-sim", "--recipe", str(rt), "--size", "100000", "--count", "2", "--out", str(tmp_path / "o")
-    )
-    _one_line_error(res, "--size 100000 needs about 1490.1 GiB of memory", "use --size")
+    args = [
+        "generate-sim",
+        "--recipe",
+        str(rt),
+        "--size",
+        "100000",
+        "--count",
+        "2",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    # this machine: 160 B/px x 100000^2 px = 1490.1 GiB is more than any of ours has
+    _one_line_error(_cli(*args), "--size 100000 needs about 1490.1 GiB of memory", "use --size")
+    # 64 GiB available: the largest size is isqrt(64 GiB / 160 B) = 20724 px
+    monkeypatch.setattr(generate, "available_memory", lambda: 64 << 30)
+    _one_line_error(_cli(*args), "but 64.0 GiB is available; use --size 20724 or less")
     assert not (tmp_path / "o").exists()
+
+
+def test_available_memory_with_and_without_psutil(monkeypatch):
+    import os
+    import sys
+
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert 0 < generate.available_memory() <= total
+    monkeypatch.setitem(sys.modules, "psutil", None)  # not installed: the free physical pages
+    assert 0 < generate.available_memory() <= total
 
 
 def test_memory_limit_hand_worked(monkeypatch):
