@@ -61,7 +61,7 @@ def test_other_release_same_format_is_accepted(tmp_path):
         ({"summary": {"max_f": 0.5}}, "summary lacks mean_f"),
         (
             {"protocol": "hifst", "summary": {"max_f": "high", "mae": 0.1}},
-            "summary.max_f is 'high', not a number",
+            'summary.max_f is "high", not a number',
         ),
         (
             {"curves": {"thresholds": [0, 1], "precision": [1.0], "recall": [1.0], "f": [1.0]}},

@@ -7,12 +7,6 @@ import click
 from dbdbench.cli import options
 
 
-def _protocol_list(ctx, param, value):
-    if not value:
-        return None
-    return [p.strip() for p in value.split(",") if p.strip()]
-
-
 @click.command(name="leaderboard")
 @click.argument("results", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
@@ -30,10 +24,9 @@ def _protocol_list(ctx, param, value):
 )
 @click.option(
     "--protocols",
-    callback=_protocol_list,
-    metavar="P,...",
-    help="Only these protocols (sod, hifst, zhao, binseg, ddffnet); a result of another protocol is "
-    "an error. With --sensitivity: the protocols to score under (default: all).",
+    type=options.ProtocolChoice(many=True),
+    help="Only these protocols, comma-separated; a result of another protocol is an error. With "
+    "--sensitivity: the protocols to score under (default: all).",
 )
 @click.option(
     "--sensitivity",
