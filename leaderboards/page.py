@@ -122,6 +122,7 @@ def table_html(table: Table) -> str:
         + "</tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></div>"
+        + "".join(f'<p class="note">{escape(n)}</p>' for n in table.printed_notes())
     )
 
 

@@ -111,6 +111,19 @@ class Table:
         rank = row.ranks[key]
         return rank if rank in (1, 2) else 0
 
+    def printed_notes(self) -> list[str]:
+        """One line per publication whose printed numbers the table shows (unranked rows):
+        ``"(published): as printed in <citation>, <source>; not computed by dbdbench, not ranked"``."""
+        notes = []
+        for row in self.rows:
+            res = row.result
+            if res is not None and res.source == "published" and not res.ranked:
+                where = f"{res.citation}, {res.origin}" if res.origin else res.citation
+                note = f"(published): as printed in {where}; not computed by dbdbench, not ranked."
+                if note not in notes:
+                    notes.append(note)
+        return notes
+
     @property
     def title(self) -> str:
         n = {
@@ -224,6 +237,7 @@ def table_markdown(table: Table) -> str:
     if any(row.interval(k) for row in table.rows for k in (m.key for m in table.metrics)):
         lines.append("Brackets: bootstrap confidence intervals.")
     lines += notes
+    lines += [_md_escape(n) for n in table.printed_notes()]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -273,6 +287,7 @@ def table_latex(table: Table) -> str:
     out += [r"\bottomrule", r"\end{tabular}"]
     if any(r.partial for r in table.rows):
         out.append(r"\par\footnotesize $^\dagger$ not every image of the dataset was evaluated.")
+    out += [r"\par\footnotesize " + tex_escape(n) for n in table.printed_notes()]
     out.append(r"\end{table}")
     return "\n".join(out) + "\n"
 

@@ -8,9 +8,9 @@ from board_helpers import linear_curve, write_result
 
 from dbdbench.leaderboards.plots import bars_figure, f_threshold_figure, pr_figure, save_figure
 from dbdbench.leaderboards.published import load_published
-from dbdbench.metrics.curves import f_from_pr
 from dbdbench.leaderboards.results import group_results, load_results
 from dbdbench.leaderboards.style import OKABE_ITO, Styles
+from dbdbench.metrics.curves import f_from_pr
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ from dbdbench.cli import options
 @click.option(
     "--published",
     is_flag=True,
-    help="Add the shipped published reference curves (HiFST CVPR 2017: 11 methods, 1000 CUHK "
-    "images, protocol hifst) beside results of the same protocol and dataset.",
+    help="Add the shipped published references (HiFST CVPR 2017: PR curves of 11 methods on 1000 CUHK "
+    "images, protocol hifst; D-DFFNet ICME 2023: MAE/F/IoU of 9 methods on CUHK-TE-1, DUT-TE, CTCUG, "
+    "protocol ddffnet), each beside your results of the same protocol, dataset and split.",
 )
 @click.option(
     "--published-dataset",
@@ -117,7 +118,7 @@ def command(
     )
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
-    click.echo(f"leaderboard of {n_user} result(s)" + (f" and {n_pub} published curve(s)" if n_pub else ""))
+    click.echo(f"leaderboard of {n_user} result(s)" + (f" and {n_pub} published reference(s)" if n_pub else ""))
     for what, path in board.files.items():
         click.echo(f"  {what:<16} {path}")
     click.echo(f"  {'plots':<16} {board.out / 'plots'} ({len(board.plots)} files)")
