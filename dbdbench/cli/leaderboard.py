@@ -118,7 +118,9 @@ def command(
     )
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
-    click.echo(f"leaderboard of {n_user} result(s)" + (f" and {n_pub} published reference(s)" if n_pub else ""))
+    click.echo(
+        f"leaderboard of {n_user} result(s)" + (f" and {n_pub} published reference(s)" if n_pub else "")
+    )
     for what, path in board.files.items():
         click.echo(f"  {what:<16} {path}")
     click.echo(f"  {'plots':<16} {board.out / 'plots'} ({len(board.plots)} files)")
