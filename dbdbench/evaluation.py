@@ -32,6 +32,7 @@ import numpy as np
 
 from dbdbench._version import __version__
 from dbdbench.errors import DbdError
+from dbdbench.polarity import FOCUS_WHITE
 
 FORMAT = "dbdbench-result"
 FORMAT_VERSION = 1
@@ -392,7 +393,7 @@ def evaluate(
     dataset: str | None = None,
     root: str | os.PathLike | None = None,
     split: str | None = None,
-    gt_polarity: str = "focus-white",
+    gt_polarity: str = FOCUS_WHITE,
     protocol: str = "sod",
     name: str | None = None,
     pred_prefix: str = "",

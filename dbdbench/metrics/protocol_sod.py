@@ -17,7 +17,6 @@ import numpy as np
 from dbdbench.metrics.protocol import Metric, Protocol, focus_levels
 from dbdbench.metrics.sod import sod_scores
 
-
 #: PySODMetrics divides the E-measure's sum over the n pixels of an image by n - 1, so a perfect map
 #: scores n / (n - 1): up to 2 (images of 2 pixels), not 1.
 E_HIGH = 2.0
