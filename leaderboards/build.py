@@ -114,8 +114,9 @@ def build_leaderboard(
     out : path-like
         Output folder (created).
     published : bool
-        Add the shipped published reference curves (see :mod:`dbdbench.leaderboards.published`),
-        each beside the user's results of the same protocol and dataset, or in a table of its own.
+        Add the shipped published references, curves and tables (see
+        :mod:`dbdbench.leaderboards.published`), each beside the user's results of the same protocol
+        and image set, or in a table of its own.
     protocols : sequence of str, optional
         Restrict to these protocols; a given result file of another protocol is an error.
     published_dataset : str, optional
