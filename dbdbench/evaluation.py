@@ -277,6 +277,8 @@ def _check_numbers(path: Path, data: dict) -> None:
                     f"{where} is {v!r}, outside [{metric.low:g}, {metric.high:g}] "
                     f"({metric.label} of protocol {proto.name})",
                 )
+        if len(values) == 3 and values[1][1] > values[2][1]:
+            raise result_error(path, f"intervals.{metric.key} has its low end above its high end")
     unknown = [k for k in data["intervals"] if k not in proto.summary_keys]
     if unknown:
         raise result_error(path, f"intervals.{unknown[0]} is not a summary number of protocol '{proto.name}'")

@@ -167,11 +167,18 @@ def test_cli_refuses_results_without_images(tmp_path, counts, message):
     assert not out.exists()
 
 
-def test_cli_refuses_interval_outside_the_range(tmp_path):
-    bad = write_result(tmp_path, "bad", method="m", protocol="hifst", intervals={"max_f": [0.4, 1.2]})
+@pytest.mark.parametrize(
+    ("pair", "message"),
+    [
+        ([0.4, 1.2], "intervals.max_f is 1.2, outside [0, 1] (maxF of protocol hifst)"),
+        ([0.6, 0.4], "intervals.max_f has its low end above its high end"),
+        ([None, 0.4], "intervals.max_f is null, not a number"),
+    ],
+)
+def test_cli_refuses_bad_intervals(tmp_path, pair, message):
+    bad = write_result(tmp_path, "bad", method="m", protocol="hifst", intervals={"max_f": pair})
     run = CliRunner().invoke(main, ["leaderboard", str(bad), "--out", str(tmp_path / "o")])
-    assert run.exit_code == 2
-    assert "intervals.max_f is 1.2, outside [0, 1] (maxF of protocol hifst)" in run.stderr
+    assert run.exit_code == 2 and message in run.stderr
 
 
 def test_evaluator_output_passes_the_checks(tmp_path):
