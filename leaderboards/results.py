@@ -18,6 +18,7 @@ are listed in the leaderboard so a reader can see them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -106,7 +107,7 @@ def from_evaluation(ev: EvaluationResult, path: str | os.PathLike = "<memory>") 
     path = Path(path)
     if ev.method.endswith(PUBLISHED_SUFFIX):
         raise result_error(path, f"method name '{ev.method}' ends like a published reference", "rename it")
-    fields = {k: getattr(ev, k) for k in EvaluationResult.__dataclass_fields__}
+    fields = {f.name: getattr(ev, f.name) for f in dataclasses.fields(EvaluationResult)}
     fields["split"] = str(ev.split) if ev.split not in (None, "") else None
     return Result(**fields, source="user", path=path)
 
