@@ -32,6 +32,7 @@ import numpy as np
 
 from dbdbench._version import __version__
 from dbdbench.errors import DbdError
+from dbdbench.polarity import FOCUS_WHITE
 
 FORMAT = "dbdbench-result"
 FORMAT_VERSION = 1
@@ -150,15 +151,18 @@ def result_error(path: str | os.PathLike, what: str, fix: str = "re-run dbdbench
 def load_result(path: str | os.PathLike) -> EvaluationResult:
     """Read and validate a result JSON written by :meth:`EvaluationResult.save`.
 
-    This is the one reader of result files; the leaderboards add their own checks on top
-    (:func:`dbdbench.leaderboards.results.load_result`).
+    This is the one reader and validator of result files (``dbdbench leaderboard`` reads them
+    through it too). What a protocol's numbers must be comes from the protocol registry
+    (:mod:`dbdbench.metrics.protocols`): its summary keys and their valid ranges.
 
     Raises
     ------
     DbdError
-        Missing or unreadable file, invalid JSON, not a dbdbench result of this format version, a
-        missing key, an empty method, dataset or protocol, a field of the wrong type, or an
-        interval that is not a [low, high] pair.
+        One line naming the file: missing or unreadable file, invalid JSON, not a dbdbench result
+        of this format version, a missing key, an empty method, dataset or protocol, a field of the
+        wrong type, an unknown protocol, a summary number of the protocol that is absent, not a
+        finite number or outside its range, no evaluated image, an interval that is not a
+        [low, high] pair within the range, curves that are not lists of numbers of equal length.
     """
     path = Path(path)
     try:
@@ -192,6 +196,8 @@ def load_result(path: str | os.PathLike) -> EvaluationResult:
     for key in ("method", "dataset", "protocol"):
         if not isinstance(data[key], str) or not data[key]:
             raise result_error(path, f"field '{key}' is missing or empty")
+    if data["split"] is not None and not isinstance(data["split"], str):
+        raise result_error(path, f"field 'split' is {data['split']!r}, not a name or null")
     data["intervals"] = data["intervals"] or {}
     types = {
         "summary": dict,
@@ -204,9 +210,8 @@ def load_result(path: str | os.PathLike) -> EvaluationResult:
     for key, typ in types.items():
         if not isinstance(data[key], typ):
             raise result_error(path, f"'{key}' must be a {typ.__name__}")
-    for key, pair in data["intervals"].items():
-        if not (isinstance(pair, list) and len(pair) == 2):
-            raise result_error(path, f"intervals.{key} is not a [low, high] pair")
+    _check_counts(path, data["counts"])
+    _check_numbers(path, data)
     return EvaluationResult(
         protocol=data["protocol"],
         method=data["method"],
@@ -221,6 +226,73 @@ def load_result(path: str | os.PathLike) -> EvaluationResult:
         per_image=data["per_image"],
         dbdbench_version=data["dbdbench_version"],
     )
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_counts(path: Path, counts: dict) -> None:
+    """Image counts: non-negative integers, at least one image evaluated, no more than the GT."""
+    for key in ("gt", "evaluated", "missing"):
+        v = counts.get(key)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise result_error(path, f"counts.{key} is {v!r}, not a count of images")
+    if counts["evaluated"] == 0:
+        raise result_error(
+            path, "no image was evaluated (counts.evaluated is 0)", "evaluate at least one image"
+        )
+    if counts["evaluated"] > counts["gt"]:
+        raise result_error(path, f"counts.evaluated {counts['evaluated']} exceeds counts.gt {counts['gt']}")
+
+
+def _check_numbers(path: Path, data: dict) -> None:
+    """Summary, intervals and curves against the protocol's metrics (:mod:`dbdbench.metrics.protocols`)."""
+    from dbdbench.metrics.protocols import get_protocol, protocol_names
+
+    if data["protocol"] not in protocol_names():
+        raise result_error(
+            path,
+            f"unknown protocol '{data['protocol']}' (known: {', '.join(protocol_names())})",
+            "re-evaluate with one of those protocols",
+        )
+    proto = get_protocol(data["protocol"])
+    summary = data["summary"]
+    absent = [k for k in proto.summary_keys if k not in summary]
+    if absent:
+        raise result_error(path, f"summary lacks {', '.join(absent)} required by protocol '{proto.name}'")
+    for metric in proto.metrics:
+        values = [(f"summary.{metric.key}", summary[metric.key])]
+        if metric.key in data["intervals"]:
+            pair = data["intervals"][metric.key]
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise result_error(path, f"intervals.{metric.key} is not a [low, high] pair")
+            values += [(f"intervals.{metric.key}", v) for v in pair]
+        for where, v in values:
+            if not _is_number(v):
+                raise result_error(path, f"{where} is {json.dumps(v)}, not a number")
+            if not metric.contains(v):
+                raise result_error(
+                    path,
+                    f"{where} is {v!r}, outside [{metric.low:g}, {metric.high:g}] "
+                    f"({metric.label} of protocol {proto.name})",
+                )
+        if len(values) == 3 and values[1][1] > values[2][1]:
+            raise result_error(path, f"intervals.{metric.key} has its low end above its high end")
+    unknown = [k for k in data["intervals"] if k not in proto.summary_keys]
+    if unknown:
+        raise result_error(path, f"intervals.{unknown[0]} is not a summary number of protocol '{proto.name}'")
+    lengths = set()
+    for key in ("thresholds", "precision", "recall", "f"):
+        seq = data["curves"].get(key, [])
+        if not isinstance(seq, list):
+            raise result_error(path, f"curves.{key} is not a list")
+        bad = [v for v in seq if v is not None and not _is_number(v)]
+        if bad:
+            raise result_error(path, f"curves.{key} holds {bad[0]!r}, not a number")
+        lengths.add(len(seq))
+    if len(lengths) > 1:
+        raise result_error(path, f"curves have unequal lengths {sorted(lengths)}")
 
 
 def _size(a: np.ndarray) -> str:
@@ -247,7 +319,7 @@ def score_pairs(
     Returns
     -------
     list of dict
-        Per pair, the record of :meth:`~dbdbench.metrics.protocols.Protocol.score_image`.
+        Per pair, the record of :meth:`~dbdbench.metrics.protocol.Protocol.score_image`.
     """
     from dbdbench.imageio import read_grey
     from dbdbench.metrics.protocols import get_protocol
@@ -278,8 +350,8 @@ def _chunks(items: list, workers: int, parallel: bool) -> list[list]:
 
 def _reference(gt_dir, dataset, root, split, gt_polarity):
     """GT name -> path, the dataset name, split and GT polarity."""
-    from dbdbench.metrics.protocols import check_polarity
     from dbdbench.pairing import list_images
+    from dbdbench.polarity import check_polarity
 
     if dataset is not None:
         if gt_dir is not None:
@@ -323,7 +395,7 @@ def evaluate(
     dataset: str | None = None,
     root: str | os.PathLike | None = None,
     split: str | None = None,
-    gt_polarity: str = "focus-white",
+    gt_polarity: str = FOCUS_WHITE,
     protocol: str = "sod",
     name: str | None = None,
     pred_prefix: str = "",
@@ -350,8 +422,8 @@ def evaluate(
         outside it are ignored.
     gt_polarity : {"focus-white", "blurred-white"}
         How the masks in ``gt_dir`` are stored (a dataset knows its own).
-    protocol : {"sod", "hifst", "zhao", "binseg", "ddffnet"}
-        Protocol preset (``docs/evaluation.md``).
+    protocol : str
+        A registered protocol (:func:`dbdbench.metrics.protocols.protocol_names`; ``docs/evaluation.md``).
     name : str, optional
         Method name for the result (default: the prediction folder's name).
     pred_prefix, pred_suffix : str
@@ -383,7 +455,8 @@ def evaluate(
         with ``resize=False``, bad options.
     """
     from dbdbench.executor import run_tasks
-    from dbdbench.metrics.protocols import get_protocol, stack
+    from dbdbench.metrics.protocol import stack
+    from dbdbench.metrics.protocols import get_protocol
     from dbdbench.pairing import list_images, pair_by_stem, strip_affixes
 
     proto = get_protocol(protocol)

@@ -22,8 +22,9 @@ from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
 from dbdbench.leaderboards import page, plots, sensitivity, tables
 from dbdbench.leaderboards.published import attach_published
-from dbdbench.leaderboards.results import HEADLINE_F, METRICS, Result, group_results, load_results
+from dbdbench.leaderboards.results import Result, group_results, load_results
 from dbdbench.leaderboards.style import Styles
+from dbdbench.metrics.protocols import get_protocol
 
 
 @dataclass
@@ -86,11 +87,11 @@ def _group_jobs(group, styles, plot_dir: Path) -> list[_FigureJob]:
             jobs.append(
                 _FigureJob(kind, group, styles, plot_dir / f"{kind}_{group.slug}", f"{title} — {where}")
             )
-    labels = {k: lab for k, lab, _ in METRICS[group.protocol]}
-    for metric in dict.fromkeys((HEADLINE_F[group.protocol], "mae")):
+    proto = get_protocol(group.protocol)
+    for metric in dict.fromkeys(k for k in (proto.headline_f, proto.headline_mae) if k):
         if any(r.value(metric) is not None for r in group.results):
             name = f"bars-{metric.replace('_', '-')}_{group.slug}"
-            title = f"{labels[metric]} per method — {where}"
+            title = f"{proto.metric(metric).label} per method — {where}"
             jobs.append(_FigureJob("bars", group, styles, plot_dir / name, title, metric))
     return jobs
 
@@ -113,8 +114,9 @@ def build_leaderboard(
     out : path-like
         Output folder (created).
     published : bool
-        Add the shipped published reference curves (see :mod:`dbdbench.leaderboards.published`),
-        each beside the user's results of the same protocol and dataset, or in a table of its own.
+        Add the shipped published references, curves and tables (see
+        :mod:`dbdbench.leaderboards.published`), each beside the user's results of the same protocol
+        and image set, or in a table of its own.
     protocols : sequence of str, optional
         Restrict to these protocols; a given result file of another protocol is an error.
     published_dataset : str, optional
@@ -132,32 +134,50 @@ def build_leaderboard(
     DbdError
         No results, or any input problem (see :func:`~dbdbench.leaderboards.results.load_results`).
     """
-    out = Path(out)
+    board = Leaderboard(out=Path(out))
+    board.results = _gather_results(paths, protocols, published, published_dataset)
+    board.notes = _input_notes(board.results)
+    groups = group_results(board.results)
+    tabs = tables.build_tables(groups)
+    views = sensitivity.sensitivity_views(board.results)
+    _write_tables(board, tabs, views)
+    figures = _draw_figures(board, groups, views, workers)
+    _write_page(board, tabs, views, figures)
+    return board
+
+
+def _gather_results(paths, protocols, published: bool, published_dataset: str | None) -> list[Result]:
+    """Step 1: the user's result files (validated), then the published references when asked."""
     protocols = list(protocols) if protocols else None
     results = load_results(paths, protocols)
     if published:
         results = attach_published(results, protocols, same_as=published_dataset)
     if not results:
         raise DbdError("no results to show; give result JSON files (from dbdbench evaluate) or --published")
-    board = Leaderboard(out=out, results=results)
+    return results
+
+
+def _input_notes(results: list[Result]) -> list[str]:
+    """Step 2: remarks for the page: mixed dbdbench releases, and one line per input file."""
+    notes = []
     versions = sorted({r.dbdbench_version for r in results if r.source == "user"})
     if len(versions) > 1:
-        board.notes.append(
+        notes.append(
             "results were written by different dbdbench releases (" + ", ".join(versions) + "); "
             "numbers of one protocol are comparable across releases of the same result format"
         )
     for r in results:
         if r.source == "user":
-            board.notes.append(
+            notes.append(
                 f"{r.path}: {r.method} on {r.dataset_label}, protocol {r.protocol}, "
                 f"dbdbench {r.dbdbench_version or '?'}"
             )
+    return notes
 
-    groups = group_results(results)
-    tabs = tables.build_tables(groups)
-    views = sensitivity.sensitivity_views(results)
-    styles = Styles([r.label for r in results])
 
+def _write_tables(board: Leaderboard, tabs: list[tables.Table], views: list) -> None:
+    """Step 3: Markdown, LaTeX and CSV tables (and the sensitivity CSV when there is a view)."""
+    out = board.out
     md = ["# dbdbench leaderboard", "", "Best value **bold**, second <u>underlined</u>; n/a: no result.", ""]
     md += [tables.table_markdown(t) for t in tabs]
     md += [sensitivity.sensitivity_markdown(v) for v in views]
@@ -169,7 +189,11 @@ def build_leaderboard(
             out / "sensitivity.csv", sensitivity.sensitivity_csv(views)
         )
 
-    plot_dir = out / "plots"
+
+def _draw_figures(board: Leaderboard, groups, views, workers: int) -> dict[str, list[page.PageFigure]]:
+    """Step 4: every figure (PNG, SVG, PDF) on ``workers`` processes; group slug -> page figures."""
+    styles = Styles([r.label for r in board.results])
+    plot_dir = board.out / "plots"
     jobs = {g.slug: _group_jobs(g, styles, plot_dir) for g in groups}
     for v in views:
         slug = "".join(c if c.isalnum() or c in "-_" else "-" for c in v.dataset)
@@ -182,15 +206,20 @@ def build_leaderboard(
     figures: dict[str, list[page.PageFigure]] = {}
     for key, js in jobs.items():
         for job in js:
-            paths_ = next(written)
-            board.plots.extend(paths_.values())
+            paths = next(written)
+            board.plots.extend(paths.values())
             figures.setdefault(key, []).append(
                 page.PageFigure(
                     title=job.title,
-                    png=paths_["png"].read_bytes(),
-                    links={fmt: f"plots/{p.name}" for fmt, p in paths_.items() if fmt != "png"},
+                    png=paths["png"].read_bytes(),
+                    links={fmt: f"plots/{p.name}" for fmt, p in paths.items() if fmt != "png"},
                 )
             )
+    return figures
+
+
+def _write_page(board: Leaderboard, tabs, views, figures: dict[str, list[page.PageFigure]]) -> None:
+    """Step 5: the self-contained web page."""
     sens_sections = [
         (
             f"Protocol sensitivity — dataset {v.dataset}",
@@ -199,7 +228,13 @@ def build_leaderboard(
         )
         for v in views
     ]
-    references = {r.label: r.citation for r in results if r.source == "published"}
-    html = page.render_page(tabs, figures, sens_sections, board.notes, references)
-    board.files["html"] = write_text_atomic(out / "index.html", html)
-    return board
+    references: dict[str, list[str]] = {}
+    for r in board.results:
+        if r.source == "published":
+            text = r.citation if r.ranked else f"numbers as printed in {r.citation}"
+            if text not in references.setdefault(r.label, []):
+                references[r.label].append(text)
+    html = page.render_page(
+        tabs, figures, sens_sections, board.notes, {k: "; ".join(v) for k, v in references.items()}
+    )
+    board.files["html"] = write_text_atomic(board.out / "index.html", html)

@@ -26,7 +26,6 @@ from dbdbench.errors import DbdError
 
 #: Fast detectors the demo runs when registered (seconds for a few dozen small images).
 DEMO_METHODS = ("lapvar", "tenengrad", "dct", "lbp")
-DEMO_PROTOCOLS = ("sod", "hifst", "zhao", "binseg", "ddffnet")
 DATASET_NAME = "demo-sim"
 
 
@@ -75,7 +74,7 @@ def run_demo(
     size: int = 160,
     seed: int = 0,
     methods: Sequence[str] | None = None,
-    protocols: Sequence[str] = DEMO_PROTOCOLS,
+    protocols: Sequence[str] | None = None,
     bootstrap: int = 200,
     workers: int = 1,
     log: Callable[[str], None] = print,
@@ -90,8 +89,8 @@ def run_demo(
         Number of simulated images, their side in pixels, and the seed of the whole run.
     methods : sequence of str, optional
         Detectors to run (default: those of ``DEMO_METHODS`` that are registered).
-    protocols : sequence of str
-        Protocols to score under.
+    protocols : sequence of str, optional
+        Protocols to score under (default: every registered one).
     bootstrap : int
         Bootstrap resamples for the intervals of the ``sod`` numbers (0: none).
     workers : int
@@ -107,8 +106,10 @@ def run_demo(
     from dbdbench.evaluation import evaluate
     from dbdbench.generators import generate_sim
     from dbdbench.leaderboards.build import build_leaderboard
+    from dbdbench.metrics.protocols import protocol_names
 
     out = Path(out)
+    protocols = list(protocols or protocol_names())
     run = DemoRun(out=out, methods=_choose_methods(methods))
     data = out / "data"
 

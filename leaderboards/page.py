@@ -89,9 +89,9 @@ def _figure_html(fig: PageFigure) -> str:
 def table_html(table: Table) -> str:
     """A sortable HTML table: best bold, second underlined, missing values ``n/a`` (sorted last)."""
     head = ["<th>Method</th>"] + [
-        f'<th title="{"higher" if up else "lower"} is better">{escape(lab)} {"&uarr;" if up else "&darr;"}'
-        "</th>"
-        for _, lab, up in table.metrics
+        f'<th title="{"higher" if m.higher_is_better else "lower"} is better">{escape(m.label)} '
+        f"{'&uarr;' if m.higher_is_better else '&darr;'}</th>"
+        for m in table.metrics
     ]
     rows = []
     for row in table.rows:
@@ -104,7 +104,7 @@ def table_html(table: Table) -> str:
             c = row.result.counts
             name += f' <span class="note">({c.get("evaluated")} of {c.get("gt")} images)</span>'
         cells = [f'<td data-v="{escape(row.label)}">{name}</td>']
-        for key, _, _ in table.metrics:
+        for key in (m.key for m in table.metrics):
             v = row.values[key]
             if v is None:
                 cells.append(f'<td class="na" data-v="">{MISSING}</td>')
@@ -122,6 +122,7 @@ def table_html(table: Table) -> str:
         + "</tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></div>"
+        + "".join(f'<p class="note">{escape(n)}</p>' for n in table.printed_notes())
     )
 
 
@@ -188,12 +189,12 @@ def render_page(
 def sensitivity_html(view) -> str:
     """A sortable HTML table method x protocol (headline F, MAE, rank) for a
     :class:`~dbdbench.leaderboards.sensitivity.Sensitivity` view, with Kendall's tau below it."""
-    from dbdbench.leaderboards.sensitivity import METRICS_LABEL
+    from dbdbench.leaderboards.sensitivity import headline_label
 
     head = ["<th>Method</th>"]
     for p in view.protocols:
         head += [
-            f"<th>{escape(p)} {escape(METRICS_LABEL[p])} &uarr;</th>",
+            f"<th>{escape(p)} {escape(headline_label(p))} &uarr;</th>",
             f"<th>{escape(p)} MAE &darr;</th>",
             f"<th>{escape(p)} rank</th>",
         ]

@@ -20,8 +20,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dbdbench.atomic import write_bytes_atomic
-from dbdbench.leaderboards.results import METRICS, Group, Result
+from dbdbench.leaderboards.results import Group, Result
 from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
+from dbdbench.metrics.curves import BETA2
+from dbdbench.metrics.protocols import get_protocol
 
 FORMATS = ("png", "svg", "pdf")
 DPI = 200
@@ -92,7 +94,7 @@ def pr_figure(group: Group, styles: Styles) -> tuple[Figure, dict[str, matplotli
 
 
 def f_threshold_figure(group: Group, styles: Styles) -> tuple[Figure, dict[str, matplotlib.lines.Line2D]]:
-    """F-measure (beta^2 = 0.3) against the protocol's threshold for every method with a curve.
+    """F-measure against the protocol's threshold for every method with a curve.
 
     Returns
     -------
@@ -102,8 +104,8 @@ def f_threshold_figure(group: Group, styles: Styles) -> tuple[Figure, dict[str, 
     """
     with matplotlib.rc_context(RC):
         fig, ax, lines = _curve_figure(group, styles, "thresholds", "f")
-        ax.set_xlabel(f"Threshold (protocol {group.protocol})")
-        ax.set_ylabel(r"F-measure ($\beta^2 = 0.3$)")
+        ax.set_xlabel(f"Threshold (protocol {group.protocol}: {get_protocol(group.protocol).curve_order})")
+        ax.set_ylabel(rf"F-measure ($\beta^2 = {BETA2:g}$)")
         ax.set_title(f"F against threshold — {group.dataset_label}")
         _legend(fig, ax)
     return fig, lines
@@ -125,8 +127,8 @@ def bars_figure(group: Group, styles: Styles, metric: str) -> tuple[Figure, dict
         ``bars`` maps label -> the Rectangle drawn (its width is the value); None when no method of
         the group has this number.
     """
-    info = {k: (lab, up) for k, lab, up in METRICS[group.protocol]}
-    label, up = info[metric]
+    info = get_protocol(group.protocol).metric(metric)
+    label, up = info.label, info.higher_is_better
     results = [r for r in group.results if r.value(metric) is not None]
     if not results:
         return None

@@ -24,12 +24,21 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from dbdbench.errors import DbdError
-from dbdbench.leaderboards.results import HEADLINE_F, METRICS, PROTOCOLS, Result
+from dbdbench.leaderboards.results import Result
 from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
 from dbdbench.leaderboards.tables import DECIMALS, MISSING, dense_ranks
+from dbdbench.metrics.protocols import get_protocol, protocol_names
 
-#: Label of each protocol's headline F (``maxF``, ``meanBestF``, ...).
-METRICS_LABEL = {p: {k: lab for k, lab, _ in METRICS[p]}[HEADLINE_F[p]] for p in PROTOCOLS}
+
+def headline_label(protocol: str) -> str:
+    """Label of a protocol's headline F (``maxF``, ``meanBestF``, ...)."""
+    proto = get_protocol(protocol)
+    return proto.metric(proto.headline_f).label
+
+
+def _headline_mae(result: Result) -> float | None:
+    key = get_protocol(result.protocol).headline_mae
+    return result.value(key) if key else None
 
 
 @dataclass
@@ -78,14 +87,15 @@ def sensitivity_views(results: list[Result]) -> list[Sensitivity]:
         methods = [m for m in dict.fromkeys(m for m, _ in cells) if counts[m] >= 2]
         if not methods:
             continue
-        protocols = [p for p in PROTOCOLS if any((m, p) in cells for m in methods)]
+        protocols = [p for p in protocol_names() if any((m, p) in cells for m in methods)]
         f, mae, rank = {}, {}, {}
         for p in protocols:
-            fs = [cells[(m, p)].value(HEADLINE_F[p]) if (m, p) in cells else None for m in methods]
+            head = get_protocol(p).headline_f
+            fs = [cells[(m, p)].value(head) if (m, p) in cells else None for m in methods]
             for m, v, rk in zip(methods, fs, dense_ranks(fs, True), strict=True):
                 f[(m, p)] = v
                 rank[(m, p)] = rk
-                mae[(m, p)] = cells[(m, p)].value("mae") if (m, p) in cells else None
+                mae[(m, p)] = _headline_mae(cells[(m, p)]) if (m, p) in cells else None
         tau = {}
         for i, p in enumerate(protocols):
             for q in protocols[i + 1 :]:
@@ -108,7 +118,7 @@ def sensitivity_markdown(view: Sensitivity) -> str:
     """Markdown table method x protocol (headline F / MAE / rank) and the Kendall tau lines."""
     head = ["Method"]
     for p in view.protocols:
-        head += [f"{p} {METRICS_LABEL[p]} ↑", f"{p} MAE ↓", f"{p} rank"]
+        head += [f"{p} {headline_label(p)} ↑", f"{p} MAE ↓", f"{p} rank"]
     lines = [
         f"### Protocol sensitivity — dataset {view.dataset}",
         "",
@@ -150,7 +160,7 @@ def sensitivity_csv(views: list[Sensitivity]) -> str:
                         v.dataset,
                         m,
                         p,
-                        HEADLINE_F[p],
+                        get_protocol(p).headline_f,
                         "" if f is None else repr(f),
                         "" if mae is None else repr(mae),
                         "" if rk is None else rk,
@@ -186,7 +196,7 @@ def sensitivity_figure(view: Sensitivity, styles: Styles) -> tuple[Figure, dict[
         ax_r.set_ylabel("Rank (1 = best)")
         ax_r.invert_yaxis()
         ax_r.yaxis.get_major_locator().set_params(integer=True)
-        ax_r.set_xticks(x, [f"{p}\n{METRICS_LABEL[p]}" for p in view.protocols])
+        ax_r.set_xticks(x, [f"{p}\n{headline_label(p)}" for p in view.protocols])
         ax_r.grid(True, linewidth=0.3, alpha=0.5)
         handles, labels = ax_f.get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
@@ -223,10 +233,12 @@ def run_sensitivity(
     list of Path
         The result files written.
     """
-    protocols = list(protocols or PROTOCOLS)
-    unknown = [p for p in protocols if p not in PROTOCOLS]
+    protocols = list(protocols or protocol_names())
+    unknown = [p for p in protocols if p not in protocol_names()]
     if unknown:
-        raise DbdError(f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(PROTOCOLS)}")
+        raise DbdError(
+            f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(protocol_names())}"
+        )
     from dbdbench.evaluation import evaluate
 
     written = []

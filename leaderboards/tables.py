@@ -16,7 +16,9 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from dbdbench.leaderboards.results import HEADLINE_F, METRICS, Group, Result
+from dbdbench.leaderboards.results import PUBLISHED_SUFFIX, Group, Result
+from dbdbench.metrics.protocol import Metric
+from dbdbench.metrics.protocols import get_protocol
 
 DECIMALS = 3
 MISSING = "n/a"
@@ -56,7 +58,7 @@ class Row:
     result : Result or None
         None when the method has no result on this table's dataset.
     values, ranks : dict
-        Metric key -> value / dense rank (None where missing).
+        Metric key -> value / dense rank (None where missing or the row is not ranked).
     """
 
     label: str
@@ -67,6 +69,11 @@ class Row:
     @property
     def present(self) -> bool:
         return self.result is not None
+
+    @property
+    def ranked(self) -> bool:
+        """False for a missing result and for numbers printed in a paper (never re-ranked)."""
+        return self.result is not None and self.result.ranked
 
     @property
     def partial(self) -> bool:
@@ -84,23 +91,38 @@ class Table:
     Attributes
     ----------
     group : Group
-    metrics : tuple of (key, label, higher_is_better)
+    metrics : tuple of Metric
+        The protocol's table columns (:attr:`~dbdbench.metrics.protocol.Protocol.table_metrics`).
     rows : list of Row
-        Sorted by the protocol's headline F (best first; in a tie user results before published
-        references, then by label); methods without a result last.
+        Ranked rows sorted by the protocol's headline F (best first; in a tie user results before
+        published references, then by label); then unranked published rows in their file order;
+        methods without a result last.
     """
 
     group: Group
-    metrics: tuple[tuple[str, str, bool], ...]
+    metrics: tuple[Metric, ...]
     rows: list[Row]
 
     def mark(self, row: Row, key: str) -> int:
         """1 (bold) for the best value, 2 (underline) for the second, 0 otherwise; a metric with
-        fewer than two values in the table marks nothing (being best of one says nothing)."""
-        if sum(r.values[key] is not None for r in self.rows) < 2:
+        fewer than two ranked values in the table marks nothing (being best of one says nothing)."""
+        if sum(r.ranks[key] is not None for r in self.rows) < 2:
             return 0
         rank = row.ranks[key]
         return rank if rank in (1, 2) else 0
+
+    def printed_notes(self) -> list[str]:
+        """One line per publication whose printed numbers the table shows (unranked rows):
+        ``"(published): as printed in <citation>, <source>; not computed by dbdbench, not ranked"``."""
+        notes = []
+        for row in self.rows:
+            res = row.result
+            if res is not None and res.source == "published" and not res.ranked:
+                where = f"{res.citation}, {res.origin}" if res.origin else res.citation
+                note = f"(published): as printed in {where}; not computed by dbdbench, not ranked."
+                if note not in notes:
+                    notes.append(note)
+        return notes
 
     @property
     def title(self) -> str:
@@ -120,23 +142,30 @@ def build_table(group: Group, all_labels: list[str]) -> Table:
     all_labels : list of str
         User method labels scored under this protocol on any dataset (rows for those missing here).
     """
-    metrics = METRICS[group.protocol]
+    proto = get_protocol(group.protocol)
+    metrics = proto.table_metrics
     labels = list(all_labels) + [r.label for r in group.results if r.label not in all_labels]
     rows = []
     for label in labels:
         res = group.get(label)
-        rows.append(Row(label, res, {k: (res.value(k) if res else None) for k, _, _ in metrics}))
-    for key, _, up in metrics:
-        for row, rank in zip(rows, dense_ranks([r.values[key] for r in rows], up), strict=True):
-            row.ranks[key] = rank
-    head = HEADLINE_F[group.protocol]
+        rows.append(Row(label, res, {m.key: (res.value(m.key) if res else None) for m in metrics}))
+    ranked = [r for r in rows if r.ranked]
+    for m in metrics:
+        ranks = dense_ranks([r.values[m.key] for r in ranked], m.higher_is_better)
+        for row in rows:
+            row.ranks[m.key] = None
+        for row, rank in zip(ranked, ranks, strict=True):
+            row.ranks[m.key] = rank
+    head = proto.headline_f
+    order = {id(r): i for i, r in enumerate(rows)}
     rows.sort(
         key=lambda r: (
             not r.present,
+            not r.ranked,
             r.ranks[head] is None,
             r.ranks[head] or 0,
             r.result is not None and r.result.source == "published",
-            r.label.casefold(),
+            r.label.casefold() if r.ranked else order[id(r)],
         )
     )
     return Table(group, metrics, rows)
@@ -153,6 +182,11 @@ def build_tables(groups: list[Group]) -> list[Table]:
     return [build_table(g, per_protocol[g.protocol]) for g in groups]
 
 
+def _arrowed(label: str, higher_is_better: bool, up: str, down: str) -> str:
+    """A column header: the metric's label and the arrow of its direction."""
+    return f"{label} {up if higher_is_better else down}"
+
+
 def _fmt(v: float | None) -> str:
     return MISSING if v is None else f"{v:.{DECIMALS}f}"
 
@@ -162,7 +196,7 @@ def _metric_cells(table: Table, row: Row, best: str, second: str, intervals: boo
     when ``intervals``, wrapped by the format string ``best`` or ``second`` where the table marks
     it."""
     cells = []
-    for key, _, _ in table.metrics:
+    for key in (m.key for m in table.metrics):
         text = _fmt(row.values[key])
         ci = row.interval(key)
         if intervals and ci is not None and row.values[key] is not None:
@@ -179,7 +213,7 @@ def _md_escape(text: str) -> str:
 
 def table_markdown(table: Table) -> str:
     """A GitHub-flavoured Markdown table: best **bold**, second <u>underlined</u>, arrows in headers."""
-    head = ["Method"] + [f"{lab} {'↑' if up else '↓'}" for _, lab, up in table.metrics]
+    head = ["Method"] + [_arrowed(m.label, m.higher_is_better, "↑", "↓") for m in table.metrics]
     lines = [
         f"### {_md_escape(table.title)}",
         "",
@@ -200,9 +234,10 @@ def table_markdown(table: Table) -> str:
         cells = [name, *_metric_cells(table, row, "**{}**", "<u>{}</u>", intervals=True)]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    if any(row.interval(k) for row in table.rows for k, _, _ in table.metrics):
+    if any(row.interval(k) for row in table.rows for k in (m.key for m in table.metrics)):
         lines.append("Brackets: bootstrap confidence intervals.")
     lines += notes
+    lines += [_md_escape(n) for n in table.printed_notes()]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -230,7 +265,8 @@ def table_latex(table: Table) -> str:
     """A booktabs ``table`` environment; best ``\\textbf``, second ``\\underline``."""
     cols = "l" + "r" * len(table.metrics)
     head = ["Method"] + [
-        f"{tex_escape(lab)} $\\{'uparrow' if up else 'downarrow'}$" for _, lab, up in table.metrics
+        _arrowed(tex_escape(m.label), m.higher_is_better, r"$\uparrow$", r"$\downarrow$")
+        for m in table.metrics
     ]
     label = "tab:" + table.group.slug.replace("_", "-")
     out = [
@@ -251,6 +287,7 @@ def table_latex(table: Table) -> str:
     out += [r"\bottomrule", r"\end{tabular}"]
     if any(r.partial for r in table.rows):
         out.append(r"\par\footnotesize $^\dagger$ not every image of the dataset was evaluated.")
+    out += [r"\par\footnotesize " + tex_escape(n) for n in table.printed_notes()]
     out.append(r"\end{table}")
     return "\n".join(out) + "\n"
 
@@ -286,7 +323,7 @@ def tables_csv(tables: list[Table]) -> str:
     for t in tables:
         for row in t.rows:
             res = row.result
-            for key, _, up in t.metrics:
+            for key, up in ((m.key, m.higher_is_better) for m in t.metrics):
                 ci = row.interval(key)
                 v = row.values[key]
                 w.writerow(
@@ -294,7 +331,7 @@ def tables_csv(tables: list[Table]) -> str:
                         t.group.protocol,
                         t.group.dataset,
                         t.group.split or "",
-                        row.label.removesuffix(" (published)"),
+                        row.label.removesuffix(PUBLISHED_SUFFIX),
                         res.source if res else "",
                         key,
                         "" if v is None else repr(v),

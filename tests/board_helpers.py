@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dbdbench.leaderboards.results import METRICS
+from dbdbench.metrics.protocols import get_protocol
 
 
 def result_dict(
@@ -20,7 +20,7 @@ def result_dict(
     split=None,
 ):
     """A valid dbdbench-result object; unspecified summary numbers are 0.5."""
-    summary = {k: 0.5 for k, _, _ in METRICS[protocol]} | (summary or {})
+    summary = dict.fromkeys(get_protocol(protocol).summary_keys, 0.5) | (summary or {})
     if curve is None:
         curve = {"thresholds": [], "precision": [], "recall": [], "f": []}
     return {

@@ -14,7 +14,8 @@ import dbdbench
 from dbdbench.errors import DbdError
 from dbdbench.evaluation import _chunks, evaluate, load_result
 from dbdbench.imageio import write_image
-from dbdbench.metrics.protocols import get_protocol, stack
+from dbdbench.metrics.protocol import stack
+from dbdbench.metrics.protocols import get_protocol
 
 
 def make_set(root: Path, n: int = 4, size=(24, 32), seed: int = 0, pred_name="{}.png", gt_white="focus"):

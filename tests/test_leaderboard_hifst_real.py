@@ -5,7 +5,7 @@ published twin (checked on the plotted Line2D data, to the files' print precisio
 The protocol is computed here independently of dbdbench's evaluator, from docs/protocols.md:
 GT as stored (white = blurred), positive = gt > 0; prediction min-max normalised (constant -> 0),
 m = 255 - 255 p, positive when m >= t for t = 0..255; P and R added only when TP > 0; sums divided by
-the number of images; F from the mean P and R.
+the number of images; F from the mean P and R; MAE = mean over images of mean |m / 255 - (gt > 0)|.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ pytestmark = pytest.mark.slow  # reads 2000 images (about 12 s)
 
 
 def hifst_protocol_curve(gt_dir, pred_dir):
-    """Mean precision and recall per threshold t = 0..255 under protocol hifst."""
-    precision, recall, n = np.zeros(256), np.zeros(256), 0
+    """Mean precision and recall per threshold t = 0..255, and the MAE, under protocol hifst."""
+    precision, recall, mae, n = np.zeros(256), np.zeros(256), 0.0, 0
     for gt_path in sorted(gt_dir.glob("*.png")):
         gt = read_grey(gt_path)
         pred = read_grey(pred_dir / f"{gt_path.stem}_HiFSTBlurMap.png").astype(np.float64)
@@ -42,13 +42,14 @@ def hifst_protocol_curve(gt_dir, pred_dir):
         ok = tp > 0
         precision[ok] += tp[ok] / (tp[ok] + fp[ok])
         recall[ok] += tp[ok] / positive.sum()
+        mae += np.abs(m / 255 - positive).mean()
         n += 1
-    return precision / n, recall / n, n
+    return precision / n, recall / n, mae / n, n
 
 
 @pytest.fixture(scope="module")
 def hifst_result(real_data, tmp_path_factory):
-    precision, recall, n = hifst_protocol_curve(
+    precision, recall, mae, n = hifst_protocol_curve(
         real_data / "cuhk" / "gt", real_data / "cuhk" / "results" / "hifst"
     )
     den = 0.3 * precision + recall
@@ -63,7 +64,7 @@ def hifst_result(real_data, tmp_path_factory):
         "split": None,
         "counts": {"gt": n, "evaluated": n, "missing": 0},
         "missing": [],
-        "summary": {"max_f": float(f.max()), "mae": None},
+        "summary": {"max_f": float(f.max()), "mae": float(mae)},
         "intervals": {},
         "bootstrap": None,
         "curves": {
@@ -82,7 +83,7 @@ def hifst_result(real_data, tmp_path_factory):
 def test_hifst_curve_lies_on_its_published_twin(hifst_result):
     path, n = hifst_result
     assert n == 1000
-    results = attach_published(load_results([path]))
+    results = attach_published(load_results([path]), protocols=["hifst"])
     (group,) = group_results(results)
     assert group.protocol == "hifst" and len(group.results) == 12
     styles = Styles([r.label for r in results])
@@ -106,7 +107,7 @@ def test_hifst_curve_lies_on_its_published_twin(hifst_result):
 
 def test_hifst_table_ties_with_published(hifst_result):
     path, _ = hifst_result
-    (table,) = build_tables(group_results(attach_published(load_results([path]))))
+    (table,) = build_tables(group_results(attach_published(load_results([path]), protocols=["hifst"])))
     top = [(r.label, r.ranks["max_f"]) for r in table.rows[:3]]
     # maxF 0.821 printed for both: they tie for best; Yi (0.797) is second
     assert top == [("HiFST maps", 1), ("HiFST (published)", 1), ("Yi (published)", 2)]
@@ -141,7 +142,7 @@ def test_evaluator_result_lies_on_published_twin(real_data, tmp_path):
         name="HiFST maps",
     )
     path = result.save(tmp_path / "hifst.json")
-    results = attach_published(load_results([path]), same_as="gt")
+    results = attach_published(load_results([path]), protocols=["hifst"], same_as="gt")
     (group,) = group_results(results)
     _, lines = pr_figure(group, Styles([r.label for r in results]))
     ours, theirs = lines["HiFST maps"], lines["HiFST (published)"]

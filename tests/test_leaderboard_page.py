@@ -17,7 +17,8 @@ METHODS = ["lapvar", "tenengrad", "dct<x>&y"]
 
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
-    """A leaderboard of three methods under two protocols on one dataset, plus published curves."""
+    """A leaderboard of three methods under two protocols on one dataset, plus the published curves
+    (``--protocols`` leaves out the published ddffnet table: its own tests are below)."""
     src = tmp_path_factory.mktemp("results")
     paths = []
     for i, m in enumerate(METHODS):
@@ -36,7 +37,8 @@ def board(tmp_path_factory):
                 )
             )
     out = tmp_path_factory.mktemp("board")
-    run = CliRunner().invoke(main, ["leaderboard", *map(str, paths), "--published", "--out", str(out)])
+    args = ["leaderboard", *map(str, paths), "--published", "--protocols", "sod,hifst", "--out", str(out)]
+    run = CliRunner().invoke(main, args)
     assert run.exit_code == 0, run.output
     return out, run.output
 
@@ -130,7 +132,11 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path):
     run = runner.invoke(
         main, ["leaderboard", "--sensitivity", "--pred", "x", "--gt", ".", "--out", str(tmp_path / "o")]
     )
-    assert run.exit_code == 2 and "NAME=DIR" in run.output or "evaluator" in run.output
+    assert run.exit_code == 2
+    assert run.stderr.strip() == (
+        "dbdbench: error: --pred 'x': write it as NAME=DIR, e.g. --pred lapvar=preds/lapvar"
+    )
+    assert not (tmp_path / "o").exists()
 
 
 def test_published_alone():
@@ -139,7 +145,7 @@ def test_published_alone():
     from dbdbench.leaderboards.results import group_results
     from dbdbench.leaderboards.tables import build_tables
 
-    (table,) = build_tables(group_results(attach_published([])))
+    (table,) = build_tables(group_results(attach_published([], protocols=["hifst"])))
     assert table.title == "protocol hifst, dataset cuhk-full, 1000 images" and len(table.rows) == 11
     assert [r.label for r in table.rows[:2]] == ["HiFST (published)", "Yi (published)"]
     assert table.rows[0].ranks == {"max_f": 1, "mae": None}

@@ -7,9 +7,10 @@ import pytest
 from board_helpers import linear_curve, write_result
 
 from dbdbench.leaderboards.plots import bars_figure, f_threshold_figure, pr_figure, save_figure
-from dbdbench.leaderboards.published import f_measure, load_published
+from dbdbench.leaderboards.published import load_published
 from dbdbench.leaderboards.results import group_results, load_results
 from dbdbench.leaderboards.style import OKABE_ITO, Styles
+from dbdbench.metrics.curves import f_from_pr
 
 
 @pytest.fixture
@@ -113,7 +114,7 @@ def test_save_figure_writes_three_formats(groups, tmp_path):
 
 
 def test_published_curves():
-    refs = load_published()
+    refs = load_published("hifst-cvpr17")
     assert sorted(r.method for r in refs) == sorted(
         ["Bae", "Chakrabarti", "Chang", "HiFST", "JNB", "Liu", "Shi", "Su", "Tang", "Yi", "Zhuo"]
     )
@@ -126,7 +127,7 @@ def test_published_curves():
     # F at row 0 by hand: 1.3 * 0.634958 / (0.3 * 0.634958 + 1)
     assert hifst.curves["f"][0] == pytest.approx(1.3 * 0.634958 / (0.3 * 0.634958 + 1), abs=1e-12)
     assert hifst.value("max_f") == pytest.approx(max(hifst.curves["f"]))
-    assert f_measure(np.array([0.0]), np.array([0.0]))[0] == 0.0
+    assert f_from_pr(np.array([0.0]), np.array([0.0]))[0] == 0.0
 
 
 @pytest.mark.slow

@@ -116,11 +116,13 @@ def test_csv_long_format(tmp_path):
 
 
 def test_single_value_is_not_marked(tmp_path):
-    paths = [
-        write_result(tmp_path, "a", method="a", protocol="hifst", summary={"max_f": 0.7, "mae": None}),
-        write_result(tmp_path, "b", method="b", protocol="hifst", summary={"max_f": 0.6, "mae": 0.2}),
-    ]
-    (table,) = build_tables(group_results(load_results(paths)))
+    """The published curves give no MAE: the user's MAE, alone in its column, is ranked, not marked."""
+    from dbdbench.leaderboards.published import attach_published
+
+    n = {"gt": 1000, "evaluated": 1000, "missing": 0}
+    path = write_result(tmp_path, "b", method="b", protocol="hifst", dataset="cuhk-full",
+                        summary={"max_f": 0.99, "mae": 0.2}, counts=n)  # fmt: skip
+    (table,) = build_tables(group_results(attach_published(load_results([path]), protocols=["hifst"])))
     md = table_markdown(table)
-    assert "| a | **0.700** | n/a |" in md and "| b | <u>0.600</u> | 0.200 |" in md
-    assert [r.ranks["mae"] for r in table.rows] == [None, 1]  # still ranked in the CSV
+    assert "| b | **0.990** | 0.200 |" in md and "| HiFST (published) | <u>" in md
+    assert [r.ranks["mae"] for r in table.rows] == [1] + [None] * 11  # still ranked in the CSV

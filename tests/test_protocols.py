@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dbdbench.metrics.protocols import get_protocol, stack
+from dbdbench.metrics.protocol import stack
+from dbdbench.metrics.protocols import get_protocol
 from dbdbench.metrics.resize import matlab_bicubic_matrix, resize_bicubic_matlab
 
 U8 = np.uint8

@@ -4,8 +4,6 @@ import click
 
 from dbdbench.cli import options
 
-PROTOCOLS = ("sod", "hifst", "zhao", "binseg", "ddffnet")
-
 
 @click.command(name="evaluate", context_settings={"show_default": True})
 @click.option("--pred", "pred_dir", required=True, type=click.Path(), help="Folder of prediction maps.")
@@ -14,7 +12,7 @@ PROTOCOLS = ("sod", "hifst", "zhao", "binseg", "ddffnet")
 @click.option("--dataset", help="A registered dataset instead of --gt (needs --root).")
 @click.option("--root", type=click.Path(), help="Folder that holds the --dataset.")
 @click.option("--split", help="Dataset split (e.g. te1); predictions outside it are ignored.")
-@click.option("--protocol", type=click.Choice(PROTOCOLS), default="sod", help="Protocol preset.")
+@click.option("--protocol", type=options.ProtocolChoice(), default="sod", help="Protocol preset.")
 @click.option("--pred-prefix", default="", help="Removed from prediction names before matching.")
 @click.option("--pred-suffix", default="", help="Removed from prediction names (e.g. _HiFSTBlurMap).")
 @click.option("--allow-missing", is_flag=True, help="Evaluate matched pairs when some GT lack a map.")

@@ -7,20 +7,15 @@ import click
 from dbdbench.cli import options
 
 
-def _protocol_list(ctx, param, value):
-    if not value:
-        return None
-    return [p.strip() for p in value.split(",") if p.strip()]
-
-
 @click.command(name="leaderboard")
 @click.argument("results", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option(
     "--published",
     is_flag=True,
-    help="Add the shipped published reference curves (HiFST CVPR 2017: 11 methods, 1000 CUHK "
-    "images, protocol hifst) beside results of the same protocol and dataset.",
+    help="Add the shipped published references (HiFST CVPR 2017: PR curves of 11 methods on 1000 CUHK "
+    "images, protocol hifst; D-DFFNet ICME 2023: MAE/F/IoU of 9 methods on CUHK-TE-1, DUT-TE, CTCUG, "
+    "protocol ddffnet), each beside your results of the same protocol, dataset and split.",
 )
 @click.option(
     "--published-dataset",
@@ -30,10 +25,9 @@ def _protocol_list(ctx, param, value):
 )
 @click.option(
     "--protocols",
-    callback=_protocol_list,
-    metavar="P,...",
-    help="Only these protocols (sod, hifst, zhao, binseg, ddffnet); a result of another protocol is "
-    "an error. With --sensitivity: the protocols to score under (default: all).",
+    type=options.ProtocolChoice(many=True),
+    help="Only these protocols, comma-separated; a result of another protocol is an error. With "
+    "--sensitivity: the protocols to score under (default: all).",
 )
 @click.option(
     "--sensitivity",
@@ -124,7 +118,9 @@ def command(
     )
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
-    click.echo(f"leaderboard of {n_user} result(s)" + (f" and {n_pub} published curve(s)" if n_pub else ""))
+    click.echo(
+        f"leaderboard of {n_user} result(s)" + (f" and {n_pub} published reference(s)" if n_pub else "")
+    )
     for what, path in board.files.items():
         click.echo(f"  {what:<16} {path}")
     click.echo(f"  {'plots':<16} {board.out / 'plots'} ({len(board.plots)} files)")

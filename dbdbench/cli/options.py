@@ -25,10 +25,12 @@ scheduler = click.option(
 
 def polarity(name: str, help: str):
     """A mask-polarity option ``name``: ``focus-white`` (default) or ``blurred-white``."""
+    from dbdbench.polarity import FOCUS_WHITE, POLARITIES
+
     return click.option(
         name,
-        type=click.Choice(["focus-white", "blurred-white"]),
-        default="focus-white",
+        type=click.Choice(POLARITIES),
+        default=FOCUS_WHITE,
         show_default=True,
         help=help,
     )
@@ -57,3 +59,42 @@ class _Seed(click.ParamType):
 def seed(help: str, default: int | None = 0):
     """``--seed N``: a non-negative integer (checked before any work starts)."""
     return click.option("--seed", default=default, show_default=default is not None, type=_Seed(), help=help)
+
+
+class ProtocolChoice(click.Choice):
+    """A protocol name, one of the registry's (:func:`dbdbench.metrics.protocols.protocol_names`).
+
+    The names are read from the registry each time click needs them (help, checking a value), not
+    when the command module is imported: ``dbdbench --help`` does not import the protocol modules,
+    and a protocol registered at run time is a valid choice.
+
+    Parameters
+    ----------
+    many : bool
+        A comma-separated list of names (``sod,hifst``), converted to a list.
+    """
+
+    def __init__(self, many: bool = False):
+        self.many = many
+        super().__init__(())
+
+    @property
+    def choices(self):
+        from dbdbench.metrics.protocols import protocol_names
+
+        return protocol_names()
+
+    @choices.setter
+    def choices(self, _):
+        pass  # click.Choice.__init__ assigns the fixed choices the registry replaces
+
+    def get_metavar(self, param, ctx=None):
+        return "[" + "|".join(self.choices) + "]" + (",..." if self.many else "")
+
+    def convert(self, value, param, ctx):
+        if not self.many:
+            return super().convert(value, param, ctx)
+        if isinstance(value, list):
+            return value
+        names = [v.strip() for v in str(value).split(",") if v.strip()]
+        return [super(ProtocolChoice, self).convert(n, param, ctx) for n in names] or None

@@ -22,10 +22,8 @@ import re
 from dataclasses import dataclass
 
 from dbdbench.errors import DbdError
-
-FOCUS_WHITE = "focus-white"
-BLURRED_WHITE = "blurred-white"
-POLARITIES = (FOCUS_WHITE, BLURRED_WHITE)
+from dbdbench.polarity import BLURRED_WHITE, FOCUS_WHITE
+from dbdbench.polarity import POLARITIES as POLARITIES  # re-exported for the dataset modules
 
 
 @dataclass(frozen=True)

@@ -5,5 +5,6 @@ Layout: :mod:`~dbdbench.metrics.counts` (one joint histogram of (GT, prediction 
 :mod:`~dbdbench.metrics.sod` (the PySODMetrics-compatible metrics on arrays: S-measure, weighted
 F-measure, E-measure, ...), :mod:`~dbdbench.metrics.resize` (protocol resizing), and one module per
 evaluation protocol (:mod:`~dbdbench.metrics.protocol_sod`, ``protocol_hifst``, ``protocol_zhao``,
-``protocol_binseg``, ``protocol_ddffnet``), gathered in :mod:`~dbdbench.metrics.protocols`.
+``protocol_binseg``, ``protocol_ddffnet``), each a subclass of :class:`~dbdbench.metrics.protocol.Protocol`,
+listed once in the registry :mod:`~dbdbench.metrics.protocols`.
 """

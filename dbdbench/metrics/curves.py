@@ -56,17 +56,19 @@ def precision_recall_f(tp: np.ndarray, fp: np.ndarray, n_pos: int, beta2: float 
     ps = np.where(ps == 0, 1, ps)
     precision = tp / ps
     recall = tp / max(n_pos, 1)
-    num = (1 + beta2) * precision * recall
-    den = np.where(num == 0, 1, beta2 * precision + recall)
-    return precision, recall, num / den
+    return precision, recall, f_from_pr(precision, recall, beta2)
 
 
-def f_from_pr(precision, recall, beta2: float = BETA2):
-    """F-measure from precision and recall, 0 where both are 0.
+def f_from_pr(precision, recall, beta2: float = BETA2, eps: float = 0.0):
+    """F = (1 + beta2) P R / (beta2 P + R + eps), 0 where the denominator is 0: the one F-measure.
 
     Parameters
     ----------
-    precision, recall : float or ndarray, float64
+    precision, recall : float or ndarray, float64, values in [0, 1]
+    beta2 : float
+        beta^2 of the F-measure (0.3 in every DBD protocol).
+    eps : float
+        Added to the denominator, as some tools do (``binseg``: 1e-8); 0 for the exact formula.
 
     Returns
     -------
@@ -75,7 +77,7 @@ def f_from_pr(precision, recall, beta2: float = BETA2):
     precision = np.asarray(precision, dtype=np.float64)
     recall = np.asarray(recall, dtype=np.float64)
     num = (1 + beta2) * precision * recall
-    den = beta2 * precision + recall
+    den = beta2 * precision + recall + eps
     return np.divide(num, den, out=np.zeros_like(num), where=den != 0)
 
 

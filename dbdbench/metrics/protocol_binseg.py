@@ -8,10 +8,10 @@ Binary-Segmentation-Evaluation-Tool, shipped as DUT_eval in several DBD reposito
   own maximum + 1e-8 and scaled to [0, 255]; GT positive = scaled value > 128 (so a non-binary GT is
   cut at half its own maximum).
 - 255 histogram bins (edges 0, 1, ..., 255, the last bin closed); threshold j = 254 .. 0 counts the
-  pixels in bins >= j (listed in that order). Per image P = TP / (TP + FP + 1e-8), R = TP / (|G| + 1e-8).
-- Mean P and mean R over images (sums divided by n + 1e-8), F = 1.3 P R / (0.3 P + R + 1e-8),
+  pixels in bins >= j (listed in that order). Per image P = TP / (TP + FP + EPS), R = TP / (|G| + EPS).
+- Mean P and mean R over images (sums divided by n + EPS), F = 1.3 P R / (0.3 P + R + EPS),
   ``max_f`` = max over thresholds.
-- ``mae``: sum |pred / (max + 1e-8) - gt / (max + 1e-8)| / (H W + 1e-8) per image on the continuous
+- ``mae``: sum |pred / (max + EPS) - gt / (max + EPS)| / (H W + EPS) per image on the continuous
   maps, averaged. Sizes must match: this protocol never resizes.
 """
 
@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dbdbench.metrics.protocols import Protocol, focus_levels
+from dbdbench.metrics.curves import f_from_pr
+from dbdbench.metrics.protocol import Metric, Protocol, focus_levels
 
-BETA2 = 0.3
+EPS = 1e-8  # the tool adds it to its denominators
 
 
 class BinsegProtocol(Protocol):
@@ -30,38 +31,45 @@ class BinsegProtocol(Protocol):
     name = "binseg"
     source = "Qin et al., Binary-Segmentation-Evaluation-Tool measures.py (BASNet, CVPR 2019; DUT_eval)"
     resize = None
-    summary_keys = ("max_f", "mae")
+    metrics = (Metric("max_f", "maxF", higher_is_better=True), Metric("mae", "MAE", higher_is_better=False))
+    headline_f = "max_f"
+    headline_mae = "mae"
+    curve_order = "254 ... 0 (of 255)"
     per_image_keys = ("max_f", "mae")
 
     def score_image(self, pred, gt, polarity):
         g = focus_levels(gt, polarity)
-        g_unit = g / (float(g.max()) + 1e-8)
+        g_unit = g / (float(g.max()) + EPS)
         positive = g_unit * 255.0 > 128
         v = np.arange(256 if pred.dtype == np.uint8 else 65536)
-        p_unit = v / (float(pred.max()) + 1e-8)
+        p_unit = v / (float(pred.max()) + EPS)
         bins = np.minimum(np.floor(p_unit * 255.0), 254).astype(np.int64)
         pos = np.bincount(bins[pred[positive]], minlength=255)
         neg = np.bincount(bins[pred[~positive]], minlength=255)
         tp = np.cumsum(pos[::-1])
         fp = np.cumsum(neg[::-1])
         n_pos = int(np.count_nonzero(positive))
-        precision = tp / (tp + fp + 1e-8)
-        recall = tp / (n_pos + 1e-8)
-        f = (1 + BETA2) * precision * recall / (BETA2 * precision + recall + 1e-8)
-        mae = float(np.sum(np.abs(p_unit[pred] - g_unit))) / (float(g.size) + 1e-8)
-        return {"precision": precision, "recall": recall, "max_f": float(f.max()), "mae": mae}
+        precision = tp / (tp + fp + EPS)
+        recall = tp / (n_pos + EPS)
+        mae = float(np.sum(np.abs(p_unit[pred] - g_unit))) / (float(g.size) + EPS)
+        return {
+            "precision": precision,
+            "recall": recall,
+            "max_f": float(f_from_pr(precision, recall, eps=EPS).max()),
+            "mae": mae,
+        }
 
     def _mean_pr(self, stacked):
         n = len(stacked["precision"])
-        return stacked["precision"].sum(axis=0) / (n + 1e-8), stacked["recall"].sum(axis=0) / (n + 1e-8)
-
-    def _f(self, p, r):
-        return (1 + BETA2) * p * r / (BETA2 * p + r + 1e-8)
+        return stacked["precision"].sum(axis=0) / (n + EPS), stacked["recall"].sum(axis=0) / (n + EPS)
 
     def summarize(self, stacked):
         p, r = self._mean_pr(stacked)
         n = len(stacked["mae"])
-        return {"max_f": float(self._f(p, r).max()), "mae": float(stacked["mae"].sum() / (n + 1e-8))}
+        return {
+            "max_f": float(f_from_pr(p, r, eps=EPS).max()),
+            "mae": float(stacked["mae"].sum() / (n + EPS)),
+        }
 
     def curves(self, stacked):
         p, r = self._mean_pr(stacked)
@@ -69,5 +77,5 @@ class BinsegProtocol(Protocol):
             "thresholds": list(range(254, -1, -1)),
             "precision": p.tolist(),
             "recall": r.tolist(),
-            "f": self._f(p, r).tolist(),
+            "f": f_from_pr(p, r, eps=EPS).tolist(),
         }

@@ -19,7 +19,7 @@ import numpy as np
 from dbdbench.imageio import max_level
 from dbdbench.metrics.counts import dot, joint_histogram
 from dbdbench.metrics.curves import f_from_pr
-from dbdbench.metrics.protocols import Protocol, focus_levels
+from dbdbench.metrics.protocol import Metric, Protocol, focus_levels
 
 
 class DdffnetProtocol(Protocol):
@@ -28,7 +28,14 @@ class DdffnetProtocol(Protocol):
     name = "ddffnet"
     source = "Jin et al., D-DFFNet, ICME 2023 (re-evaluation of 12 methods)"
     resize = "bilinear"
-    summary_keys = ("mae", "f", "iou")
+    metrics = (
+        Metric("mae", "MAE", higher_is_better=False),
+        Metric("f", "F", higher_is_better=True),
+        Metric("iou", "IoU", higher_is_better=True),
+    )
+    headline_f = "f"
+    headline_mae = "mae"
+    curve_order = "one point, 0.5"
     per_image_keys = ("mae", "f", "precision", "recall", "iou")
 
     def score_image(self, pred, gt, polarity):

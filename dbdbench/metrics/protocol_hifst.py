@@ -23,7 +23,7 @@ import numpy as np
 
 from dbdbench.metrics.counts import dot, joint_histogram, levels_of
 from dbdbench.metrics.curves import f_from_pr
-from dbdbench.metrics.protocols import Protocol, blur_levels
+from dbdbench.metrics.protocol import Metric, Protocol, blur_levels
 
 
 class HifstProtocol(Protocol):
@@ -32,7 +32,10 @@ class HifstProtocol(Protocol):
     name = "hifst"
     source = "Golestaneh & Karam, CVPR 2017 (HiFST), published CUHK PR curves"
     resize = "bilinear"
-    summary_keys = ("max_f", "mae")
+    metrics = (Metric("max_f", "maxF", higher_is_better=True), Metric("mae", "MAE", higher_is_better=False))
+    headline_f = "max_f"
+    headline_mae = "mae"
+    curve_order = "t = 0 ... 255"
     per_image_keys = ("max_f", "mae")
 
     def score_image(self, pred, gt, polarity):

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dbdbench.metrics.protocols import Protocol, focus_levels
+from dbdbench.metrics.protocol import Metric, Protocol, focus_levels
 from dbdbench.metrics.sod import sod_scores
+
+#: PySODMetrics divides the E-measure's sum over the n pixels of an image by n - 1, so a perfect map
+#: scores n / (n - 1): up to 2 (images of 2 pixels), not 1.
+E_HIGH = 2.0
 
 
 class SodProtocol(Protocol):
@@ -24,10 +28,26 @@ class SodProtocol(Protocol):
     name = "sod"
     source = "PySODMetrics 1.6 (Fmeasure, Emeasure, Smeasure, WeightedFmeasure, MAE, FmeasureV2 binary)"
     resize = "bilinear"
-    summary_keys = (
-        "max_f", "mean_f", "adaptive_f", "mae", "s_measure", "max_e", "mean_e", "adaptive_e",
-        "weighted_f", "iou", "dice",
+    metrics = (
+        Metric("max_f", "maxF", higher_is_better=True),
+        Metric("mean_f", "meanF", higher_is_better=True),
+        Metric("adaptive_f", "adpF", higher_is_better=True),
+        Metric("mae", "MAE", higher_is_better=False),
+        Metric("s_measure", "S", higher_is_better=True),
+        Metric("max_e", "maxE", higher_is_better=True, high=E_HIGH),
+        Metric("mean_e", "meanE", higher_is_better=True, high=E_HIGH),
+        Metric("adaptive_e", "adpE", higher_is_better=True, high=E_HIGH),
+        Metric("weighted_f", "wF", higher_is_better=True),
+        Metric("iou", "IoU", higher_is_better=True),
+        Metric("dice", "Dice", higher_is_better=True),
+    )
+    # IoU and Dice at 0.5 are rarely printed in this field: the table keeps to the SOD columns
+    table_keys = (
+        "max_f", "mean_f", "adaptive_f", "mae", "s_measure", "max_e", "mean_e", "adaptive_e", "weighted_f",
     )  # fmt: skip
+    headline_f = "max_f"
+    headline_mae = "mae"
+    curve_order = "255 ... 0 (of 255)"
     per_image_keys = (
         "max_f", "adaptive_f", "mae", "s_measure", "max_e", "adaptive_e", "weighted_f", "iou", "dice",
     )  # fmt: skip

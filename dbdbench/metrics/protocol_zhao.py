@@ -22,7 +22,7 @@ import numpy as np
 
 from dbdbench.imageio import max_level
 from dbdbench.metrics.curves import f_from_pr
-from dbdbench.metrics.protocols import Protocol, focus_levels
+from dbdbench.metrics.protocol import Metric, Protocol, focus_levels
 from dbdbench.metrics.resize import resize_bicubic_matlab
 
 CURVE_THRESHOLDS = np.linspace(1.0, 0.0, 21)
@@ -49,7 +49,14 @@ class ZhaoProtocol(Protocol):
     name = "zhao"
     source = "Zhao et al., CVPR 2018 (BTBNet) evaluate_dbd, reused by CENet, DENets, MLDBD, APL"
     resize = "bicubic"
-    summary_keys = ("mean_best_f", "max_f", "mae")
+    metrics = (
+        Metric("mean_best_f", "meanBestF", higher_is_better=True),
+        Metric("max_f", "maxF", higher_is_better=True),
+        Metric("mae", "MAE", higher_is_better=False),
+    )
+    headline_f = "mean_best_f"
+    headline_mae = "mae"
+    curve_order = "1, 0.95, ..., 0"
     per_image_keys = ("best_f", "mae")
 
     def score_image(self, pred, gt, polarity):

@@ -1,153 +1,100 @@
-"""Evaluation protocols: the registry and what every protocol shares.
+"""The registry of evaluation protocols: the one list of them, and lookup by name.
 
-A protocol turns one (prediction, ground truth) pair into a small record of per-image numbers
-(:meth:`Protocol.score_image`), and a stack of such records into the summary numbers and curves it
-publishes (:meth:`Protocol.summarize`, :meth:`Protocol.curves`). Records are small (a few hundred
-floats), so worker processes never ship whole maps. Bootstrap intervals re-run ``summarize`` on
-resampled images.
+:data:`BUILTIN` names each shipped protocol's class (``"module:Class"``, in display order); the
+modules are imported on first use, so importing this registry is cheap and the protocol modules
+import only their base, :mod:`dbdbench.metrics.protocol`. :func:`register` adds a protocol at run
+time (a plug-in, a test); it is then known in this process only (worker processes of ``--workers`` or
+``--scheduler`` load the built-ins only).
 
-Ground truth is passed as stored (grey levels) with its polarity, ``"focus-white"`` (white =
-in-focus, the dbdbench convention) or ``"blurred-white"`` (CUHK, CTCUG); :func:`focus_levels` and
-:func:`blur_levels` turn it into the form each protocol's rule is written for, so that the same
-physical mask gives the same numbers whichever way it is stored. The rules themselves are in
-``docs/evaluation.md`` and in each protocol's module.
+Everything that lists or describes protocols asks here: the ``evaluate --protocol`` and
+``leaderboard --protocols`` choices, :func:`dbdbench.evaluation.load_result`, the leaderboard tables,
+figures and sensitivity view, and the demo.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import importlib
+import re
 
 from dbdbench.errors import DbdError
-from dbdbench.imageio import max_level
+from dbdbench.metrics.protocol import Protocol
 
-POLARITIES = ("focus-white", "blurred-white")
-NAMES = ("sod", "hifst", "zhao", "binseg", "ddffnet")
+#: The shipped protocols, ``"module:Class"``, in display order: the only place that lists them.
+BUILTIN = (
+    "dbdbench.metrics.protocol_sod:SodProtocol",
+    "dbdbench.metrics.protocol_hifst:HifstProtocol",
+    "dbdbench.metrics.protocol_zhao:ZhaoProtocol",
+    "dbdbench.metrics.protocol_binseg:BinsegProtocol",
+    "dbdbench.metrics.protocol_ddffnet:DdffnetProtocol",
+)
+
+_classes: dict[str, type[Protocol]] = {}
+_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
 
-def focus_levels(gt: np.ndarray, polarity: str) -> np.ndarray:
-    """The GT with white = in-focus, same dtype (a blurred-white GT is inverted: max - value).
+def _check(cls: type[Protocol]) -> None:
+    """Refuse a protocol class whose metadata contradict each other (a programming error)."""
+    proto = cls()
+    if not _NAME.fullmatch(proto.name or ""):
+        raise ValueError(f"{cls.__name__}.name must be lower-case letters, digits, - or _: {proto.name!r}")
+    keys = proto.summary_keys
+    if not keys or len(set(keys)) != len(keys):
+        raise ValueError(f"protocol '{proto.name}': metrics must name distinct summary keys")
+    for what, key in (("headline_f", proto.headline_f), ("headline_mae", proto.headline_mae)):
+        if (key is not None or what == "headline_f") and key not in keys:
+            raise ValueError(f"protocol '{proto.name}': {what} {key!r} is not one of its metrics")
+    unknown = [k for k in proto.table_keys if k not in keys]
+    if unknown:
+        raise ValueError(f"protocol '{proto.name}': table_keys {unknown} are not among its metrics")
+    bad = [m.key for m in proto.metrics if not m.low < m.high]
+    if bad:
+        raise ValueError(f"protocol '{proto.name}': metrics {bad} need low < high")
 
-    Parameters
-    ----------
-    gt : ndarray, shape (H, W), dtype uint8 or uint16
-        GT as stored.
-    polarity : {"focus-white", "blurred-white"}
 
-    Returns
-    -------
-    ndarray, shape (H, W), same dtype
+def register(cls: type[Protocol]) -> type[Protocol]:
+    """Add a protocol class to the registry (usable as a class decorator).
+
+    Raises
+    ------
+    ValueError
+        Inconsistent metadata (see :class:`~dbdbench.metrics.protocol.Protocol`), or the name is
+        taken by another class.
     """
-    check_polarity(polarity)
-    return gt if polarity == "focus-white" else (max_level(gt) - gt).astype(gt.dtype)
+    _load_builtin()
+    _check(cls)
+    other = _classes.get(cls.name)
+    if other is not None and other is not cls:
+        raise ValueError(f"protocol name '{cls.name}' is taken by {other.__module__}.{other.__name__}")
+    _classes[cls.name] = cls
+    return cls
 
 
-def blur_levels(gt: np.ndarray, polarity: str) -> np.ndarray:
-    """The GT with white = blurred, same dtype (a focus-white GT is inverted: max - value).
-
-    Parameters
-    ----------
-    gt : ndarray, shape (H, W), dtype uint8 or uint16
-    polarity : {"focus-white", "blurred-white"}
-
-    Returns
-    -------
-    ndarray, shape (H, W), same dtype
-    """
-    check_polarity(polarity)
-    return gt if polarity == "blurred-white" else (max_level(gt) - gt).astype(gt.dtype)
+def _load_builtin() -> None:
+    if _classes:
+        return
+    for entry in BUILTIN:
+        module, attr = entry.split(":")
+        cls = getattr(importlib.import_module(module), attr)
+        _check(cls)
+        _classes[cls.name] = cls
 
 
-def check_polarity(polarity: str) -> None:
-    """Raise a one-line error for an unknown GT polarity."""
-    if polarity not in POLARITIES:
-        raise DbdError(f"--gt-polarity must be one of {', '.join(POLARITIES)}, got '{polarity}'")
-
-
-def stack(records: list[dict]) -> dict[str, np.ndarray]:
-    """Stack per-image records into arrays whose first axis is the image.
-
-    Parameters
-    ----------
-    records : list of dict of str to float or ndarray
-
-    Returns
-    -------
-    dict of str to ndarray, shape (n_images, ...)
-    """
-    return {k: np.asarray([r[k] for r in records]) for k in records[0]}
-
-
-class Protocol:
-    """Base of the protocol presets (see the subclasses for each rule set).
-
-    Attributes
-    ----------
-    name : str
-        Preset name (``--protocol``).
-    source : str
-        The publication or tool whose convention the preset reproduces.
-    resize : str or None
-        How a prediction of another size than its GT is resized: ``"bilinear"``, ``"bicubic"``
-        (MATLAB ``imresize``), or None when the protocol requires equal sizes.
-    summary_keys : tuple of str
-        Keys of :meth:`summarize`'s dict, in display order.
-    per_image_keys : tuple of str
-        Scalar per-image scores written to the result's ``per_image`` list and CSV.
-    """
-
-    name = ""
-    source = ""
-    resize: str | None = "bilinear"
-    summary_keys: tuple[str, ...] = ()
-    per_image_keys: tuple[str, ...] = ()
-
-    def score_image(self, pred: np.ndarray, gt: np.ndarray, polarity: str) -> dict:
-        """Per-image record.
-
-        Parameters
-        ----------
-        pred : ndarray, shape (H, W), dtype uint8 or uint16
-            Prediction as stored, high = in-focus, already the GT's size (for ``zhao``, any size:
-            it resizes itself with bicubic interpolation).
-        gt : ndarray, shape (H, W), dtype uint8 or uint16
-            GT as stored.
-        polarity : {"focus-white", "blurred-white"}
-            How ``gt`` is stored.
-
-        Returns
-        -------
-        dict of str to float or ndarray
-            At least the ``per_image_keys``; curves as small arrays.
-        """
-        raise NotImplementedError
-
-    def summarize(self, stacked: dict[str, np.ndarray]) -> dict[str, float]:
-        """Summary numbers from stacked records (see :func:`stack`)."""
-        raise NotImplementedError
-
-    def curves(self, stacked: dict[str, np.ndarray]) -> dict[str, list]:
-        """``thresholds``, ``precision``, ``recall``, ``f`` lists, in the protocol's own order."""
-        raise NotImplementedError
+def protocol_names() -> tuple[str, ...]:
+    """Names of the registered protocols: the built-ins in display order, then those registered."""
+    _load_builtin()
+    return tuple(_classes)
 
 
 def get_protocol(name: str) -> Protocol:
-    """The protocol preset called ``name``.
+    """A new instance of the protocol called ``name``.
 
     Raises
     ------
     DbdError
         Unknown name.
     """
-    if name == "sod":
-        from dbdbench.metrics.protocol_sod import SodProtocol as cls
-    elif name == "hifst":
-        from dbdbench.metrics.protocol_hifst import HifstProtocol as cls
-    elif name == "zhao":
-        from dbdbench.metrics.protocol_zhao import ZhaoProtocol as cls
-    elif name == "binseg":
-        from dbdbench.metrics.protocol_binseg import BinsegProtocol as cls
-    elif name == "ddffnet":
-        from dbdbench.metrics.protocol_ddffnet import DdffnetProtocol as cls
-    else:
-        raise DbdError(f"unknown --protocol '{name}'; choose one of {', '.join(NAMES)}")
+    _load_builtin()
+    cls = _classes.get(name)
+    if cls is None:
+        raise DbdError(f"unknown --protocol '{name}'; choose one of {', '.join(_classes)}")
     return cls()

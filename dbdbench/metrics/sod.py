@@ -34,7 +34,13 @@ from dbdbench.metrics.counts import (
     levels_of,
     quadrant_histograms,
 )
-from dbdbench.metrics.curves import EPS, descending_cumulative, e_measure_counts, precision_recall_f
+from dbdbench.metrics.curves import (
+    EPS,
+    descending_cumulative,
+    e_measure_counts,
+    f_from_pr,
+    precision_recall_f,
+)
 
 
 def as_levels(pred: np.ndarray, what: str = "prediction") -> np.ndarray:
@@ -393,7 +399,7 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> d
         out["adaptive_f"] = 0.0
     else:
         pre, rec = a_tp / a_pp, a_tp / n_pos
-        out["adaptive_f"] = (1 + 0.3) * pre * rec / (0.3 * pre + rec)
+        out["adaptive_f"] = float(f_from_pr(pre, rec))
     out["adaptive_e"] = float(e_measure_counts(a_tp, a_pp - a_tp, n_pos, n))
 
     half = p > 0.5
