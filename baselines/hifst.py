@@ -346,4 +346,3 @@ def hifst(
     )
     final = domain_transform_rf(d, guide, sigma_s, sigma_r, iterations)
     return minmax(final).astype(np.float32)
-

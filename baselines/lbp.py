@@ -241,4 +241,3 @@ def lbp_matting(
         return potts_marginals(np.stack(mattes), alpha=float(alpha))[0]
 
     return matting.at_working_size(image, max_side, solve)
-

@@ -70,7 +70,7 @@ def msjf(
         raise DbdError("msjf: base=msjf would run forever; pass another method, e.g. base=lbp")
     base_method = get_method(base)
     if base_method.kind != "classical":
-        raise DbdError(f"msjf: base={base} is a {base_method.kind} model; pass a classical detector, e.g. lbp")
+        raise DbdError(f"msjf: base={base} is a {base_method.kind} model; pass a classical one, e.g. lbp")
     func = base_method.func
     h, w = image.shape[:2]
     maps = []
@@ -86,4 +86,3 @@ def msjf(
     fused = np.mean(maps, axis=0).astype(np.float32)
     refined = guided_refine(fused, image, radius=int(radius), eps=float(eps))
     return minmax(refined.astype(np.float64)).astype(np.float32)
-

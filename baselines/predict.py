@@ -18,6 +18,7 @@ import numpy as np
 from dbdbench.baselines.registry import Method, get_method
 from dbdbench.errors import DbdError
 
+
 def resolve_params(method: Method, params: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
     """Check and type a detector's parameters (:meth:`~dbdbench.baselines.registry.Method.resolve`).
 

@@ -186,6 +186,7 @@ def detector(
 
 def register(method: Method) -> Method:
     """Add a detector to the registry (done by :func:`detector`)."""
+
     def origin(m: Method):
         return getattr(m.func, "__wrapped__", m.func)
 

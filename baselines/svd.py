@@ -105,4 +105,3 @@ def svd(image: np.ndarray, window: int = 20, k: int = 3, refine: bool = False) -
     rgb = as_rgb(image, min_size=window, method="svd")
     grey = rgb2gray_matlab(rgb, opencv=True).astype(np.float64) / 255.0
     return finish(1.0 - svd_beta(grey, window, k), rgb, refine, window // 2)
-

@@ -49,4 +49,3 @@ def finish(score: np.ndarray, rgb: np.ndarray, refine: bool, radius: int) -> np.
     if refine:
         out = minmax(guided_refine(out, rgb, radius=max(1, radius)))
     return out.astype(np.float32)
-

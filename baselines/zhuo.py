@@ -211,4 +211,3 @@ def zhuo_sim(
         return minmax(-np.clip(np.asarray(blur, np.float64), 0.0, float(max_blur))).astype(np.float32)
 
     return matting.at_working_size(image, max_side, solve)
-
