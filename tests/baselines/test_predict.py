@@ -91,9 +91,9 @@ def test_resolve_params_types_and_errors():
     assert resolve_params(get_method("hifst"), ["sigma_s=10"])["sigma_s"] == 10.0
     with pytest.raises(DbdError, match=r"unknown parameter 'size'.*window \(default 15\), refine"):
         resolve_params(lap, ["size=3"])
-    with pytest.raises(DbdError, match="expects an integer"):
+    with pytest.raises(DbdError, match="window must be an integer"):
         resolve_params(lap, ["window=big"])
-    with pytest.raises(DbdError, match="expects true or false"):
+    with pytest.raises(DbdError, match="refine must be true or false"):
         resolve_params(lap, ["refine=maybe"])
     with pytest.raises(DbdError, match="KEY=VALUE"):
         resolve_params(lap, ["window"])
