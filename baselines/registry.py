@@ -95,8 +95,8 @@ class Method:
                 )
             what = f"{self.name}: parameter {key}"
             out[key] = coerce(value, self.params[key], what, text=text)
-            if key in self.checks:
-                self.checks[key](out[key], what)
+            if key in self.checks and not self.checks[key].test(out[key]):
+                raise DbdError(f"{what} must be {self.describe(key)}, got {out[key]!r}")
         return out
 
     def describe(self, key: str) -> str:

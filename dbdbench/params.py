@@ -38,6 +38,20 @@ def kind_of(default: Any) -> str:
     raise TypeError(f"no coercion rule for parameters like {default!r} ({type(default).__name__})")
 
 
+def to_text(value: Any) -> str:
+    """A value as the command line writes it (what :func:`coerce` parses back): ``true``, ``15``,
+    ``0.001``, ``1,0.8,0.6``; an empty string is ``''``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(f"{v:g}" for v in value)
+    if isinstance(value, str) and not value:
+        return "''"
+    return str(value)
+
+
 def _number(value: Any) -> float | None:
     """``value`` as a finite float when it is a real number (not a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -127,8 +141,7 @@ def coerce(value: Any, default: Any, what: str, *, text: bool = True) -> Any:
     """
     ok, out = _convert(value, default, text)
     if not ok:
-        shown = ",".join(f"{v:g}" for v in default) if isinstance(default, (list, tuple)) else default
-        raise DbdError(f"{what} must be {kind_of(default)} (default {shown!r}), got {value!r}")
+        raise DbdError(f"{what} must be {kind_of(default)} (default {to_text(default)}), got {value!r}")
     return out
 
 
@@ -146,12 +159,6 @@ class Check:
 
     text: str
     test: Callable[[Any], bool]
-
-    def __call__(self, value: Any, what: str) -> Any:
-        """Return ``value`` when it is in range; raise a DbdError naming ``what`` otherwise."""
-        if not self.test(value):
-            raise DbdError(f"{what} must be {self.text}, got {value!r}")
-        return value
 
 
 def _fmt(x: float) -> str:
