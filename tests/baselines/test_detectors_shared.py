@@ -156,7 +156,8 @@ def test_values_outside_the_declared_range_are_refused(name, run):
             if check.test(value):
                 continue
             tried += 1
-            with pytest.raises(DbdError, match=re.escape(f"{name}: parameter {key} must be {method.describe(key)}")):
+            expected = f"{name}: parameter {key} must be {method.describe(key)}, got"
+            with pytest.raises(DbdError, match=re.escape(expected)):
                 run(name, half_blurred(), **{key: value})
     assert tried or not method.checks, f"{name}: no probe falls outside any range; extend PROBES"
 
