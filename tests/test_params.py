@@ -101,7 +101,7 @@ def test_recipe_files_use_the_same_rule(tmp_path):
     f = tmp_path / "r.toml"
     f.write_text('recipe = "btbnet"\n[btbnet]\ntruncate = nan\n')
     with pytest.raises(
-        DbdError, match=r"r.toml: key 'btbnet.truncate' must be a finite number \(default 3\)"
+        DbdError, match=r"r.toml': key 'btbnet.truncate' must be a finite number \(default 3\)"
     ):
         load_recipe(f)
     f.write_text('recipe = "btbnet"\nsize = "320"\n')
