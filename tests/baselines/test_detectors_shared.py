@@ -16,6 +16,7 @@ range; an image too small for the detector is a one-line DbdError or a valid map
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -174,3 +175,39 @@ def test_too_small_images_are_an_error_or_a_map(name, shape, run):
     assert shape != (0, 0), "an empty image must be refused"
     assert out.shape == shape and out.dtype == np.float32
     assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "baselines.md"
+
+
+def test_docs_table_lists_every_classical_parameter_and_its_range():
+    from dbdbench.params import to_text
+
+    rows = {line.strip() for line in DOCS.read_text(encoding="utf-8").splitlines() if line.startswith("| ")}
+    expected = {
+        f"| {m.name} | `{k}={to_text(v)}` | {m.describe(k)} |"
+        for m in list_methods()
+        if m.kind == "classical"
+        for k, v in m.params.items()
+    }
+    assert not expected - rows, f"add these rows to {DOCS.name}: {sorted(expected - rows)}"
+    stale = {r for r in rows - expected if not r.startswith(("| method ", "|---"))}
+    assert not stale, f"remove or update these rows of {DOCS.name}: {sorted(stale)}"
+
+
+def test_documented_example_detector_registers_and_keeps_the_contract():
+    from dbdbench.baselines import registry
+
+    text = DOCS.read_text(encoding="utf-8")
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    try:
+        exec(compile(code, str(DOCS), "exec"), {})
+        method = get_method("meangrad")
+        assert method.params == {"window": 15, "refine": False}
+        out = run_detector("meangrad", half_blurred())
+        assert out.shape == (64, 64) and out.dtype == np.float32
+        assert out[8:-8, 4:28].mean() > out[8:-8, 36:60].mean() + 0.1
+        with pytest.raises(DbdError, match="meangrad: parameter window must be an integer >= 2, got 1"):
+            method.func(half_blurred(), window=1)
+    finally:
+        registry._REGISTRY.pop("meangrad", None)
