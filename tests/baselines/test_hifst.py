@@ -96,6 +96,22 @@ def test_entropy_filter_equals_scikit_image_rank_entropy():
     np.testing.assert_allclose(entropy_filter_matlab(x), ref, atol=1e-12)
 
 
+def test_entropy_window_is_capped_where_the_8_bit_counts_hold():
+    """15 x 15 = 225 pixels fit the filter's 8-bit window counts (equal to scikit-image on a flat
+    region, where one level fills the window); 17 x 17 would saturate, so hifst refuses it."""
+    from skimage.filters.rank import entropy
+
+    from dbdbench.errors import DbdError
+
+    x = np.random.default_rng(6).random((40, 40))
+    x[:, :25] = 0.5
+    q = np.clip(np.floor(x * 255 + 0.5), 0, 255).astype(np.uint8)
+    ref = entropy(np.pad(q, 7, mode="symmetric"), np.ones((15, 15), bool))[7:-7, 7:-7]
+    np.testing.assert_allclose(entropy_filter_matlab(x, 15), ref, atol=1e-12)
+    with pytest.raises(DbdError, match=r"entropy_window must be an odd integer in \[3, 15\], got 17"):
+        H.hifst(q, entropy_window=17)
+
+
 def test_domain_transform_keeps_edges_and_constants():
     guide = np.zeros((40, 40))
     guide[:, 20:] = 1.0  # a strong guide edge between columns 19 and 20
