@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -189,6 +190,11 @@ def odd_between(low: int, high: int | None = None) -> Check:
     """An odd integer in ``[low, high]`` (no upper end when ``high`` is None)."""
     text = f"an odd integer >= {low}" if high is None else f"an odd integer in [{low}, {high}]"
     return Check(text, lambda v: v % 2 == 1 and v >= low and (high is None or v <= high))
+
+
+def matches(pattern: str, text: str) -> Check:
+    """A string that fully matches the regular expression ``pattern``, described by ``text``."""
+    return Check(text, lambda v: re.fullmatch(pattern, v) is not None)
 
 
 def each(check: Check) -> Check:

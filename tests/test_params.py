@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dbdbench.errors import DbdError
-from dbdbench.params import at_least, between, coerce, each, odd_between, positive, to_text
+from dbdbench.params import at_least, between, coerce, each, matches, odd_between, positive, to_text
 
 
 @pytest.mark.parametrize(
@@ -81,6 +81,7 @@ def test_to_text_is_read_back_by_coerce(default):
         (between(0, 1, open_low=True, open_high=True), [0.001, 0.999], [0, 1], "in (0, 1)"),
         (odd_between(3, 15), [3, 7, 15], [1, 2, 4, 17], "an odd integer in [3, 15]"),
         (odd_between(3), [3, 21, 1001], [1, 2, 22], "an odd integer >= 3"),
+        (matches(r"cpu|cuda(:\d+)?", "cpu or cuda"), ["cpu", "cuda:1"], ["gpu", "cuda:", "cpu0"], "cpu"),
         (
             each(between(0, 4, open_low=True)),
             [(1.0,), (0.5, 4.0)],

@@ -20,6 +20,7 @@ from dbdbench.baselines.deep.catalog import MODELS
 from dbdbench.baselines.imageops import as_rgb
 from dbdbench.baselines.registry import detector
 from dbdbench.errors import DbdError
+from dbdbench.params import matches
 
 # (resolved path, mtime_ns, size, model name, device) -> model in eval mode, per process
 _CACHE: dict[tuple, object] = {}
@@ -92,6 +93,10 @@ def predict_map(image: np.ndarray, *, model: str, checkpoint: str = "", device: 
 
 for _name, (_description, _citation) in MODELS.items():
     # the parameters are those of predict_map after the bound model name
-    detector(_name, citation=_citation, description=_description, kind="deep")(
-        functools.partial(predict_map, model=_name)
-    )
+    detector(
+        _name,
+        citation=_citation,
+        description=_description,
+        kind="deep",
+        checks={"device": matches(r"cpu|cuda(:\d+)?", "one of cpu, cuda, cuda:N")},
+    )(functools.partial(predict_map, model=_name))
