@@ -162,9 +162,10 @@ def detector(
 
     Examples
     --------
-    >>> from dbdbench.params import at_least
-    >>> @detector("mine", citation="Me, 2026", description="...", checks={"window": at_least(3)})
-    ... def mine(image, window: int = 15): ...
+    A complete one is in docs/baselines.md, "Adding a detector"::
+
+        @detector("mine", citation="Me, 2026", description="...", checks={"window": at_least(3)})
+        def mine(image, window: int = 15, refine: bool = False): ...
     """
 
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
