@@ -21,19 +21,26 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dbdbench.baselines.imageops import as_rgb, dct_matrix, detector, rgb2gray_matlab, single_blas_thread
-from dbdbench.baselines.registry import Method, register
-from dbdbench.baselines.windows import BORDER, box_mean, check_window, finish
-from dbdbench.errors import DbdError
+from dbdbench.baselines.imageops import as_rgb, dct_matrix, rgb2gray_matlab, single_blas_thread
+from dbdbench.baselines.registry import detector
+from dbdbench.baselines.windows import BORDER, box_mean, finish
+from dbdbench.params import at_least, between
+
+#: The window of a local statistic: at least 2 pixels (a variance needs two samples).
+WINDOW = {"window": at_least(2)}
 
 
 def _prepare(image, window, method):
-    window = check_window(window, method)
     rgb = as_rgb(image, min_size=window, method=method)
     return rgb, rgb2gray_matlab(rgb, opencv=True).astype(np.float32) / np.float32(255.0), window
 
 
-@detector("lapvar")
+@detector(
+    "lapvar",
+    citation="Pech-Pacheco et al., ICPR 2000",
+    description="local standard deviation of the Laplacian",
+    checks=WINDOW,
+)
 def lapvar(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndarray:
     """Local standard deviation of the Laplacian.
 
@@ -42,7 +49,7 @@ def lapvar(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndar
     image : ndarray, shape (H, W, 3), (H, W) or (H, W, 4)
         uint8; uint16, bool and [0, 1] float are converted (:func:`~dbdbench.baselines.imageops.as_rgb`).
     window : int
-        Window side in pixels.
+        Window side in pixels (at least 2).
     refine : bool
         Refine the map with a guided filter on the image.
 
@@ -56,7 +63,12 @@ def lapvar(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndar
     return finish(np.sqrt(np.maximum(var, 0)), rgb, refine, window // 2)
 
 
-@detector("tenengrad")
+@detector(
+    "tenengrad",
+    citation="Krotkov, IJCV 1987 (Tenenbaum 1970)",
+    description="root mean squared Sobel gradient",
+    checks=WINDOW,
+)
 def tenengrad(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndarray:
     """Root mean squared Sobel gradient over the window.
 
@@ -85,7 +97,12 @@ def _local_kurtosis(d: np.ndarray, window: int) -> np.ndarray:
     return np.maximum(c4, 0) / (var * var)
 
 
-@detector("kurtosis")
+@detector(
+    "kurtosis",
+    citation="Shi, Xu & Jia, CVPR 2014 (gradient kurtosis feature)",
+    description="local kurtosis of derivatives",
+    checks=WINDOW,
+)
 def kurtosis(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndarray:
     """Local kurtosis of the image derivatives: ``log(min(K(dx), K(dy)))``.
 
@@ -121,7 +138,14 @@ def _block_dct_energy(g: np.ndarray, cutoff: int) -> np.ndarray:
     return sums[..., 0], sums[..., 1]
 
 
-@detector("dct")
+@detector(
+    "dct",
+    citation="Shen & Chen, ICIP 2006 (DCT energy-ratio focus measure)",
+    description="high-frequency energy ratio of 8x8 DCT blocks",
+    # u + v of an 8 x 8 block runs from 0 to 14: cutoff 1 counts every AC coefficient as high (a
+    # constant ratio of 1), cutoff 15 none
+    checks={"window": at_least(8), "cutoff": between(2, 14)},
+)
 def dct(image: np.ndarray, window: int = 15, refine: bool = False, cutoff: int = 4) -> np.ndarray:
     """High-frequency DCT energy ratio of 8 x 8 blocks, averaged over the window.
 
@@ -130,18 +154,16 @@ def dct(image: np.ndarray, window: int = 15, refine: bool = False, cutoff: int =
     image : ndarray, shape (H, W, 3), (H, W) or (H, W, 4)
         uint8; uint16, bool and [0, 1] float are converted (:func:`~dbdbench.baselines.imageops.as_rgb`).
     window : int
-        Averaging window side in pixels (at least 8).
+        Averaging window side in pixels (at least 8, the DCT block size).
     refine : bool
         Refine the map with a guided filter on the image.
     cutoff : int
-        Coefficients with ``u + v >= cutoff`` count as high frequency.
+        Coefficients with ``u + v >= cutoff`` count as high frequency (2..14).
 
     Returns
     -------
     ndarray, shape (H, W), dtype float32, values in [0, 1], 1 = in-focus
     """
-    if check_window(window, "dct") < 8:
-        raise DbdError(f"dct: window must be at least 8 (the DCT block size), got {window}")
     rgb, g, window = _prepare(image, window, "dct")
     h, w = g.shape
     # Pad 4 on the top/left and up to a multiple of 4 plus 4 on the bottom/right: block (i, j)
@@ -156,28 +178,3 @@ def dct(image: np.ndarray, window: int = 15, refine: bool = False, cutoff: int =
     shift = np.float32([[1, 0, -2], [0, 1, -2]])
     full = cv2.warpAffine(full, shift, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return finish(box_mean(full, window), rgb, refine, window // 2)
-
-
-for _func, _cite, _desc in (
-    (lapvar, "Pech-Pacheco et al., ICPR 2000", "local standard deviation of the Laplacian"),
-    (tenengrad, "Krotkov, IJCV 1987 (Tenenbaum 1970)", "root mean squared Sobel gradient"),
-    (kurtosis, "Shi, Xu & Jia, CVPR 2014 (gradient kurtosis feature)", "local kurtosis of derivatives"),
-):
-    register(
-        Method(
-            name=_func.__name__,
-            func=_func,
-            citation=_cite,
-            params={"window": 15, "refine": False},
-            description=_desc,
-        )
-    )
-register(
-    Method(
-        name="dct",
-        func=dct,
-        citation="Shen & Chen, ICIP 2006 (DCT energy-ratio focus measure)",
-        params={"window": 15, "refine": False, "cutoff": 4},
-        description="high-frequency energy ratio of 8x8 DCT blocks",
-    )
-)

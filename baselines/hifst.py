@@ -43,14 +43,14 @@ import numpy as np
 from dbdbench.baselines.imageops import (
     as_rgb,
     dct_matrix,
-    detector,
     domain_transform_rf,
     entropy_filter_matlab,
     minmax,
     rgb2gray_matlab,
     single_blas_thread,
 )
-from dbdbench.baselines.registry import Method, register
+from dbdbench.baselines.registry import detector
+from dbdbench.params import at_least, odd_between, positive
 
 SCALES = (7, 15, 31, 63)
 # Pixels per tile of the coefficient stage (bounds its working memory to about 40 MB).
@@ -293,7 +293,19 @@ def _sobel_magnitude(grey: np.ndarray) -> np.ndarray:
     return np.hypot(gx, gy)
 
 
-@detector("hifst")
+@detector(
+    "hifst",
+    citation="Golestaneh & Karam, CVPR 2017",
+    description="multiscale sorted high-frequency DCT coefficients of gradient magnitudes, every pixel",
+    checks={
+        "sigma_s": positive(),
+        "sigma_r": positive(),
+        "iterations": at_least(1),
+        # entropyfilt windows are odd; window 1 has zero entropy everywhere (a constant map), and
+        # the 8-bit window counts of entropy_filter_matlab hold up to 15 x 15 = 225 pixels
+        "entropy_window": odd_between(3, 15),
+    },
+)
 def hifst(
     image: np.ndarray,
     sigma_s: float = 15.0,
@@ -312,7 +324,7 @@ def hifst(
     iterations : int
         Iterations of that filter.
     entropy_window : int
-        Side of the local-entropy window.
+        Side of the local-entropy window (odd, 3..15).
 
     Returns
     -------
@@ -334,14 +346,3 @@ def hifst(
     )
     final = domain_transform_rf(d, guide, sigma_s, sigma_r, iterations)
     return minmax(final).astype(np.float32)
-
-
-register(
-    Method(
-        name="hifst",
-        func=hifst,
-        citation="Golestaneh & Karam, CVPR 2017",
-        params={"sigma_s": 15.0, "sigma_r": 0.25, "iterations": 3, "entropy_window": 7},
-        description="multiscale sorted high-frequency DCT coefficients of gradient magnitudes, every pixel",
-    )
-)

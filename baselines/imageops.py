@@ -2,10 +2,8 @@
 conversion and normalisation (MATLAB-compatible where a port needs it), the domain-transform recursive
 filter, guided-filter refinement.
 
-Every classical detector starts with :func:`as_rgb` (any grey, RGB or RGBA photo of uint8, uint16,
-bool or [0, 1] float becomes RGB uint8) and is wrapped by :func:`detector` (an unknown keyword is a
-one-line :class:`~dbdbench.errors.DbdError` also when the function is called directly, not through
-``dbdbench.baselines.predict``).
+Every detector starts with :func:`as_rgb` (any grey, RGB or RGBA photo of uint8, uint16, bool or
+[0, 1] float becomes RGB uint8).
 
 MATLAB-compatible pieces follow the documented behaviour of the MATLAB functions the published
 detectors were written with (``rgb2gray``, ``mat2gray``, ``entropyfilt``), so ports match the authors'
@@ -15,9 +13,6 @@ maps.
 from __future__ import annotations
 
 import contextlib
-import functools
-import inspect
-from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -88,36 +83,6 @@ def as_rgb(image: np.ndarray, *, min_size: int = 1, method: str = "detector") ->
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     return np.ascontiguousarray(image[:, :, :3])
-
-
-def detector(name: str) -> Callable[[Callable[..., np.ndarray]], Callable[..., np.ndarray]]:
-    """Decorate a detector ``func(image, **params)`` so that an unknown parameter is a DbdError.
-
-    ``dbdbench.baselines.predict.resolve_params`` checks and types the parameters of the command
-    line; this check covers direct calls from Python, where a misspelt keyword would otherwise be a
-    TypeError with a traceback.
-
-    Parameters
-    ----------
-    name : str
-        Detector name used in error messages.
-    """
-
-    def wrap(func: Callable[..., np.ndarray]) -> Callable[..., np.ndarray]:
-        valid = [p for p in inspect.signature(func).parameters if p != "image"]
-
-        @functools.wraps(func)
-        def run(image: np.ndarray, **params) -> np.ndarray:
-            unknown = sorted(set(params) - set(valid))
-            if unknown:
-                raise DbdError(
-                    f"unknown parameter '{unknown[0]}' for method '{name}'; valid: {', '.join(valid)}"
-                )
-            return func(image, **params)
-
-        return run
-
-    return wrap
 
 
 def single_blas_thread():

@@ -39,12 +39,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dbdbench.baselines.imageops import MIN_SIDE, as_rgb, detector, minmax, rgb2gray_matlab
-from dbdbench.baselines.registry import Method, register
+from dbdbench.baselines.imageops import MIN_SIDE, as_rgb, minmax, rgb2gray_matlab
+from dbdbench.baselines.matting import MIN_WORKING_SIDE
+from dbdbench.baselines.registry import detector
+from dbdbench.errors import DbdError
+from dbdbench.params import at_least, between, odd_between
 
 CITATION = "Yi & Eramian, LBP-based segmentation of defocus blur, IEEE TIP 2016"
 T_LBP = 0.016
 SCALES = (11, 15, 21)
+#: T_LBP is a fraction of the grey range; at 1 or more no bit is ever set (a constant map).
+THRESHOLD = between(0, 1, open_high=True)
 #: Rows per strip when computing codes (bounds the temporary memory of very large images).
 _STRIP = 1024
 
@@ -142,7 +147,12 @@ def sharp_fraction(codes: np.ndarray, s: int) -> np.ndarray:
     return minmax(frac.astype(np.float64)).astype(np.float32)
 
 
-@detector("lbp")
+@detector(
+    "lbp",
+    citation=CITATION,
+    description="fraction of sharp LBP patterns (codes 6-9) in an s x s window",
+    checks={"s": odd_between(3), "threshold": THRESHOLD},
+)
 def lbp_sharpness(image: np.ndarray, s: int = 21, threshold: float = T_LBP) -> np.ndarray:
     """LBP sharpness metric of Yi & Eramian (TIP 2016, Eq. 15).
 
@@ -151,7 +161,7 @@ def lbp_sharpness(image: np.ndarray, s: int = 21, threshold: float = T_LBP) -> n
     image : ndarray, shape (H, W, 3), dtype uint8
         RGB image (grey and RGBA are converted).
     s : int
-        Window side in pixels (11, 15 or 21 in the paper); clipped to the image.
+        Odd window side in pixels (11, 15 or 21 in the paper); clipped to the image.
     threshold : float
         ``T_LBP`` as a fraction of the grey range (0.016 in the paper).
 
@@ -164,7 +174,20 @@ def lbp_sharpness(image: np.ndarray, s: int = 21, threshold: float = T_LBP) -> n
     return sharp_fraction(lbp_codes(grey, float(threshold) * 255.0), int(s))
 
 
-@detector("lbp-matting")
+@detector(
+    "lbp-matting",
+    citation=CITATION,
+    description="LBP metric at 3 scales, closed-form matting, multiscale Potts inference",
+    checks={
+        "alpha": at_least(0),
+        # the metric is min-max normalised: a sharp seed needs metric > sharp_seed, a blurred one
+        # metric < blur_seed, so 1 and 0 would leave no seed of that kind (a constant matte)
+        "sharp_seed": between(0, 1, open_high=True),
+        "blur_seed": between(0, 1, open_low=True),
+        "threshold": THRESHOLD,
+        "max_side": at_least(MIN_WORKING_SIDE),
+    },
+)
 def lbp_matting(
     image: np.ndarray,
     alpha: float = 0.5,
@@ -182,11 +205,13 @@ def lbp_matting(
     alpha : float
         Potts cost of differing linked labels in the multiscale inference (0.5 in the paper).
     sharp_seed, blur_seed : float
-        Metric thresholds for the sharp (>) and blurred (<) matting seeds (0.3 and 0.01).
+        Metric thresholds for the sharp (>) and blurred (<) matting seeds (0.3 and 0.01);
+        ``0 < blur_seed <= sharp_seed < 1``.
     threshold : float
         ``T_LBP`` as a fraction of the grey range.
     max_side : int
-        Matting and inference run at this longer side at most; the result is upsampled.
+        Matting and inference run at this longer side at most (at least 16); the result is
+        upsampled.
 
     Returns
     -------
@@ -196,6 +221,11 @@ def lbp_matting(
     from dbdbench.baselines import matting
     from dbdbench.baselines.potts import potts_marginals
 
+    if blur_seed > sharp_seed:
+        raise DbdError(
+            f"lbp-matting: blur_seed ({blur_seed}) must not exceed sharp_seed ({sharp_seed}); "
+            "the seeds would overlap"
+        )
     image = as_rgb(image, min_size=MIN_SIDE, method="lbp-matting")
     codes = lbp_codes(rgb2gray_matlab(image, opencv=True), float(threshold) * 255.0)
 
@@ -211,23 +241,3 @@ def lbp_matting(
         return potts_marginals(np.stack(mattes), alpha=float(alpha))[0]
 
     return matting.at_working_size(image, max_side, solve)
-
-
-register(
-    Method(
-        "lbp",
-        lbp_sharpness,
-        CITATION,
-        {"s": 21, "threshold": T_LBP},
-        "fraction of sharp LBP patterns (codes 6-9) in an s x s window",
-    )
-)
-register(
-    Method(
-        "lbp-matting",
-        lbp_matting,
-        CITATION,
-        {"alpha": 0.5, "sharp_seed": 0.3, "blur_seed": 0.01, "threshold": T_LBP, "max_side": 320},
-        "LBP metric at 3 scales, closed-form matting, multiscale Potts inference",
-    )
-)

@@ -17,6 +17,10 @@ import numpy as np
 
 from dbdbench.errors import DbdError
 
+#: Smallest ``max_side`` of a working size (the Laplacian's 3 x 3 windows need a few pixels on the
+#: short side too).
+MIN_WORKING_SIDE = 16
+
 
 def _pymatting(method: str):
     try:

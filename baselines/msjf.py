@@ -18,32 +18,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from dbdbench.baselines.imageops import MIN_SIDE, as_rgb, detector, guided_refine, minmax
-from dbdbench.baselines.registry import Method, get_method, register
+from dbdbench.baselines.imageops import MIN_SIDE, as_rgb, guided_refine, minmax
+from dbdbench.baselines.registry import detector, get_method
 from dbdbench.errors import DbdError
+from dbdbench.params import at_least, between, each, positive
 
 CITATION = "our reading of MSJF in the BTBCRL ablation (Zhao et al., TPAMI 2020); guided filter: He et al."
 
 
-def _scales(scales) -> tuple[float, ...]:
-    if isinstance(scales, str):
-        try:
-            scales = [float(v) for v in scales.split(",") if v.strip()]
-        except ValueError:
-            raise DbdError(
-                f"msjf: scales='{scales}' must be numbers separated by commas, e.g. 1,0.8,0.6"
-            ) from None
-    out = tuple(float(v) for v in scales)
-    if not out or any(not 0 < v <= 4 for v in out):
-        raise DbdError(f"msjf: scales={scales} must be one or more factors in (0, 4], e.g. 1,0.8,0.6")
-    return out
-
-
-@detector("msjf")
+@detector(
+    "msjf",
+    citation=CITATION,
+    description="base detector at scales 1/0.8/0.6, mean-fused, guided-filter refined (our reading of MSJF)",
+    checks={
+        "scales": each(between(0, 4, open_low=True)),
+        "radius": at_least(1),
+        "eps": positive(),  # the guided filter's ridge: 0 divides by zero in flat windows
+    },
+)
 def msjf(
     image: np.ndarray,
     base: str = "lbp",
-    scales: str = "1,0.8,0.6",
+    scales: tuple[float, ...] = (1.0, 0.8, 0.6),
     radius: int = 8,
     eps: float = 1e-3,
 ) -> np.ndarray:
@@ -55,12 +51,12 @@ def msjf(
         RGB image (grey and RGBA are converted).
     base : str
         Registered detector run at every scale (its default parameters).
-    scales : str or sequence of float
-        Resize factors, e.g. ``"1,0.8,0.6"``.
+    scales : sequence of float or str
+        Resize factors in (0, 4], e.g. ``(1, 0.8, 0.6)`` or ``"1,0.8,0.6"``.
     radius : int
-        Guided filter window radius (pixels).
+        Guided filter window radius (pixels, at least 1).
     eps : float
-        Guided filter regulariser (guide in [0, 1]).
+        Guided filter regulariser (guide in [0, 1]; positive).
 
     Returns
     -------
@@ -72,10 +68,13 @@ def msjf(
     image = as_rgb(image, min_size=MIN_SIDE, method="msjf")
     if base == "msjf":
         raise DbdError("msjf: base=msjf would run forever; pass another method, e.g. base=lbp")
-    func = get_method(base).func
+    base_method = get_method(base)
+    if base_method.kind != "classical":
+        raise DbdError(f"msjf: base={base} is a {base_method.kind} model; pass a classical one, e.g. lbp")
+    func = base_method.func
     h, w = image.shape[:2]
     maps = []
-    for f in _scales(scales):
+    for f in scales:
         sh, sw = round(h * f), round(w * f)
         if min(sh, sw) < MIN_SIDE:
             continue
@@ -83,18 +82,7 @@ def msjf(
         m = np.asarray(func(small), dtype=np.float32)
         maps.append(m if m.shape == (h, w) else cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR))
     if not maps:
-        raise DbdError(f"msjf: every scale in '{scales}' shrinks the {w}x{h} image below {MIN_SIDE} px")
+        raise DbdError(f"msjf: every scale in {scales} shrinks the {w}x{h} image below {MIN_SIDE} px")
     fused = np.mean(maps, axis=0).astype(np.float32)
     refined = guided_refine(fused, image, radius=int(radius), eps=float(eps))
     return minmax(refined.astype(np.float64)).astype(np.float32)
-
-
-register(
-    Method(
-        "msjf",
-        msjf,
-        CITATION,
-        {"base": "lbp", "scales": "1,0.8,0.6", "radius": 8, "eps": 1e-3},
-        "base detector at scales 1/0.8/0.6, mean-fused, guided-filter refined (our reading of MSJF)",
-    )
-)

@@ -18,50 +18,18 @@ import numpy as np
 from dbdbench.baselines.registry import Method, get_method
 from dbdbench.errors import DbdError
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _convert(method: Method, key: str, value: Any) -> Any:
-    default = method.params[key]
-    if not isinstance(value, str):
-        if isinstance(default, bool) and isinstance(value, bool):
-            return value
-        if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, int):
-            return int(value)
-        if isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(default, str | type(None)) and isinstance(value, str | os.PathLike):
-            return os.fspath(value)
-        value = str(value)
-    try:
-        if isinstance(default, bool):
-            low = value.strip().lower()
-            if low in _TRUE | _FALSE:
-                return low in _TRUE
-            raise ValueError
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-    except ValueError:
-        kind = {bool: "true or false", int: "an integer", float: "a number"}[type(default)]
-        raise DbdError(
-            f"--param {key}={value}: {method.name} expects {kind} (default {default!r}); give {kind}"
-        ) from None
-    return value
-
 
 def resolve_params(method: Method, params: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
-    """Check and type a detector's parameters against its registered defaults.
+    """Check and type a detector's parameters (:meth:`~dbdbench.baselines.registry.Method.resolve`).
 
     Parameters
     ----------
     method : Method
         The detector.
     params : mapping or iterable of "KEY=VALUE" strings, optional
-        Values given as strings are converted to the type of the default (int, float, bool:
-        true/false/yes/no/1/0, str).
+        Values given as strings are converted to the type of the default
+        (:func:`dbdbench.params.coerce`: int, float, bool as true/false/yes/no/1/0, str, comma-separated
+        numbers).
 
     Returns
     -------
@@ -71,8 +39,8 @@ def resolve_params(method: Method, params: Mapping[str, Any] | Iterable[str] | N
     Raises
     ------
     DbdError
-        Unknown parameter (the message lists the valid ones), malformed ``KEY=VALUE`` or a value
-        of the wrong type.
+        Unknown parameter (the message lists the valid ones), malformed ``KEY=VALUE``, a value of
+        the wrong type or outside the parameter's range (the message names the range).
     """
     if params is None:
         given: dict[str, Any] = {}
@@ -85,13 +53,7 @@ def resolve_params(method: Method, params: Mapping[str, Any] | Iterable[str] | N
             if not sep or not key.strip():
                 raise DbdError(f"--param '{item}' is not KEY=VALUE; write e.g. --param window=15")
             given[key.strip()] = value
-    out = dict(method.params)
-    for key, value in given.items():
-        if key not in method.params:
-            valid = ", ".join(f"{k} (default {v!r})" for k, v in method.params.items()) or "none"
-            raise DbdError(f"unknown parameter '{key}' for method '{method.name}'; valid parameters: {valid}")
-        out[key] = _convert(method, key, value)
-    return out
+    return method.resolve(given)
 
 
 def run_detector(

@@ -20,10 +20,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dbdbench.baselines.imageops import as_rgb, detector, rgb2gray_matlab
-from dbdbench.baselines.registry import Method, register
-from dbdbench.baselines.windows import BORDER, check_window, finish
+from dbdbench.baselines.imageops import as_rgb, rgb2gray_matlab
+from dbdbench.baselines.registry import detector
+from dbdbench.baselines.windows import BORDER, finish
 from dbdbench.errors import DbdError
+from dbdbench.params import at_least
 
 # Pixels per batch of Gram matrices (bounds memory: 4096 x window^2 float64).
 TILE_PIXELS = 4096
@@ -75,7 +76,12 @@ def svd_beta(grey: np.ndarray, window: int = 20, k: int = 3, tile_pixels: int = 
     return beta.reshape(h, w)
 
 
-@detector("svd")
+@detector(
+    "svd",
+    citation="Su, Lu & Tan, ACM MM 2011",
+    description="1 - share of the k largest singular values of the local patch",
+    checks={"window": at_least(2), "k": at_least(1)},
+)
 def svd(image: np.ndarray, window: int = 20, k: int = 3, refine: bool = False) -> np.ndarray:
     """Su et al. singular-value sharpness map ``1 - beta``.
 
@@ -84,9 +90,9 @@ def svd(image: np.ndarray, window: int = 20, k: int = 3, refine: bool = False) -
     image : ndarray, shape (H, W, 3), (H, W) or (H, W, 4)
         uint8; uint16, bool and [0, 1] float are converted (:func:`~dbdbench.baselines.imageops.as_rgb`).
     window : int
-        Patch side (the paper's implementations use 20).
+        Patch side (the paper's implementations use 20; at least 2).
     k : int
-        Largest singular values in the blur ratio (3).
+        Largest singular values in the blur ratio (3; 1 to window - 1).
     refine : bool
         Refine the map with a guided filter on the image.
 
@@ -94,20 +100,8 @@ def svd(image: np.ndarray, window: int = 20, k: int = 3, refine: bool = False) -
     -------
     ndarray, shape (H, W), dtype float32, values in [0, 1], 1 = in-focus
     """
-    window = check_window(window, "svd")
-    if not 1 <= k < window:
-        raise DbdError(f"svd: k must be between 1 and window - 1 ({window - 1}), got {k}")
+    if k >= window:
+        raise DbdError(f"svd: parameter k must be in [1, window - 1 = {window - 1}], got {k}")
     rgb = as_rgb(image, min_size=window, method="svd")
     grey = rgb2gray_matlab(rgb, opencv=True).astype(np.float64) / 255.0
     return finish(1.0 - svd_beta(grey, window, k), rgb, refine, window // 2)
-
-
-register(
-    Method(
-        name="svd",
-        func=svd,
-        citation="Su, Lu & Tan, ACM MM 2011",
-        params={"window": 20, "k": 3, "refine": False},
-        description="1 - share of the 3 largest singular values of the local patch",
-    )
-)

@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 
 from dbdbench.baselines.imageops import guided_refine, minmax
-from dbdbench.errors import DbdError
 
 # Reflection without repeating the edge pixel (OpenCV's default border).
 BORDER = cv2.BORDER_REFLECT_101
@@ -50,10 +49,3 @@ def finish(score: np.ndarray, rgb: np.ndarray, refine: bool, radius: int) -> np.
     if refine:
         out = minmax(guided_refine(out, rgb, radius=max(1, radius)))
     return out.astype(np.float32)
-
-
-def check_window(window: int, method: str) -> int:
-    """Validate a window-size parameter: an integer of at least 2 (DbdError otherwise)."""
-    if int(window) != window or window < 2:
-        raise DbdError(f"{method}: window must be an integer of at least 2, got {window}")
-    return int(window)

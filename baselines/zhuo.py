@@ -44,8 +44,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dbdbench.baselines.imageops import MIN_SIDE, as_rgb, detector, minmax, rgb2gray_matlab
-from dbdbench.baselines.registry import Method, register
+from dbdbench.baselines.imageops import MIN_SIDE, as_rgb, minmax, rgb2gray_matlab
+from dbdbench.baselines.matting import MIN_WORKING_SIDE
+from dbdbench.baselines.registry import detector
+from dbdbench.errors import DbdError
+from dbdbench.params import at_least, between, positive
 
 CITATION = "Zhuo & Sim, Defocus map estimation from a single image, Pattern Recognition 2011"
 
@@ -128,7 +131,23 @@ def edge_blur(
     return np.where(valid, np.minimum(sig, max_blur), 0.0), valid
 
 
-@detector("zhuo")
+@detector(
+    "zhuo",
+    citation=CITATION,
+    description="edge blur from two re-blurred gradients, propagated with the matting Laplacian (sharp = 1)",
+    checks={
+        "canny_sigma": positive(),
+        # relative to the maximum gradient: 1 or more leaves no edge to propagate (an all-zero map)
+        "canny_threshold": between(0, 1, open_low=True, open_high=True),
+        "sigma1": positive(),
+        "sigma2": positive(),
+        "max_blur": positive(),
+        "lam": positive(),  # 0 leaves the propagation without data (a singular system)
+        "jbf_space": positive(),
+        "jbf_colour": positive(),
+        "max_side": at_least(MIN_WORKING_SIDE),
+    },
+)
 def zhuo_sim(
     image: np.ndarray,
     canny_sigma: float = 1.0,
@@ -150,7 +169,7 @@ def zhuo_sim(
     canny_sigma, canny_threshold : float
         Canny smoothing and (MATLAB-relative) high threshold.
     sigma1, sigma2 : float
-        Re-blur sigmas.
+        Re-blur sigmas, ``0 < sigma1 < sigma2``.
     max_blur : float
         Clip of the edge blur estimates.
     lam : float
@@ -158,7 +177,8 @@ def zhuo_sim(
     jbf_space, jbf_colour : float
         Joint bilateral filter spatial sigma (pixels) and colour sigma (image in [0, 1]).
     max_side : int
-        Longer side of the working size; larger images are processed smaller and upsampled.
+        Longer side of the working size (at least 16); larger images are processed smaller and
+        upsampled.
 
     Returns
     -------
@@ -168,6 +188,8 @@ def zhuo_sim(
     from dbdbench.baselines import matting
     from dbdbench.cvcompat import ximgproc
 
+    if sigma2 <= sigma1:
+        raise DbdError(f"zhuo: sigma2 ({sigma2}) must exceed sigma1 ({sigma1}); the blur ratio needs it")
     image = as_rgb(image, min_size=MIN_SIDE, method="zhuo")
 
     def solve(small: np.ndarray, rgb01: np.ndarray) -> np.ndarray:
@@ -189,24 +211,3 @@ def zhuo_sim(
         return minmax(-np.clip(np.asarray(blur, np.float64), 0.0, float(max_blur))).astype(np.float32)
 
     return matting.at_working_size(image, max_side, solve)
-
-
-register(
-    Method(
-        "zhuo",
-        zhuo_sim,
-        CITATION,
-        {
-            "canny_sigma": 1.0,
-            "canny_threshold": 0.1,
-            "sigma1": 1.0,
-            "sigma2": 1.5,
-            "max_blur": 3.0,
-            "lam": 0.001,
-            "jbf_space": 5.0,
-            "jbf_colour": 0.1,
-            "max_side": 320,
-        },
-        "edge blur from two re-blurred gradients, propagated with the matting Laplacian (sharp = 1)",
-    )
-)

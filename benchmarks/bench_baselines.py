@@ -3,7 +3,9 @@
 1. HiFST at every pixel against the third-party port ``blur-detector`` (PyPI), which computes only
    every 4th pixel in each direction and interpolates: time per photo, and Pearson correlation of
    each with the HiFST authors' own maps, on the 9 CUHK photos.
-2. Time per 640 x 427 photo of every registered classical detector (median of repeats, one thread).
+2. Time per 640 x 427 photo of every registered classical detector (median of repeats, one thread),
+   and the LBP metric against scikit-image's ``local_binary_pattern`` (uniform, 8 neighbours, radius
+   1) followed by the same window fraction: the codes alone are the reference's whole job.
 3. Accuracy of every registered classical detector: maxF (beta^2 = 0.3, 256 thresholds, the
    salient-object protocol, computed with ``py_sod_metrics``) and MAE on the 7 CUHK defocus photos,
    the 5 DUT-DBD samples and a simulated test set (12 images, btbnet recipe, seed 2026), with the
@@ -114,6 +116,28 @@ def part_speed(data: Path, repeats: int):
         times = [_timed(run_detector, m, img)[1] for _ in range(1 if slow else repeats)]
         print(f"| {m.name} | {statistics.median(times) * 1e3:.1f} |")
     print()
+    _lbp_vs_skimage(img, repeats)
+
+
+def _lbp_vs_skimage(img: np.ndarray, repeats: int):
+    from skimage.feature import local_binary_pattern
+
+    from dbdbench.baselines.imageops import rgb2gray_matlab
+    from dbdbench.baselines.lbp import T_LBP, lbp_sharpness, sharp_fraction
+
+    grey = rgb2gray_matlab(img, opencv=True)
+
+    def reference():
+        # skimage codes 0..9 with a zero threshold; our metric adds T_LBP, which costs nothing extra
+        codes = local_binary_pattern(grey, 8, 1, method="uniform").astype(np.uint8)
+        return sharp_fraction(codes, 21)
+
+    ours = statistics.median(_timed(lbp_sharpness, img, s=21, threshold=T_LBP)[1] for _ in range(repeats))
+    ref = statistics.median(_timed(reference)[1] for _ in range(repeats))
+    print(f"## LBP metric vs scikit-image local_binary_pattern, {img.shape[1]} x {img.shape[0]}\n")
+    print("| lbp ms | skimage LBP + window ms | ratio |")
+    print("|---|---|---|")
+    print(f"| {ours * 1e3:.1f} | {ref * 1e3:.1f} | {ours / ref:.2f} |\n")
 
 
 def _sets(data: Path, sim_dir: Path):

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dbdbench.errors import DbdError
+from dbdbench.params import coerce
 
 RECIPES = ("btbnet", "lens")
 #: Largest seed: TOML integers are signed 64-bit.
@@ -180,37 +181,6 @@ def default_recipe(name: str) -> Recipe:
     return r
 
 
-def _check_type(where: str, value: Any, default: Any, source: str) -> Any:
-    """Coerce ``value`` to the type of ``default`` or raise naming ``where``."""
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, str):
-        ok = isinstance(value, str)
-    elif isinstance(default, list):
-        ok = isinstance(value, list) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
-        )
-        value = [float(v) for v in value] if ok else value
-    elif isinstance(default, dict):
-        ok = isinstance(value, dict) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
-        )
-        value = {k: float(v) for k, v in value.items()} if ok else value
-    else:  # pragma: no cover - every field has one of the types above
-        ok = False
-    if not ok:
-        raise DbdError(
-            f"recipe {source}: key '{where}' must be {type(default).__name__} (like {default!r}), "
-            f"got {value!r}"
-        )
-    return value
-
-
 def _apply(obj: Any, table: dict[str, Any], prefix: str, source: str) -> None:
     names = {f.name: f for f in dataclasses.fields(obj)}
     for key, value in table.items():
@@ -224,7 +194,7 @@ def _apply(obj: Any, table: dict[str, Any], prefix: str, source: str) -> None:
                 raise DbdError(f"recipe {source}: key '{where}' must be a table [{where}]")
             _apply(current, value, f"{where}.", source)
         else:
-            setattr(obj, key, _check_type(where, value, current, source))
+            setattr(obj, key, coerce(value, current, f"recipe {source}: key '{where}'", text=False))
             if isinstance(current, dict):  # a partial table overrides key by key, the rest stay
                 setattr(obj, key, {**current, **getattr(obj, key)})
 

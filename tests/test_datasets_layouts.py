@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dbdbench.datasets import get_spec, list_specs, load_dataset, resolve
+from dbdbench.datasets import list_specs, load_dataset, resolve
 from dbdbench.errors import DbdError
 from dbdbench.imageio import write_image
 
@@ -53,40 +54,78 @@ def make_layout(
     return root
 
 
-CASES = [
-    # dataset, split, image_dir, gt_dir, names, image_ext, gt_ext
-    ("cuhk", "all", "image", "gt", ["out_of_focus0001", "out_of_focus0026"], (".jpg", ".JPG"), ".png"),
-    ("cuhk-motion", "all", "image", "gt", ["motion0001", "motion0002"], ".jpg", ".png"),
-    ("cuhk-full", "all", "image", "gt", ["motion0001", "out_of_focus0002"], ".jpg", ".png"),
-    ("xu100", "all", "xu100-source", "xu100-gt", ["1", "2", "3"], ".bmp", ".bmp"),
-    ("xu100", "all", "image", "gt", ["1", "2"], ".bmp", ".bmp"),
-    ("dut", "train", "DUT600S_Training", "DUT600GT_Training", ["0001", "0002"], ".jpg", ".png"),
-    ("dut", "test", "DUT500S-Testing", "DUT500GT-Testing", ["0001", "0002"], ".jpg", ".png"),
-    ("dut", "test", "image", "gt", ["0001", "0002"], ".jpg", ".png"),
-    ("dut500", "all", "dut500-source", "dut500-gt", ["1", "2"], ".jpg", ".bmp"),
-    ("dut500", "all", "image", "gt", ["1", "2"], ".jpg", ".bmp"),
-    ("ctcug", "all", "CTCUG_images", "CTCUG_gt", ["a1", "a2"], ".jpg", ".png"),
-    ("ctcug", "all", "Imgs", "Imgs", ["a1", "a2"], ".jpg", ".png"),
-    ("ebd", "all", "image", "gt", ["e1", "e2"], ".jpg", ".png"),
-    ("defbd+", "train", "train_data/source", "train_data/gt", ["t1", "t2"], ".jpg", ".png"),
-    ("defbd+", "cuhk+", "test/CUHK/source", "test/CUHK/gt", ["c1", "c2"], ".jpg", ".png"),
-    ("defbd+", "dut+", "test/DUT/source", "test/DUT/gt", ["d1", "d2"], ".jpg", ".png"),
-    ("sim", "all", "image", "gt", ["000000", "000001"], ".png", ".png"),
-    ("folder", "all", "image", "gt", ["x", "y"], ".png", ".png"),
-]
+def example_names(pattern: str | None, count: int, avoid=()) -> list[str]:
+    """``count`` distinct names that fully match a spec's name pattern, none of them in ``avoid``.
+
+    Name ``k`` takes alternative ``k`` of each ``(a|b)`` and digit ``k % 10`` for each ``\\d``; the
+    patterns in use are literal text, digits, fixed or open repeats and alternatives. A new kind of
+    pattern fails here, saying what to extend.
+    """
+    import re._parser as sre  # the parser of the re module (its tree of a pattern)
+
+    def build(tree, k: int) -> str:
+        out = []
+        for op, arg in tree:
+            if op is sre.LITERAL:
+                out.append(chr(arg))
+            elif op is sre.IN and arg == [(sre.CATEGORY, sre.CATEGORY_DIGIT)]:
+                out.append(str(k % 10))
+            elif op is sre.MAX_REPEAT:
+                low, _, sub = arg
+                out.append(build(sub, k) * max(low, 1))
+            elif op is sre.SUBPATTERN:
+                out.append(build(arg[-1], k))
+            elif op is sre.BRANCH:
+                out.append(build(arg[1][k % len(arg[1])], k))
+            else:
+                raise NotImplementedError(f"example_names: extend it for {op} in {pattern!r}")
+        return "".join(out)
+
+    names, k = [], 0
+    while len(names) < count:
+        name = f"s{k}" if pattern is None else build(sre.parse(pattern), k)
+        assert pattern is None or re.fullmatch(pattern, name), (pattern, name)
+        if name not in avoid and name not in names:
+            names.append(name)
+        k += 1
+    return names
 
 
-@pytest.mark.parametrize("dataset,split,image_dir,gt_dir,names,image_ext,gt_ext", CASES)
-def test_layout_recognised_and_polarity_normalised(
-    tmp_path, dataset, split, image_dir, gt_dir, names, image_ext, gt_ext
-):
-    spec = get_spec(dataset)
+def _registry_layouts():
+    for spec in list_specs():
+        for split in spec.splits.values():
+            for layout in split.layouts:
+                yield pytest.param(spec, split, layout, id=f"{spec.name}-{split.name}-{layout.describe()}")
+
+
+@pytest.mark.parametrize(("spec", "split", "layout"), list(_registry_layouts()))
+def test_every_registered_layout_resolves_with_polarity_normalised(tmp_path, spec, split, layout):
+    """Each layout of each split of each registered dataset, as a tiny fixture: found, listed in
+    order, counted as the registry says, masks read back with 1 = in-focus whatever the disk holds."""
+    from dbdbench.datasets.index import _read_names
+
+    if split.names_file:
+        names = _read_names(split.names_file)
+    else:
+        avoid = set(_read_names(split.exclude_file)) if split.exclude_file else ()
+        names = example_names(spec.pattern, 2, avoid)
+    side_by_side = layout.image_dir == layout.gt_dir
+    assert not side_by_side or (layout.image_exts and layout.gt_exts), "side by side needs extensions"
     make_layout(
-        tmp_path, image_dir, gt_dir, names, polarity=spec.polarity, image_ext=image_ext, gt_ext=gt_ext
+        tmp_path,
+        layout.image_dir,
+        layout.gt_dir,
+        names,
+        polarity=spec.polarity,
+        image_ext=layout.image_exts[0] if layout.image_exts else ".jpg",
+        gt_ext=layout.gt_exts[0] if layout.gt_exts else ".png",
     )
-    ix = resolve(dataset, tmp_path, split)
+    if spec.manifest:
+        (tmp_path / spec.manifest).write_text("name\n" + "".join(f"{n}\n" for n in names))
+    ix = resolve(spec.name, tmp_path, split.name)
     assert [s.name for s in ix.samples] == sorted(names)
-    assert ix.split == split and ix.gt_polarity == spec.polarity
+    assert ix.split == split.name and ix.gt_polarity == spec.polarity and ix.layout == layout
+    assert ix.expected_count == (len(names) if spec.manifest else split.count)
     assert all(s.image_path is not None and s.image_path.exists() for s in ix.samples)
     assert ix.other_files == [] and ix.orphan_images == [] and ix.foreign_names == []
     expected = focus_mask().astype(np.float32) / 255

@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from dbdbench.baselines.deep.catalog import MODELS
-from dbdbench.baselines.registry import Method, register
+from dbdbench.baselines.imageops import as_rgb
+from dbdbench.baselines.registry import detector
 from dbdbench.errors import DbdError
+from dbdbench.params import matches
 
 # (resolved path, mtime_ns, size, model name, device) -> model in eval mode, per process
 _CACHE: dict[tuple, object] = {}
@@ -51,7 +53,7 @@ def predict_map(image: np.ndarray, *, model: str, checkpoint: str = "", device: 
     Parameters
     ----------
     image : ndarray, (H, W, 3) uint8
-        RGB image.
+        RGB image (grey and RGBA are converted, :func:`~dbdbench.baselines.imageops.as_rgb`).
     model : str
         Model name; the checkpoint must hold this model.
     checkpoint : str
@@ -82,9 +84,7 @@ def predict_map(image: np.ndarray, *, model: str, checkpoint: str = "", device: 
     from dbdbench.baselines.deep.data import to_tensor_image
 
     net = _load(model, checkpoint, device)
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise DbdError(f"method '{model}' needs an RGB image of shape (H, W, 3), got {image.shape}")
+    image = as_rgb(image, method=model)
     net.check_size(image.shape[0], image.shape[1])
     with torch.inference_mode():
         logit = net(to_tensor_image(image)[None].to(device))[-1]
@@ -92,13 +92,11 @@ def predict_map(image: np.ndarray, *, model: str, checkpoint: str = "", device: 
 
 
 for _name, (_description, _citation) in MODELS.items():
-    register(
-        Method(
-            name=_name,
-            func=functools.partial(predict_map, model=_name),
-            citation=_citation,
-            params={"checkpoint": "", "device": "cpu"},
-            description=_description,
-            kind="deep",
-        )
-    )
+    # the parameters are those of predict_map after the bound model name
+    detector(
+        _name,
+        citation=_citation,
+        description=_description,
+        kind="deep",
+        checks={"device": matches(r"cpu|cuda(:\d+)?", "one of cpu, cuda, cuda:N")},
+    )(functools.partial(predict_map, model=_name))

@@ -25,7 +25,12 @@ from dbdbench.cli import options
     default=None,
     help="Model weights of a deep detector; short for --param checkpoint=FILE.",
 )
-@click.option("--list", "list_methods", is_flag=True, help="List the detectors and exit.")
+@click.option(
+    "--list",
+    "list_methods",
+    is_flag=True,
+    help="List the detectors, each with its parameters, defaults and valid ranges, and exit.",
+)
 def command(
     method_name, images, dataset, root, split, out, workers, scheduler, params, checkpoint, list_methods
 ):
@@ -42,8 +47,12 @@ def command(
     from dbdbench.errors import DbdError
 
     if list_methods:
+        from dbdbench.params import to_text
+
         for m in registered():
             click.echo(f"{m.name}\t{m.citation}")
+            for key, default in m.params.items():
+                click.echo(f"    --param {key}={to_text(default)}\t{m.describe(key)}")
         return
     if not method_name:
         raise DbdError("--method is required; see dbdbench predict --list")

@@ -215,9 +215,8 @@ def _read_names(filename: str) -> list[str]:
     return names
 
 
-def _sim_count(root: Path) -> int | None:
-    """Rows of ``manifest.csv`` of a generate-sim folder (None when absent or unreadable)."""
-    path = root / "manifest.csv"
+def _manifest_rows(path: Path) -> int | None:
+    """Rows of a CSV manifest (None when absent or unreadable)."""
     if not path.is_file():
         return None
     try:
@@ -253,6 +252,88 @@ def _find_layout(root: Path, spec: DatasetSpec, split: SplitSpec) -> tuple[Layou
     )
 
 
+def _open_root(root: str | os.PathLike | None, spec: DatasetSpec) -> Path:
+    """The dataset folder, checked to exist and be a folder."""
+    if root is None:
+        raise DbdError(f"no folder given for dataset '{spec.name}'; pass --root DIR")
+    root = Path(root)
+    if not root.exists():
+        raise DbdError(f"dataset root '{root}' does not exist; check --root")
+    if not root.is_dir():
+        raise DbdError(f"dataset root '{root}' is not a folder; give the folder that holds the dataset")
+    return root
+
+
+@dataclass
+class _Files:
+    """What the layout's folders hold: masks and photos by stem, and the files that are not images."""
+
+    gt_dir: Path
+    image_dir: Path | None
+    gts: dict[str, Path]
+    images: dict[str, Path]
+    other_files: list[Path]
+
+
+def _scan(root: Path, layout: Layout, gt_dir: Path) -> _Files:
+    """List the mask and photo folders of a layout (``image_dir`` None when it has no photos)."""
+    gts, other_files = _list_folder(gt_dir, layout.gt_exts, "mask folder")
+    image_dir = _find_dir(root, layout.image_dir)
+    images: dict[str, Path] = {}
+    if image_dir is not None:
+        images, other_images = _list_folder(image_dir, layout.image_exts, "photo folder")
+        if image_dir != gt_dir:
+            other_files += other_images
+        if not images:
+            image_dir = None
+    if layout.image_dir == layout.gt_dir:  # photos and masks side by side: anything else is extra
+        known = layout.image_exts + layout.gt_exts
+        other_files = [
+            p
+            for p in sorted(gt_dir.iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in known
+        ]
+    return _Files(gt_dir, image_dir, gts, images, other_files)
+
+
+def _split_names(spec: DatasetSpec, sp: SplitSpec, files: _Files) -> list[str]:
+    """Sorted names of the split: the dataset's masks, restricted by the split's name lists."""
+    names = [n for n in files.gts if spec.belongs(n)]
+    if not names:
+        gts = files.gts
+        found = f"{len(gts)} masks, e.g. {_first(sorted(gts), 3)}" if gts else "no masks"
+        guess = guess_from_names(gts, exclude=spec.name)
+        hint = f"; they look like dataset '{guess}'" if guess else ""
+        raise DbdError(
+            f"the {spec.name} '{sp.name}' split is empty: mask folder '{files.gt_dir}' has {found}{hint}; "
+            "check --root and the dataset name"
+        )
+    if sp.names_file:
+        wanted = _read_names(sp.names_file)
+        have = set(names)
+        missing = [n for n in wanted if n not in have]
+        if missing:
+            raise DbdError(
+                f"{len(missing)} of the {len(wanted)} {spec.name} '{sp.name}' masks are missing from "
+                f"'{files.gt_dir}': {_first(missing)}; complete the mask folder"
+            )
+        names = wanted
+    if sp.exclude_file:
+        drop = set(_read_names(sp.exclude_file))
+        names = [n for n in names if n not in drop]
+    return sorted(names)
+
+
+def _samples(spec: DatasetSpec, sp: SplitSpec, names: list[str], files: _Files, root: Path) -> list[Sample]:
+    """The samples of the split (EBD ``partial``: only masks not entirely in focus); never empty."""
+    samples = [Sample(n, files.images.get(n), files.gts[n], spec.polarity) for n in names]
+    if sp.partial_only:
+        samples = [s for s in samples if float(s.read_mask().min()) < 0.5]
+    if not samples:
+        raise DbdError(f"the {spec.name} '{sp.name}' split under '{root}' has no samples; check --root")
+    return samples
+
+
 def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> DatasetIndex:
     """Find and list the files of one split of a registered dataset.
 
@@ -278,61 +359,11 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
     """
     spec = get_spec(name)
     sp = spec.split(split)
-    if root is None:
-        raise DbdError(f"no folder given for dataset '{spec.name}'; pass --root DIR")
-    root = Path(root)
-    if not root.exists():
-        raise DbdError(f"dataset root '{root}' does not exist; check --root")
-    if not root.is_dir():
-        raise DbdError(f"dataset root '{root}' is not a folder; give the folder that holds the dataset")
+    root = _open_root(root, spec)
     layout, gt_dir = _find_layout(root, spec, sp)
-    gts, other_files = _list_folder(gt_dir, layout.gt_exts, "mask folder")
-    image_dir = _find_dir(root, layout.image_dir)
-    images: dict[str, Path] = {}
-    if image_dir is not None:
-        images, other_images = _list_folder(image_dir, layout.image_exts, "photo folder")
-        if image_dir != gt_dir:
-            other_files += other_images
-        if not images:
-            image_dir = None
-    if layout.image_dir == layout.gt_dir:  # photos and masks side by side: anything else is extra
-        known = layout.image_exts + layout.gt_exts
-        other_files = [
-            p
-            for p in sorted(gt_dir.iterdir())
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in known
-        ]
-
-    foreign = [n for n in gts if not spec.in_family(n)]
-    names = [n for n in gts if spec.belongs(n)]
-    if not names:
-        found = f"{len(gts)} masks, e.g. {_first(sorted(gts), 3)}" if gts else "no masks"
-        guess = guess_from_names(gts, exclude=spec.name)
-        hint = f"; they look like dataset '{guess}'" if guess else ""
-        raise DbdError(
-            f"the {spec.name} '{sp.name}' split is empty: mask folder '{gt_dir}' has {found}{hint}; "
-            "check --root and the dataset name"
-        )
-    if sp.names_file:
-        wanted = _read_names(sp.names_file)
-        have = set(names)
-        missing = [n for n in wanted if n not in have]
-        if missing:
-            raise DbdError(
-                f"{len(missing)} of the {len(wanted)} {spec.name} '{sp.name}' masks are missing from "
-                f"'{gt_dir}': {_first(missing)}; complete the mask folder"
-            )
-        names = sorted(wanted)
-    if sp.exclude_file:
-        drop = set(_read_names(sp.exclude_file))
-        names = [n for n in names if n not in drop]
-    samples = [Sample(n, images.get(n), gts[n], spec.polarity) for n in sorted(names)]
-    if sp.partial_only:
-        samples = [s for s in samples if float(s.read_mask().min()) < 0.5]
-    if not samples:
-        raise DbdError(f"the {spec.name} '{sp.name}' split under '{root}' has no samples; check --root")
-    orphans = sorted(n for n in images if n not in gts and spec.belongs(n))
-    expected = _sim_count(root) if spec.name == "sim" else sp.count
+    files = _scan(root, layout, gt_dir)
+    samples = _samples(spec, sp, _split_names(spec, sp, files), files, root)
+    expected = _manifest_rows(root / spec.manifest) if spec.manifest else sp.count
     return DatasetIndex(
         name=spec.name,
         split=sp.name,
@@ -342,10 +373,11 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
         root=root,
         layout=layout,
         gt_dir=gt_dir,
-        image_dir=image_dir,
+        image_dir=files.image_dir,
         spec=spec,
         expected_count=expected,
-        orphan_images=orphans,
-        foreign_names=sorted(foreign),
-        other_files=other_files,
+        # what `datasets verify` reports beside the samples
+        orphan_images=sorted(n for n in files.images if n not in files.gts and spec.belongs(n)),
+        foreign_names=sorted(n for n in files.gts if not spec.in_family(n)),
+        other_files=files.other_files,
     )

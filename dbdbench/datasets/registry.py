@@ -110,6 +110,11 @@ class DatasetSpec:
     family_pattern : str, optional
         Names that may share the folder without belonging to this dataset (CUHK's motion images
         next to its defocus images); names matching neither are reported as foreign.
+    manifest : str, optional
+        CSV file in the root with one row per sample; its row count, not ``count``, is the
+        expected number of samples (``sim``: the ``manifest.csv`` of generate-sim).
+    notes : str
+        Remarks shown by ``dbdbench datasets list``.
     """
 
     name: str
@@ -121,6 +126,7 @@ class DatasetSpec:
     size: tuple[int, int] | None = None
     pattern: str | None = None
     family_pattern: str | None = None
+    manifest: str | None = None
     notes: str = ""
 
     @property
@@ -267,6 +273,7 @@ _SPECS = [
         polarity=FOCUS_WHITE,
         pattern=r"\d{6}",
         splits={"all": SplitSpec("all", None, (IMAGE_GT,))},
+        manifest="manifest.csv",
         notes="expected count = rows of manifest.csv",
     ),
     DatasetSpec(
