@@ -7,10 +7,47 @@ A progress bar on stderr appears for runs that last more than a second.
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from dbdbench.errors import DbdError
+from dbdbench.notes import note
+
+#: Seconds to wait for a TCP connection to the scheduler before giving up (it answers in
+#: milliseconds on a working network; the wait only matters for a wrong address).
+CONNECT_TIMEOUT_S = 3.0
+
+_ADDRESS = re.compile(
+    r"^(?:(?P<scheme>tcp|tls)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$"
+)
+
+
+def parse_scheduler_address(address: str) -> tuple[str, str, int]:
+    """Split a dask scheduler address ``[tcp://|tls://]HOST:PORT`` into (scheme, host, port).
+
+    Raises
+    ------
+    ValueError
+        Any other form, or a port outside 1..65535 (the message says the expected form).
+    """
+    m = _ADDRESS.match(address.strip())
+    port = int(m["port"]) if m else 0
+    if not m or not 1 <= port <= 65535:
+        raise ValueError(
+            f"'{address}' is not a scheduler address; write tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
+        )
+    return m["scheme"] or "tcp", m["host"].strip("[]"), port
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _single_threaded(func: Callable[[Any], Any], item: Any) -> Any:
@@ -76,6 +113,12 @@ def run_tasks(
         return _run_dask(func, items, scheduler, desc, progress)
     if workers < 1:
         raise DbdError(f"--workers must be at least 1, got {workers}")
+    if workers > 1 and len(items) > 1:
+        cores = cpu_cores()
+        if workers > cores:
+            note(f"--workers {workers} is more than the {cores} CPU cores; the runs will share them")
+        if workers > len(items):
+            workers = len(items)  # an idle worker still costs a process
     bar = _progress(len(items), desc, progress)
     try:
         if workers == 1 or len(items) <= 1:
@@ -102,10 +145,22 @@ def _run_dask(func, items, address, desc, progress):
     except ImportError:
         raise DbdError("--scheduler needs dask.distributed: pip install 'dbdbench[dask]'") from None
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+        _scheme, host, port = parse_scheduler_address(address)
+    except ValueError as exc:
+        raise DbdError(f"--scheduler {exc}") from None
+    try:  # fail fast on a wrong host or port, before dask's retries and log lines
+        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
         raise DbdError(
-            f"cannot reach the dask scheduler at '{address}' ({exc}); start it or fix --scheduler"
+            f"cannot reach the dask scheduler at '{address}' ({reason}); start it or fix --scheduler"
+        ) from None
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except Exception as exc:  # dask raises several types (OSError, TimeoutError, CommClosedError)
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DbdError(
+            f"cannot connect to the dask scheduler at '{address}' ({msg}); start it or fix --scheduler"
         ) from None
     bar = _progress(len(items), desc, progress)
     try:

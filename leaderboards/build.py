@@ -25,6 +25,9 @@ from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.results import HEADLINE_F, METRICS, Result, group_results, load_results
 from dbdbench.leaderboards.style import Styles
 
+#: The files written at the top of ``out`` (``plots/`` and, with sensitivity, ``results/`` besides).
+OUTPUT_FILES = ("leaderboard.md", "leaderboard.tex", "leaderboard.csv", "sensitivity.csv", "index.html")
+
 
 @dataclass
 class Leaderboard:

@@ -21,13 +21,14 @@ PROTOCOLS = ("sod", "hifst", "zhao", "binseg", "ddffnet")
 @click.option("--no-resize", is_flag=True, help="A prediction of another size than its GT is an error.")
 @click.option("--name", "method", help="Method name in the result [default: the --pred folder name].")
 @click.option("--bootstrap", type=click.IntRange(min=0), default=0, help="Bootstrap resamples for CIs.")
-@click.option("--seed", type=int, default=0, help="Seed of the bootstrap.")
+@options.seed("Seed of the bootstrap.")
 @options.workers()
 @options.scheduler
 @click.option("--out", type=click.Path(), help="Write the result JSON here (and a per-image CSV beside it).")
+@options.overwrite("Replace an existing --out JSON and its CSV.")
 def command(
     pred_dir, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,
-    allow_missing, no_resize, method, bootstrap, seed, workers, scheduler, out,
+    allow_missing, no_resize, method, bootstrap, seed, workers, scheduler, out, overwrite,
 ):  # fmt: skip
     """Evaluate prediction maps (high = in-focus) against ground truth.
 
@@ -37,6 +38,12 @@ def command(
     """
     from dbdbench.evaluation import evaluate
 
+    if out:
+        from dbdbench.outputs import check_output_file
+
+        inputs = [("--pred", pred_dir), ("--gt", gt_dir), ("--root", root)]
+        sides = lambda p: [_csv(p)]  # noqa: E731
+        check_output_file(out, suffix=".json", side_files=sides, inputs=inputs, overwrite=overwrite)
     result = evaluate(
         pred_dir,
         gt_dir,
