@@ -22,8 +22,9 @@ from dbdbench.datasets.registry import (
     guess_from_names,
 )
 from dbdbench.errors import DbdError
-from dbdbench.imageio import is_image_file, read_grey, read_rgb, to_unit
-from dbdbench.pairing import list_images
+from dbdbench.imageio import read_grey, read_rgb, to_unit
+from dbdbench.notes import note
+from dbdbench.pairing import FolderScan, scan_folder
 
 SPLITS_DIR = Path(__file__).parent / "splits"
 
@@ -126,6 +127,9 @@ class DatasetIndex:
         Mask names that do not belong to this dataset (another dataset's files, stray images).
     other_files : list of Path
         Files in the folders that are not images.
+    scans : list of FolderScan
+        The listing of each folder read, with every entry skipped and why (dangling symlinks,
+        subfolders, ...).
     """
 
     name: str
@@ -142,6 +146,7 @@ class DatasetIndex:
     orphan_images: list[str] = field(default_factory=list)
     foreign_names: list[str] = field(default_factory=list)
     other_files: list[Path] = field(default_factory=list)
+    scans: list[FolderScan] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -175,27 +180,17 @@ def _find_dir(root: Path, rel: str) -> Path | None:
     return here
 
 
-def _list_folder(folder: Path, exts: tuple[str, ...], what: str) -> tuple[dict[str, Path], list[Path]]:
-    """Images (stem -> path) and non-image files of a folder; ``exts`` restricts the images."""
-    if exts:
-        found: dict[str, Path] = {}
-        for p in sorted(folder.iterdir()):
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in exts:
-                if p.stem in found:
-                    raise DbdError(
-                        f"{what} '{folder}' has two files named '{p.stem}' ({found[p.stem].name}, {p.name}); "
-                        "keep one file per name"
-                    )
-                found[p.stem] = p
-        images = found
-    else:
-        images = list_images(folder, what=what)
-    others = [
-        p
-        for p in sorted(folder.iterdir())
-        if p.is_file() and not p.name.startswith(".") and not is_image_file(p)
-    ]
-    return images, others
+def _list_folder(
+    folder: Path, exts: tuple[str, ...], what: str, scans: list[FolderScan]
+) -> tuple[dict[str, Path], list[Path]]:
+    """Images (stem -> path) and non-image files of a folder; ``exts`` restricts the images.
+
+    The scan (with every skipped entry) is appended to ``scans``.
+    """
+    scan = scan_folder(folder, exts=exts or None, what=what)
+    scans.append(scan)
+    others = sorted(p for k, v in scan.skipped.items() if k.startswith("unsupported ") for p in v)
+    return scan.images, others
 
 
 def te1_names() -> list[str]:
@@ -286,11 +281,12 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
     if not root.is_dir():
         raise DbdError(f"dataset root '{root}' is not a folder; give the folder that holds the dataset")
     layout, gt_dir = _find_layout(root, spec, sp)
-    gts, other_files = _list_folder(gt_dir, layout.gt_exts, "mask folder")
+    scans: list[FolderScan] = []
+    gts, other_files = _list_folder(gt_dir, layout.gt_exts, "mask folder", scans)
     image_dir = _find_dir(root, layout.image_dir)
     images: dict[str, Path] = {}
     if image_dir is not None:
-        images, other_images = _list_folder(image_dir, layout.image_exts, "photo folder")
+        images, other_images = _list_folder(image_dir, layout.image_exts, "photo folder", scans)
         if image_dir != gt_dir:
             other_files += other_images
         if not images:
@@ -332,6 +328,9 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
     if not samples:
         raise DbdError(f"the {spec.name} '{sp.name}' split under '{root}' has no samples; check --root")
     orphans = sorted(n for n in images if n not in gts and spec.belongs(n))
+    for scan in {sc.folder: sc for sc in scans}.values():  # photos and masks may share a folder
+        if scan.note():
+            note(f"dataset {spec.name}: {scan.note()}")
     expected = _sim_count(root) if spec.name == "sim" else sp.count
     return DatasetIndex(
         name=spec.name,
@@ -348,4 +347,5 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
         orphan_images=orphans,
         foreign_names=sorted(foreign),
         other_files=other_files,
+        scans=scans,
     )
