@@ -13,7 +13,7 @@ from dbdbench.cli import options
 )
 @click.option("--count", default=24, show_default=True, type=click.IntRange(2), help="Simulated images.")
 @click.option("--size", default=160, show_default=True, type=click.IntRange(32), help="Image side in pixels.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the whole run.")
+@options.seed("Seed of the whole run.")
 @click.option(
     "--methods", default=None, metavar="M,...", help="Detectors to run (default: the fast classical ones)."
 )

@@ -44,7 +44,7 @@ def overwrite(help: str = "Replace output files that already exist."):
 class FiniteFloat(click.FloatRange):
     """A float option that must be finite (not nan or inf), with optional bounds as ``click.FloatRange``."""
 
-    name = "finite float"
+    name = "float"
 
     def convert(self, value, param, ctx):
         v = super().convert(value, param, ctx)

@@ -248,7 +248,9 @@ def _find_layout(root: Path, spec: DatasetSpec, split: SplitSpec) -> tuple[Layou
     )
 
 
-def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> DatasetIndex:
+def resolve(
+    name: str, root: str | os.PathLike, split: str | None = None, *, note_skipped: bool = True
+) -> DatasetIndex:
     """Find and list the files of one split of a registered dataset.
 
     Parameters
@@ -259,6 +261,8 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
         The dataset folder (the one that holds ``image/`` + ``gt/`` or the dataset's own folders).
     split : str, optional
         Split name; None selects the dataset's first split.
+    note_skipped : bool
+        Say in one note per folder which entries were skipped (see :attr:`DatasetIndex.scans`).
 
     Returns
     -------
@@ -328,7 +332,7 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
     if not samples:
         raise DbdError(f"the {spec.name} '{sp.name}' split under '{root}' has no samples; check --root")
     orphans = sorted(n for n in images if n not in gts and spec.belongs(n))
-    for scan in {sc.folder: sc for sc in scans}.values():  # photos and masks may share a folder
+    for scan in {sc.folder: sc for sc in scans}.values() if note_skipped else ():  # folders may repeat
         if scan.note():
             note(f"dataset {spec.name}: {scan.note()}")
     expected = _sim_count(root) if spec.name == "sim" else sp.count

@@ -307,7 +307,7 @@ def verify(
     DbdError
         When the folder cannot be resolved at all (see :func:`resolve`).
     """
-    index = resolve(name, root, split)
+    index = resolve(name, root, split, note_skipped=False)  # the report lists them
     rep = VerifyReport(index)
     _check_files(rep)
     stats = run_tasks(mask_stats, index.samples, workers=workers, scheduler=scheduler, desc="verify")
