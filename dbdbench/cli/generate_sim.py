@@ -21,7 +21,7 @@ from dbdbench.cli import options
 @click.option(
     "--depths", type=click.Path(), default=None, help="Depth maps named like the --sources photos (lens)."
 )
-@click.option("--seed", type=int, default=None, help="Random seed [default: 0].")
+@options.seed("Random seed [default: 0].", default=None)
 @click.option("--out", type=click.Path(), required=True, help="Output folder.")
 @options.workers()
 @options.scheduler
@@ -37,7 +37,10 @@ def command(
     OUT/manifest.csv; the lens recipe also writes OUT/defocus/ (uint16 CoC maps).
     """
     from dbdbench.generators import generate_sim
+    from dbdbench.outputs import check_apart
 
+    # --overwrite clears --out: it may neither hold nor lie inside an input folder
+    check_apart(out, [("--sources", sources), ("--masks", masks), ("--depths", depths)])
     s = generate_sim(
         out,
         recipe=recipe,
