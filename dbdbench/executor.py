@@ -21,19 +21,26 @@ from dbdbench.notes import note
 CONNECT_TIMEOUT_S = 3.0
 
 _ADDRESS = re.compile(
-    r"^(?:(?P<scheme>tcp|tls)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$"
+    r"^(?:(?P<scheme>tcp|tls|ws|wss|ucx)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$"
 )
 
 
-def parse_scheduler_address(address: str) -> tuple[str, str, int]:
-    """Split a dask scheduler address ``[tcp://|tls://]HOST:PORT`` into (scheme, host, port).
+def parse_scheduler_address(address: str) -> tuple[str, str, int | None]:
+    """Split a dask scheduler address ``[tcp://]HOST:PORT`` into (scheme, host, port).
+
+    ``tls://``, ``ws://``, ``wss://`` and ``ucx://`` addresses take the same form; an in-process
+    address (``inproc://...``, from a ``LocalCluster(processes=False)``) is passed through with
+    port None.
 
     Raises
     ------
     ValueError
         Any other form, or a port outside 1..65535 (the message says the expected form).
     """
-    m = _ADDRESS.match(address.strip())
+    address = address.strip()
+    if address.startswith("inproc://") and len(address) > len("inproc://"):
+        return "inproc", address[len("inproc://") :], None
+    m = _ADDRESS.match(address)
     port = int(m["port"]) if m else 0
     if not m or not 1 <= port <= 65535:
         raise ValueError(
@@ -149,7 +156,8 @@ def _run_dask(func, items, address, desc, progress):
     except ValueError as exc:
         raise DbdError(f"--scheduler {exc}") from None
     try:  # fail fast on a wrong host or port, before dask's retries and log lines
-        socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+        if port is not None:
+            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise DbdError(
