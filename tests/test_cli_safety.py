@@ -331,6 +331,19 @@ def test_unsearchable_folder_is_one_line(three, monkeypatch):
     )
 
 
+def test_permission_error_anywhere_is_one_line(three, monkeypatch):
+    real_stat = Path.stat
+
+    def denied(self, *a, **kw):
+        if self.name == "gt":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_stat(self, *a, **kw)
+
+    monkeypatch.setattr(Path, "stat", denied)
+    res = run("evaluate", "--pred", three / "a1", "--gt", three / "gt")
+    one_line_error(res, f"cannot access '{three / 'gt'}': permission denied")
+
+
 # ---- 4. numeric options -------------------------------------------------------------------------
 
 

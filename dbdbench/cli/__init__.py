@@ -61,6 +61,14 @@ class LazyGroup(click.Group):
         except DbdError as exc:
             click.echo(f"dbdbench: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except PermissionError as exc:  # any file or folder the checks above did not reach
+            what = f"'{exc.filename}'" if exc.filename else "a file"
+            click.echo(
+                f"dbdbench: error: cannot access {what}: permission denied; "
+                "give read permission (and search permission on folders)",
+                err=True,
+            )
+            ctx.exit(2)
         except click.exceptions.NoArgsIsHelpError:
             raise  # a bare group name: click shows its help
         except click.UsageError as exc:  # a bad option value or a missing argument: one line too
