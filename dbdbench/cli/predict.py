@@ -84,5 +84,8 @@ def command(
             raise DbdError(f"dataset '{dataset}' at '{root}' has no images in this split")
         inputs = [("--root", root)]
     check_output_folder(out, files=[f"{name}.png" for name, _ in items], inputs=inputs, overwrite=overwrite)
-    written = predict_paths(method, items, out, params=params, workers=workers, scheduler=scheduler)
+    from dbdbench.atomic import temporaries_removed_on_failure
+
+    with temporaries_removed_on_failure(Path(out) / f"{name}.png" for name, _ in items):
+        written = predict_paths(method, items, out, params=params, workers=workers, scheduler=scheduler)
     click.echo(f"wrote {len(written)} maps ({method.name}) to {out}")

@@ -6,7 +6,7 @@ import os
 from functools import partial
 from pathlib import Path
 
-from dbdbench.atomic import write_bytes_atomic
+from dbdbench.atomic import temporaries_removed_on_failure, write_bytes_atomic
 from dbdbench.datasets.index import Sample, resolve
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
@@ -81,7 +81,10 @@ def export_dataset(
                         p.unlink()
                     except OSError as exc:
                         raise DbdError(f"cannot remove '{p}' for --overwrite: {exc.strerror}") from None
-    wrote = run_tasks(
-        partial(export_sample, out=out), index.samples, workers=workers, scheduler=scheduler, desc="export"
-    )
+    finals = [out / "gt" / f"{x.name}.png" for x in index.samples] + [
+        out / "image" / f"{x.name}{x.image_path.suffix.lower()}" for x in index.samples if x.image_path
+    ]
+    with temporaries_removed_on_failure(finals):
+        task = partial(export_sample, out=out)
+        wrote = run_tasks(task, index.samples, workers=workers, scheduler=scheduler, desc="export")
     return len(wrote), sum(wrote)

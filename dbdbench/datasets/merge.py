@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dbdbench.atomic import write_text_atomic
+from dbdbench.atomic import temporaries_removed_on_failure, write_text_atomic
 from dbdbench.datasets.agreement import fleiss_kappa_masks, iou
 from dbdbench.datasets.index import to_infocus
 from dbdbench.datasets.registry import POLARITIES
@@ -290,7 +290,8 @@ def merge_annotations(
         )
     items = [(s, [lst.get(s) for lst in listings]) for s in stems]
     func = partial(merge_one, out=out, rule=rule, threshold=threshold, polarity=polarity, names=names)
-    rows = run_tasks(func, items, workers=workers, scheduler=scheduler, desc="merge")
+    with temporaries_removed_on_failure(out / f"{s}.png" for s in stems):
+        rows = run_tasks(func, items, workers=workers, scheduler=scheduler, desc="merge")
     result = MergeResult(annotators=names, rows=rows)
     result.written = sum(r["written"] for r in rows)
     zero_one = [(r["name"], a) for r in rows for a in r["zero_one"]]
