@@ -203,6 +203,15 @@ def test_generate_sim_output_inside_its_sources_is_refused(tmp_path):
     assert sorted(digest(tmp_path)) == ["photos/p.png"]
 
 
+def test_demo_and_train_outputs(tmp_path):
+    (tmp_path / "mine.txt").write_text("keep")
+    one_line_error(run("demo", "--out", tmp_path), "is not empty", "--overwrite")
+    assert sorted(digest(tmp_path)) == ["mine.txt"]
+    (tmp_path / "data").mkdir()
+    res = run("train", "--model", "btbnet", "--data", tmp_path / "data", "--out", tmp_path / "data" / "run")
+    one_line_error(res, "inside the --data folder")
+
+
 # ---- 2. image reading ---------------------------------------------------------------------------
 
 

@@ -93,6 +93,9 @@ def command(
         raise DbdError(f"give one --root per --dataset ({len(datasets)} --dataset, {len(roots)} --root)")
     if splits and len(splits) not in (1, len(datasets)):
         raise DbdError("give one --split for all datasets or one per --dataset")
+    from dbdbench.outputs import check_apart
+
+    check_apart(out, [("--data", d) for d in data] + [("--root", r) for r in roots])
     try:
         import torch
     except ModuleNotFoundError:
