@@ -106,6 +106,8 @@ def _header_size(data: np.ndarray) -> tuple[int, int] | None:
         if len(head) < 26 or head[12:16] != b"IHDR":
             return None  # corrupt: the decoder says so
         return struct.unpack(">II", head[16:24])
+    if head.startswith(b"\xff\xd8"):
+        return _jpeg_size(memoryview(data))
     from PIL import Image
 
     try:
@@ -115,6 +117,29 @@ def _header_size(data: np.ndarray) -> tuple[int, int] | None:
                 return im.size
     except Exception:  # not identified here: the decoder says what is wrong
         return None
+
+
+def _jpeg_size(buf: memoryview) -> tuple[int, int] | None:
+    """(width, height) from a JPEG's frame header (SOF marker), walking the marker segments."""
+    i, n = 2, len(buf)
+    while i + 9 < n:
+        if buf[i] != 0xFF:
+            return None
+        marker = buf[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            i += 2
+            continue
+        length = (buf[i + 2] << 8) | buf[i + 3]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            h, w = (buf[i + 5] << 8) | buf[i + 6], (buf[i + 7] << 8) | buf[i + 8]
+            return w, h
+        if marker == 0xDA:  # scan data before any frame header: corrupt
+            return None
+        i += 2 + length
+    return None
 
 
 def _check_size(path: Path, data: np.ndarray) -> None:
@@ -140,12 +165,18 @@ def _check_size(path: Path, data: np.ndarray) -> None:
 
 
 def _jpeg_truncated(data: np.ndarray) -> bool:
-    """True for a JPEG whose last scan has no end marker (OpenCV fills the rest with grey)."""
-    buf = data.tobytes()
-    if not buf.startswith(b"\xff\xd8"):
+    """True for a JPEG whose last scan has no end marker (OpenCV fills the rest with grey).
+
+    Inside entropy-coded data a 0xFF byte is always followed by 0x00 or a restart marker, so the last
+    start-of-scan (FF DA) and end-of-image (FF D9) markers found are real ones; an embedded thumbnail
+    comes before the main image and an appended one (MPF) after it, complete.
+    """
+    if data.size < 4 or data[0] != 0xFF or data[1] != 0xD8:
         return False
-    sos, eoi = buf.rfind(b"\xff\xda"), buf.rfind(b"\xff\xd9")
-    return sos >= 0 and eoi < sos
+    ff = np.flatnonzero(data[:-1] == 0xFF)
+    nxt = data[ff + 1]
+    sos, eoi = ff[nxt == 0xDA], ff[nxt == 0xD9]
+    return sos.size > 0 and (eoi.size == 0 or eoi[-1] < sos[-1])
 
 
 def _decode(path: Path, data: np.ndarray, flags: int, mode: str) -> tuple[np.ndarray, bool]:

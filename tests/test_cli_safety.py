@@ -268,6 +268,34 @@ def test_pixel_limit_comes_from_the_environment(tmp_path, monkeypatch):
         read_grey(big)
 
 
+@pytest.mark.parametrize("kw", [{}, {"progressive": True}, {"exif_thumbnail": True}])
+def test_jpeg_header_size_agrees_with_pillow(tmp_path, monkeypatch, kw):
+    """The frame header read without decoding gives Pillow's size; the limit applies to it."""
+    import io
+
+    from PIL import Image
+
+    from dbdbench.imageio import _header_size
+
+    rng = np.random.default_rng(1)
+    im = Image.fromarray(rng.integers(0, 256, (37, 53, 3), dtype=np.uint8))
+    extra = {}
+    if kw.pop("exif_thumbnail", False):  # an APP1 segment holding its own SOF before the main one
+        thumb = io.BytesIO()
+        im.resize((8, 6)).save(thumb, "JPEG")
+        exif = im.getexif()
+        exif[0x0112] = 6
+        extra["exif"] = exif.tobytes() + thumb.getvalue()
+    path = tmp_path / "p.jpg"
+    im.save(path, "JPEG", **kw, **extra)
+    data = np.fromfile(path, np.uint8)
+    with Image.open(path) as ref:
+        assert _header_size(data) == ref.size == (53, 37)
+    monkeypatch.setenv("DBDBENCH_MAX_PIXELS", str(53 * 37 - 1))
+    with pytest.raises(DbdError, match="53x37"):
+        read_rgb(path)
+
+
 @pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".tif", ".webp"])
 def test_truncated_files_of_every_format_are_errors(tmp_path, ext):
     rng = np.random.default_rng(0)
