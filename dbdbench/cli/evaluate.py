@@ -42,8 +42,9 @@ def command(
         from dbdbench.outputs import check_output_file
 
         inputs = [("--pred", pred_dir), ("--gt", gt_dir), ("--root", root)]
-        sides = lambda p: [_csv(p)]  # noqa: E731
-        check_output_file(out, suffix=".json", side_files=sides, inputs=inputs, overwrite=overwrite)
+        check_output_file(
+            out, suffix=".json", side_files=lambda p: [_csv(p)], inputs=inputs, overwrite=overwrite
+        )
     result = evaluate(
         pred_dir,
         gt_dir,
