@@ -49,6 +49,10 @@ def parse_scheduler_address(address: str) -> tuple[str, str, int | None]:
     return m["scheme"] or "tcp", m["host"].strip("[]"), port
 
 
+#: (--workers, cores) pairs already noted in this process.
+_NOTED: set[tuple[int, int]] = set()
+
+
 def cpu_cores() -> int:
     """CPU cores this process may use."""
     try:
@@ -121,11 +125,11 @@ def run_tasks(
     if workers < 1:
         raise DbdError(f"--workers must be at least 1, got {workers}")
     if workers > 1 and len(items) > 1:
+        asked, workers = workers, min(workers, len(items))  # an idle worker still costs a process
         cores = cpu_cores()
-        if workers > cores:
-            note(f"--workers {workers} is more than the {cores} CPU cores; the runs will share them")
-        if workers > len(items):
-            workers = len(items)  # an idle worker still costs a process
+        if workers > cores and (asked, cores) not in _NOTED:
+            _NOTED.add((asked, cores))  # once per process: a command may run many task lists
+            note(f"--workers {asked}: {workers} processes on {cores} CPU cores, which they will share")
     bar = _progress(len(items), desc, progress)
     try:
         if workers == 1 or len(items) <= 1:

@@ -429,9 +429,13 @@ def test_workers_are_capped_at_the_task_count(monkeypatch):
     monkeypatch.setattr(executor, "cpu_cores", lambda: 2)
     messages = []
     monkeypatch.setattr(executor, "note", messages.append)
+    monkeypatch.setattr(executor, "_NOTED", set())
     assert executor.run_tasks(abs, [-1, -2, -3], workers=1000) == [1, 2, 3]
-    assert started == [3]
-    assert messages == ["--workers 1000 is more than the 2 CPU cores; the runs will share them"]
+    assert executor.run_tasks(abs, [-4, -5, -6], workers=1000) == [4, 5, 6]
+    assert started == [3, 3]
+    assert messages == ["--workers 1000: 3 processes on 2 CPU cores, which they will share"]  # once
+    assert executor.run_tasks(abs, [-1, -2], workers=1000) == [1, 2] and started[-1] == 2
+    assert len(messages) == 1  # 2 processes on 2 cores: nothing to say
 
 
 # ---- 6. failures leave no temporary files -------------------------------------------------------
