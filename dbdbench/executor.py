@@ -150,23 +150,52 @@ def run_tasks(
         bar.close()
 
 
+def _probe_scheduler(address: str, scheme: str, host: str, port: int) -> None:
+    """Check that something answers at ``host:port`` and, over plain TCP, that it speaks dask.
+
+    A dask server sends its handshake as soon as a connection opens: one framed message whose first
+    8 bytes are its length (little-endian). An HTTP server (the dashboard, port 8787), an SSH server
+    or a proxy sends nothing or something else; the dask client would then wait, retry and fail with
+    a long traceback.
+    """
+    try:
+        conn = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DbdError(
+            f"cannot reach the dask scheduler at '{address}' ({reason}); start it or fix --scheduler"
+        ) from None
+    with conn:
+        if scheme != "tcp":
+            return
+        conn.settimeout(CONNECT_TIMEOUT_S)
+        head = b""
+        try:
+            while len(head) < 8:
+                chunk = conn.recv(8 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+        except OSError:
+            pass
+    if len(head) < 8 or not 0 < int.from_bytes(head, "little") < 2**24:
+        raise DbdError(
+            f"no dask scheduler answers at '{address}' (no dask handshake within {CONNECT_TIMEOUT_S:g} s); "
+            "check the port (the scheduler's, default 8786, not the dashboard's 8787) or fix --scheduler"
+        )
+
+
 def _run_dask(func, items, address, desc, progress):
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
         raise DbdError("--scheduler needs dask.distributed: pip install 'dbdbench[dask]'") from None
     try:
-        _scheme, host, port = parse_scheduler_address(address)
+        scheme, host, port = parse_scheduler_address(address)
     except ValueError as exc:
         raise DbdError(f"--scheduler {exc}") from None
-    try:  # fail fast on a wrong host or port, before dask's retries and log lines
-        if port is not None:
-            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise DbdError(
-            f"cannot reach the dask scheduler at '{address}' ({reason}); start it or fix --scheduler"
-        ) from None
+    if port is not None:  # fail fast on a wrong address, before dask's retries, waits and log lines
+        _probe_scheduler(address, scheme, host, port)
     try:
         client = Client(address, timeout="10s", set_as_default=False)
     except Exception as exc:  # dask raises several types (OSError, TimeoutError, CommClosedError)

@@ -412,6 +412,32 @@ def test_unreachable_scheduler_fails_fast_in_one_line(three):
     one_line_error(res, "cannot reach the dask scheduler at 'tcp://127.0.0.1:1'")
 
 
+def test_a_port_that_does_not_speak_dask_is_refused_fast(three, monkeypatch):
+    """A listening port that sends no dask handshake (an HTTP dashboard, a proxy) fails in one line."""
+    import socket
+
+    from dbdbench import executor
+
+    monkeypatch.setattr(executor, "CONNECT_TIMEOUT_S", 0.3)
+    with socket.create_server(("127.0.0.1", 0)) as server:  # accepts connections, says nothing
+        port = server.getsockname()[1]
+        res = run(
+            "evaluate", "--pred", three / "a1", "--gt", three / "gt", "--scheduler", f"127.0.0.1:{port}"
+        )
+    one_line_error(res, f"no dask scheduler answers at '127.0.0.1:{port}'", "8786")
+
+
+def test_a_real_tcp_scheduler_passes_the_probe():
+    distributed = pytest.importorskip("distributed")
+    from dbdbench.executor import run_tasks
+
+    with distributed.LocalCluster(
+        n_workers=1, processes=False, protocol="tcp", dashboard_address=None
+    ) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
+        assert run_tasks(abs, [-1, -2], scheduler=cluster.scheduler_address) == [1, 2]
+
+
 def test_workers_are_capped_at_the_task_count(monkeypatch):
     import joblib
 
