@@ -77,6 +77,23 @@ def _refuse_existing(found: list[Path], total: int, what: str) -> None:
     )
 
 
+def _refuse_same_stem(folder: Path, files: list[Path], what: str) -> None:
+    from dbdbench.imageio import is_image_file
+
+    wanted = {f.with_suffix("").as_posix(): f for f in files}
+    try:
+        present = [p for p in folder.iterdir() if is_image_file(p) and not p.name.startswith(".")]
+    except OSError as exc:
+        raise DbdError(f"cannot list {what} '{folder}': {exc.strerror}; check its permissions") from None
+    for p in sorted(present):
+        target = wanted.get(p.stem)
+        if target is not None and p.name != target.name:
+            raise DbdError(
+                f"{what} '{folder}' holds '{p.name}', which has the name of the new '{target.name}'; "
+                f"move it away or choose another {what} (a folder may hold one file per name)"
+            )
+
+
 def check_output_file(
     path: str | os.PathLike,
     *,
@@ -140,6 +157,7 @@ def check_output_folder(
     files: Iterable[str | os.PathLike] | None = None,
     inputs: Iterable[Input] = (),
     overwrite: bool = False,
+    images: bool = False,
     what: str = "--out",
 ) -> Path:
     """Check an output folder before any work starts.
@@ -155,6 +173,10 @@ def check_output_folder(
         See :func:`check_apart`.
     overwrite : bool
         Allow replacing existing files.
+    images : bool
+        ``files`` are images listed by stem later: an existing image of the same stem and another
+        extension (``a.jpg`` beside a new ``a.png``) is refused even with ``overwrite``, as the
+        folder would then hold two files of one name.
     what : str
         The option naming the folder, for messages.
 
@@ -173,7 +195,11 @@ def check_output_folder(
     if os.path.lexists(folder) and not folder.is_dir():
         raise DbdError(f"{what} '{folder}' is a file, not a folder; choose a folder")
     check_apart(folder, inputs, what)
-    if overwrite or not folder.is_dir():
+    if not folder.is_dir():
+        return folder
+    if images and files is not None:
+        _refuse_same_stem(folder, [Path(f) for f in files], what)
+    if overwrite:
         return folder
     if files is None:
         try:

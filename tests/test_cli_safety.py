@@ -82,6 +82,14 @@ def test_predict_never_writes_into_its_images_or_over_other_files(three):
     assert digest(three / "gt") != before and digest(three / "img") == digest(three / "img")
 
 
+def test_predict_refuses_a_second_file_of_one_name(three):
+    write_image(three / "m" / "b.jpg", read_rgb(three / "img" / "b.png"))
+    for extra in ([], ["--overwrite"]):
+        res = run("predict", "--method", "lapvar", "--images", three / "img", "--out", three / "m", *extra)
+        one_line_error(res, "holds 'b.jpg', which has the name of the new 'b.png'")
+    assert sorted(p.name for p in (three / "m").iterdir()) == ["b.jpg"]
+
+
 def test_predict_dataset_output_inside_the_dataset_is_refused(three):
     (three / "image").mkdir()
     for p in (three / "img").iterdir():

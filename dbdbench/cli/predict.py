@@ -83,7 +83,9 @@ def command(
         if not items:
             raise DbdError(f"dataset '{dataset}' at '{root}' has no images in this split")
         inputs = [("--root", root)]
-    check_output_folder(out, files=[f"{name}.png" for name, _ in items], inputs=inputs, overwrite=overwrite)
+    check_output_folder(
+        out, files=[f"{name}.png" for name, _ in items], inputs=inputs, overwrite=overwrite, images=True
+    )
     from dbdbench.atomic import temporaries_removed_on_failure
 
     with temporaries_removed_on_failure(Path(out) / f"{name}.png" for name, _ in items):

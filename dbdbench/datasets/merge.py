@@ -277,7 +277,9 @@ def merge_annotations(
     stems = sorted(set().union(*listings))
     if not stems:
         raise DbdError(f"no masks in the annotator folders {', '.join(map(str, dirs))}; check the paths")
-    check_output_folder(out, files=[f"{s}.png" for s in stems], inputs=inputs, overwrite=overwrite)
+    check_output_folder(
+        out, files=[f"{s}.png" for s in stems], inputs=inputs, overwrite=overwrite, images=True
+    )
     if report is not None:
         report = Path(report)
         check_output_file(
