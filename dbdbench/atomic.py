@@ -9,12 +9,18 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from dbdbench.errors import DbdError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+def _temp_prefix(path: Path) -> str:
+    """Temporary files for ``path`` are ``.<name>.<random>.tmp`` in its folder."""
+    return f".{path.name}."
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
@@ -40,7 +46,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise DbdError(
             f"cannot write '{path}': {exc.strerror}; check the folder and its permissions"
@@ -66,3 +72,44 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` atomically (see :func:`write_bytes_atomic`)."""
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def remove_temporaries(paths: Iterable[str | os.PathLike]) -> int:
+    """Remove the temporary files left for these final paths by writers that were killed.
+
+    A writer interrupted by an exception removes its own temporary file; one in a worker process
+    that was terminated (Ctrl-C, a failed sibling task) cannot. Only files named as this module names
+    them (``.<name>.<random>.tmp`` beside ``<name>``) are removed.
+
+    Returns
+    -------
+    int
+        Files removed.
+    """
+    wanted: dict[Path, set[str]] = {}
+    for p in map(Path, paths):
+        wanted.setdefault(p.parent, set()).add(_temp_prefix(p))
+    removed = 0
+    for folder, prefixes in wanted.items():
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".tmp") and any(name.startswith(pre) for pre in prefixes):
+                with contextlib.suppress(OSError):
+                    os.unlink(folder / name)
+                    removed += 1
+    return removed
+
+
+@contextlib.contextmanager
+def temporaries_removed_on_failure(paths: Iterable[str | os.PathLike]) -> Iterator[None]:
+    """Run a block that writes ``paths`` (possibly in worker processes); if it fails or is
+    interrupted, remove the temporary files any of its writers left (:func:`remove_temporaries`)."""
+    paths = list(paths)
+    try:
+        yield
+    except BaseException:
+        remove_temporaries(paths)
+        raise

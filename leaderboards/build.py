@@ -26,6 +26,9 @@ from dbdbench.leaderboards.results import Result, group_results, load_results
 from dbdbench.leaderboards.style import Styles
 from dbdbench.metrics.protocols import get_protocol
 
+#: The files written at the top of ``out`` (``plots/`` and, with sensitivity, ``results/`` besides).
+OUTPUT_FILES = ("leaderboard.md", "leaderboard.tex", "leaderboard.csv", "sensitivity.csv", "index.html")
+
 
 @dataclass
 class Leaderboard:

@@ -38,3 +38,18 @@ def test_permissions_follow_umask(tmp_path):
     os.umask(old)
     p = write_text_atomic(tmp_path / "page.html", "x")
     assert (p.stat().st_mode & 0o777) == (0o666 & ~old)
+
+
+def test_temporaries_of_killed_writers_are_removed_on_failure(tmp_path):
+    from dbdbench.atomic import temporaries_removed_on_failure
+
+    # what a writer killed between mkstemp and rename leaves behind, and files that are not its own
+    (tmp_path / ".a.png.x1y2.tmp").write_bytes(b"half")
+    (tmp_path / ".other.png.q.tmp").write_bytes(b"someone else's")
+    (tmp_path / "a.png.keep").write_bytes(b"")
+    with (
+        pytest.raises(KeyboardInterrupt),
+        temporaries_removed_on_failure([tmp_path / "a.png", tmp_path / "b.png"]),
+    ):
+        raise KeyboardInterrupt
+    assert sorted(os.listdir(tmp_path)) == [".other.png.q.tmp", "a.png.keep"]

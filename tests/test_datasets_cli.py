@@ -69,14 +69,25 @@ def test_verify_fixed_size_and_binary_checks(tmp_path):
     make_layout(tmp_path / "c", "CTCUG_images", "CTCUG_gt", ["a", "b", "c"], polarity="blurred-white")
     write_image(tmp_path / "c" / "CTCUG_gt" / "b.png", np.full((H, W), 100, np.uint8))
     res = run("datasets", "verify", "ctcug", "--root", str(tmp_path / "c"))
-    assert "1 masks are not binary" in res.output and "polarity plausible" in res.output
+    assert "1 masks are not binary" in res.output and "polarity not checked: 3 masks" in res.output
 
 
 def test_verify_detects_inverted_masks(tmp_path):
-    # masks stored white = blurred but verified as a white = in-focus dataset
-    make_layout(tmp_path, "image", "gt", ["a", "b", "c", "d"], polarity="blurred-white")
+    # masks stored white = blurred but verified as a white = in-focus dataset (20: enough to judge)
+    make_layout(tmp_path, "image", "gt", [f"m{i:02d}" for i in range(20)], polarity="blurred-white")
     res = run("datasets", "verify", "folder", "--root", str(tmp_path))
     assert res.exit_code == 1 and "look inverted" in res.output
+
+
+def test_verify_does_not_judge_polarity_of_small_or_simulated_sets(tmp_path):
+    make_layout(tmp_path / "f", "image", "gt", [f"m{i:02d}" for i in range(19)], polarity="blurred-white")
+    res = run("datasets", "verify", "folder", "--root", str(tmp_path / "f"))
+    assert res.exit_code == 0 and "polarity not checked: 19 masks" in res.output, res.output
+    root = sim_folder(tmp_path / "s", n=3)
+    for p in (root / "gt").iterdir():  # inverted simulated masks: still white = in-focus by construction
+        write_image(p, 255 - read_grey(p))
+    res = run("datasets", "verify", "sim", "--root", str(root))
+    assert res.exit_code == 0 and "polarity not checked: generate-sim" in res.output, res.output
 
 
 def test_verify_wrong_dataset_for_folder(tmp_path):

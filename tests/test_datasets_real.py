@@ -110,4 +110,5 @@ def test_denets_samples_load(real_data, name):
     rep = verify(name, root)
     # only 5 of 100/500: the count is reported as a problem, everything else passes
     assert rep.problems == [p for p in rep.problems if "expected" in p] and len(rep.problems) == 1
-    assert any("polarity plausible" in f.message for f in rep.findings)
+    # 5 masks are too few for the statistical polarity check (20 needed): it says so
+    assert any("polarity not checked: 5 masks" in f.message for f in rep.findings)

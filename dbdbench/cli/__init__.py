@@ -1,13 +1,16 @@
 """The ``dbdbench`` command line.
 
 The CLI only parses arguments, calls the library, prints, and maps errors to exit codes: a
-:class:`~dbdbench.errors.DbdError` is printed as one line ``dbdbench: error: ...`` and exits 2.
+:class:`~dbdbench.errors.DbdError` or a bad option value is printed as one line
+``dbdbench: error: ...`` and exits 2; a
+note (:mod:`dbdbench.notes`) is printed as one line ``dbdbench: note: ...`` on stderr.
 Commands are imported lazily, so ``dbdbench --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
@@ -27,6 +30,13 @@ COMMANDS = {
 }
 
 
+class _NoteHandler(logging.Handler):
+    """Prints each :func:`dbdbench.notes.note` as one ``dbdbench: note: ...`` line on stderr."""
+
+    def emit(self, record):
+        click.echo(f"dbdbench: note: {record.getMessage()}", err=True)
+
+
 class LazyGroup(click.Group):
     """A click group that imports each subcommand's module only when it runs."""
 
@@ -41,15 +51,37 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx):
         from dbdbench.errors import DbdError
+        from dbdbench.notes import LOGGER
 
+        handler = _NoteHandler(logging.INFO)
+        LOGGER.addHandler(handler)
+        propagate, LOGGER.propagate = LOGGER.propagate, False
         try:
             return super().invoke(ctx)
         except DbdError as exc:
             click.echo(f"dbdbench: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except PermissionError as exc:  # any file or folder the checks above did not reach
+            what = f"'{exc.filename}'" if exc.filename else "a file"
+            click.echo(
+                f"dbdbench: error: cannot access {what}: permission denied; "
+                "give read permission (and search permission on folders)",
+                err=True,
+            )
+            ctx.exit(2)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a bare group name: click shows its help
+        except click.UsageError as exc:  # a bad option value or a missing argument: one line too
+            where = exc.ctx.command_path if exc.ctx is not None else "dbdbench"
+            message = exc.format_message().rstrip(".")
+            click.echo(f"dbdbench: error: {message}; see '{where} --help'", err=True)
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("dbdbench: interrupted; completed outputs are kept", err=True)
             ctx.exit(130)
+        finally:
+            LOGGER.removeHandler(handler)
+            LOGGER.propagate = propagate
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -31,9 +31,10 @@ def command():
 @click.option(
     "--threshold", type=float, default=0.5, show_default=True, help="Binarisation threshold in [0, 1]."
 )
+@options.overwrite("Replace merged masks and report files that already exist.")
 @options.workers()
 @options.scheduler
-def merge_cmd(dirs, out, rule, report, polarity, threshold, workers, scheduler):
+def merge_cmd(dirs, out, rule, report, polarity, threshold, overwrite, workers, scheduler):
     """Merge annotator folders DIR1 DIR2 [DIR3 ...] (masks matched by file name) into OUT/<name>.png.
 
     Exits 1 when an image lacks an annotation or has masks of different sizes (all images that can
@@ -52,6 +53,7 @@ def merge_cmd(dirs, out, rule, report, polarity, threshold, workers, scheduler):
         polarity=polarity,
         workers=workers,
         scheduler=scheduler,
+        overwrite=overwrite,
     )
     click.echo(
         f"merged {res.written} of {len(res.rows)} images from {len(res.annotators)} annotators "

@@ -69,11 +69,17 @@ def verify_cmd(name, root, split, workers, scheduler):
 @_root
 @click.option("--out", required=True, type=click.Path(path_type=str), help="Output folder (image/ + gt/).")
 @_split
+@options.overwrite("Replace an export written before: its image/ and gt/ files are removed first.")
 @options.workers()
 @options.scheduler
-def export_cmd(name, root, out, split, workers, scheduler):
-    """Write a dataset split as OUT/image/<name>.<ext> + OUT/gt/<name>.png with in-focus = white."""
+def export_cmd(name, root, out, split, overwrite, workers, scheduler):
+    """Write a dataset split as OUT/image/<name>.<ext> + OUT/gt/<name>.png with in-focus = white.
+
+    OUT must be new or empty (or pass --overwrite): two exports in one folder would mix two datasets.
+    """
     from dbdbench.datasets.export import export_dataset
 
-    n_masks, n_images = export_dataset(name, root, out, split, workers=workers, scheduler=scheduler)
+    n_masks, n_images = export_dataset(
+        name, root, out, split, workers=workers, scheduler=scheduler, overwrite=overwrite
+    )
     click.echo(f"wrote {n_masks} masks (white = in-focus) and {n_images} photos to {out}")

@@ -13,17 +13,25 @@ from dbdbench.cli import options
 )
 @click.option("--count", default=24, show_default=True, type=click.IntRange(2), help="Simulated images.")
 @click.option("--size", default=160, show_default=True, type=click.IntRange(32), help="Image side in pixels.")
+
+@click.option(
+    "--size", default=160, show_default=True, type=click.IntRange(32, 4096), help="Image side in pixels."
+)
 @options.seed("Seed of the whole run.")
 @click.option(
     "--methods", default=None, metavar="M,...", help="Detectors to run (default: the fast classical ones)."
 )
+@options.overwrite("Run again into a non-empty --out, replacing what an earlier run wrote there.")
 @options.workers("Worker processes.")
-def command(out, count, size, seed, methods, workers):
+def command(out, count, size, seed, methods, overwrite, workers):
     """Run the whole pipeline on built-in data: generate a small simulated set (BTBNet recipe), run
     the fast baselines, evaluate them under every protocol, and build the leaderboard. Takes about a
     minute on two cores; prints where everything is.
     """
     from dbdbench.leaderboards.demo import run_demo
+    from dbdbench.outputs import check_output_folder
+
+    check_output_folder(out, overwrite=overwrite)
 
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     run = run_demo(out, count=count, size=size, seed=seed, methods=names, workers=workers, log=click.echo)

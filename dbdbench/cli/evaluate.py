@@ -23,9 +23,10 @@ from dbdbench.cli import options
 @options.workers()
 @options.scheduler
 @click.option("--out", type=click.Path(), help="Write the result JSON here (and a per-image CSV beside it).")
+@options.overwrite("Replace an existing --out JSON and its CSV.")
 def command(
     pred_dir, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,
-    allow_missing, no_resize, method, bootstrap, seed, workers, scheduler, out,
+    allow_missing, no_resize, method, bootstrap, seed, workers, scheduler, out, overwrite,
 ):  # fmt: skip
     """Evaluate prediction maps (high = in-focus) against ground truth.
 
@@ -35,6 +36,13 @@ def command(
     """
     from dbdbench.evaluation import evaluate
 
+    if out:
+        from dbdbench.outputs import check_output_file
+
+        inputs = [("--pred", pred_dir), ("--gt", gt_dir), ("--root", root)]
+        check_output_file(
+            out, suffix=".json", side_files=lambda p: [_csv(p)], inputs=inputs, overwrite=overwrite
+        )
     result = evaluate(
         pred_dir,
         gt_dir,

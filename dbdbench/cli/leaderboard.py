@@ -44,6 +44,7 @@ from dbdbench.cli import options
 @click.option("--gt", type=click.Path(file_okay=False), help="With --sensitivity: the ground-truth folder.")
 @options.polarity("--gt-polarity", "With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).")
 @click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
+@options.overwrite("Replace a leaderboard written before in --out.")
 @options.workers("Worker processes (figures, --sensitivity).")
 def command(
     results,
@@ -56,6 +57,7 @@ def command(
     gt,
     gt_polarity,
     pred_suffix,
+    overwrite,
     workers,
 ):
     """Build tables (Markdown, LaTeX, CSV), figures (PNG, SVG, PDF) and a self-contained web page
@@ -78,6 +80,7 @@ def command(
     from dbdbench.leaderboards.build import build_leaderboard
 
     paths = list(results)
+    _check_out(out, sensitivity, preds, gt, paths, overwrite)
     if sensitivity:
         from dbdbench.leaderboards.sensitivity import run_sensitivity
 
@@ -125,3 +128,26 @@ def command(
         click.echo(f"  {what:<16} {path}")
     click.echo(f"  {'plots':<16} {board.out / 'plots'} ({len(board.plots)} files)")
     click.echo(f"open {board.files['html'].resolve().as_uri()}")
+
+
+def _check_out(out, sensitivity, preds, gt, results, overwrite):
+    """The leaderboard files in ``out`` may not exist (without --overwrite) nor be an input."""
+    from pathlib import Path
+
+    from dbdbench.errors import DbdError
+    from dbdbench.leaderboards.build import OUTPUT_FILES
+    from dbdbench.outputs import check_output_folder
+
+    out = Path(out)
+    inputs = [("--gt", gt)] + [(f"--pred {p.partition('=')[0]}", p.partition("=")[2] or None) for p in preds]
+    files = list(OUTPUT_FILES)
+    for sub in ("plots", "results") if sensitivity else ("plots",):  # rewritten: any file there counts
+        if (out / sub).is_dir():
+            files += [p.relative_to(out) for p in (out / sub).rglob("*") if p.is_file()]
+    check_output_folder(out, files=files, inputs=inputs, overwrite=overwrite)
+    written = {(out / f).resolve() for f in files}
+    for r in results:
+        if Path(r).resolve() in written:
+            raise DbdError(
+                f"result file '{r}' is among the files this leaderboard writes; move it out of '{out}'"
+            )

@@ -14,6 +14,7 @@ from dbdbench.cli import options
 @click.option("--root", type=click.Path(path_type=Path), help="Folder holding the dataset.")
 @click.option("--split", default=None, help="Dataset split (default: the dataset's test split).")
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder for <name>.png maps.")
+@options.overwrite("Replace maps that already exist in --out.")
 @options.workers()
 @options.scheduler
 @click.option(
@@ -32,8 +33,9 @@ from dbdbench.cli import options
     help="List the detectors, each with its parameters, defaults and valid ranges, and exit.",
 )
 def command(
-    method_name, images, dataset, root, split, out, workers, scheduler, params, checkpoint, list_methods
-):
+    method_name, images, dataset, root, split, out, overwrite, workers, scheduler, params, checkpoint,
+    list_methods,
+):  # fmt: skip
     """Write a defocus map (255 = in-focus) per image: <out>/<image stem>.png, same size as the image.
 
     \b
@@ -64,14 +66,22 @@ def command(
     if checkpoint is not None:
         params.append(f"checkpoint={checkpoint}")
 
-    from dbdbench.baselines.predict import predict_folder, predict_paths
+    from dbdbench.baselines.predict import predict_paths, resolve_params
     from dbdbench.baselines.registry import get_method
+    from dbdbench.outputs import check_output_folder
 
     method = get_method(method_name)
+    resolve_params(method, params)  # a bad --param fails before anything is listed or checked
     if images is not None:
         if root is not None or split is not None:
             raise DbdError("--root and --split go with --dataset, not --images")
-        written = predict_folder(method, images, out, params=params, workers=workers, scheduler=scheduler)
+        from dbdbench.pairing import list_images
+
+        found = list_images(images, what="--images folder")
+        if not found:
+            raise DbdError(f"--images folder '{images}' has no images (.png, .jpg, ...); check the path")
+        items = list(found.items())
+        inputs = [("--images", images)]
     else:
         if root is None:
             raise DbdError("--dataset needs --root DIR: the folder holding the dataset")
@@ -81,5 +91,12 @@ def command(
         items = [(s.name, s.image_path) for s in ds.samples]
         if not items:
             raise DbdError(f"dataset '{dataset}' at '{root}' has no images in this split")
+        inputs = [("--root", root)]
+    check_output_folder(
+        out, files=[f"{name}.png" for name, _ in items], inputs=inputs, overwrite=overwrite, images=True
+    )
+    from dbdbench.atomic import temporaries_removed_on_failure
+
+    with temporaries_removed_on_failure(Path(out) / f"{name}.png" for name, _ in items):
         written = predict_paths(method, items, out, params=params, workers=workers, scheduler=scheduler)
     click.echo(f"wrote {len(written)} maps ({method.name}) to {out}")

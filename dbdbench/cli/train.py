@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from dbdbench.cli import options
+
 
 @click.command(name="train", context_settings={"show_default": True})
 @click.option("--model", "model", metavar="NAME", help="Model to train (see --list-models).")
@@ -30,21 +32,35 @@ import click
     "--init", type=click.Path(dir_okay=False, path_type=str), help="Start from this checkpoint's weights."
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
-@click.option("--epochs", type=int, help="Total epochs [default: the preset's: tiny 30, paper 10].")
-@click.option("--max-minutes", type=float, help="Stop (with a checkpoint) after this much training time.")
-@click.option("--seed", type=int, default=0, help="Seed of the weights, data order and augmentation.")
+@click.option(
+    "--epochs", type=click.IntRange(min=1), help="Total epochs [default: the preset's: tiny 30, paper 10]."
+)
+@click.option(
+    "--max-minutes",
+    type=options.FiniteFloat(min=0, min_open=True),
+    help="Stop (with a checkpoint) after this much training time.",
+)
+@options.seed("Seed of the weights, data order and augmentation.")
 @click.option(
     "--backbone-weights",
     type=click.Path(dir_okay=False, path_type=str),
     help="Local torchvision VGG16 state dict (features.0.weight ... features.28.bias); paper preset.",
 )
 @click.option("--device", default="cpu", help="cpu or cuda.")
-@click.option("--batch-size", type=int, help="Override the preset's batch size.")
-@click.option("--lr", type=float, help="Override the preset's initial Adam learning rate.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Override the preset's batch size.")
 @click.option(
-    "--train-size", type=int, help="Override the preset's training input side (tiny 64, paper 320)."
+    "--lr",
+    type=options.FiniteFloat(min=0, min_open=True),
+    help="Override the preset's initial Adam learning rate.",
 )
-@click.option("--threads", type=int, help="PyTorch CPU threads [default: PyTorch's choice].")
+@click.option(
+    "--train-size",
+    type=click.IntRange(min=16),
+    help="Override the preset's training input side (tiny 64, paper 320).",
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), help="PyTorch CPU threads [default: PyTorch's choice]."
+)
 def command(
     model, list_models, data, datasets, roots, splits, out, preset, init, resume, epochs, max_minutes, seed,
     backbone_weights, device, batch_size, lr, train_size, threads,
@@ -77,6 +93,9 @@ def command(
         raise DbdError(f"give one --root per --dataset ({len(datasets)} --dataset, {len(roots)} --root)")
     if splits and len(splits) not in (1, len(datasets)):
         raise DbdError("give one --split for all datasets or one per --dataset")
+    from dbdbench.outputs import check_apart
+
+    check_apart(out, [("--data", d) for d in data] + [("--root", r) for r in roots])
     try:
         import torch
     except ModuleNotFoundError:

@@ -6,11 +6,15 @@ import os
 from functools import partial
 from pathlib import Path
 
-from dbdbench.atomic import write_bytes_atomic
+from dbdbench.atomic import temporaries_removed_on_failure, write_bytes_atomic
 from dbdbench.datasets.index import Sample, resolve
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
-from dbdbench.imageio import to_uint8, write_image
+from dbdbench.imageio import is_image_file, to_uint8, write_image
+from dbdbench.outputs import check_output_folder
+
+#: The sub-folders an export writes (and ``overwrite`` empties of images).
+PARTS = ("image", "gt")
 
 
 def export_sample(sample: Sample, out: Path) -> bool:
@@ -35,6 +39,7 @@ def export_dataset(
     *,
     workers: int = 1,
     scheduler: str | None = None,
+    overwrite: bool = False,
 ) -> tuple[int, int]:
     """Write a dataset split as ``out/image/`` + ``out/gt/`` with in-focus = white.
 
@@ -43,20 +48,43 @@ def export_dataset(
     name, root, split
         As for :func:`~dbdbench.datasets.resolve`.
     out : path-like
-        Output folder (created); must not be the dataset folder itself.
+        Output folder (created): new or empty, and neither the dataset folder, inside it, nor
+        holding it.
     workers, scheduler
         Parallel export (:func:`dbdbench.executor.run_tasks`).
+    overwrite : bool
+        Accept a non-empty ``out``: the image files in ``out/image`` and ``out/gt`` are removed first,
+        so two exports never mix; other files are left alone.
 
     Returns
     -------
     (int, int)
         Masks written, photos written.
+
+    Raises
+    ------
+    DbdError
+        As :func:`~dbdbench.datasets.resolve`; ``out`` overlapping the dataset folder, or not empty
+        without ``overwrite`` (see :mod:`dbdbench.outputs`).
     """
     index = resolve(name, root, split)
     out = Path(out)
     if out.resolve() == index.root.resolve():
         raise DbdError(f"--out '{out}' is the dataset folder itself; choose another folder")
-    wrote = run_tasks(
-        partial(export_sample, out=out), index.samples, workers=workers, scheduler=scheduler, desc="export"
-    )
+    check_output_folder(out, inputs=[("--root", index.root)], overwrite=overwrite)
+    if overwrite:
+        for part in PARTS:
+            folder = out / part
+            for p in sorted(folder.iterdir()) if folder.is_dir() else []:
+                if is_image_file(p) and (p.is_symlink() or p.is_file()):
+                    try:
+                        p.unlink()
+                    except OSError as exc:
+                        raise DbdError(f"cannot remove '{p}' for --overwrite: {exc.strerror}") from None
+    finals = [out / "gt" / f"{x.name}.png" for x in index.samples] + [
+        out / "image" / f"{x.name}{x.image_path.suffix.lower()}" for x in index.samples if x.image_path
+    ]
+    with temporaries_removed_on_failure(finals):
+        task = partial(export_sample, out=out)
+        wrote = run_tasks(task, index.samples, workers=workers, scheduler=scheduler, desc="export")
     return len(wrote), sum(wrote)

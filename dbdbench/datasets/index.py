@@ -22,8 +22,9 @@ from dbdbench.datasets.registry import (
     guess_from_names,
 )
 from dbdbench.errors import DbdError
-from dbdbench.imageio import is_image_file, read_grey, read_rgb, to_unit
-from dbdbench.pairing import list_images
+from dbdbench.imageio import read_grey, read_rgb, to_unit
+from dbdbench.notes import note
+from dbdbench.pairing import FolderScan, scan_folder
 
 SPLITS_DIR = Path(__file__).parent / "splits"
 
@@ -126,6 +127,9 @@ class DatasetIndex:
         Mask names that do not belong to this dataset (another dataset's files, stray images).
     other_files : list of Path
         Files in the folders that are not images.
+    scans : list of FolderScan
+        The listing of each folder read, with every entry skipped and why (dangling symlinks,
+        subfolders, ...).
     """
 
     name: str
@@ -142,6 +146,7 @@ class DatasetIndex:
     orphan_images: list[str] = field(default_factory=list)
     foreign_names: list[str] = field(default_factory=list)
     other_files: list[Path] = field(default_factory=list)
+    scans: list[FolderScan] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -175,27 +180,17 @@ def _find_dir(root: Path, rel: str) -> Path | None:
     return here
 
 
-def _list_folder(folder: Path, exts: tuple[str, ...], what: str) -> tuple[dict[str, Path], list[Path]]:
-    """Images (stem -> path) and non-image files of a folder; ``exts`` restricts the images."""
-    if exts:
-        found: dict[str, Path] = {}
-        for p in sorted(folder.iterdir()):
-            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in exts:
-                if p.stem in found:
-                    raise DbdError(
-                        f"{what} '{folder}' has two files named '{p.stem}' ({found[p.stem].name}, {p.name}); "
-                        "keep one file per name"
-                    )
-                found[p.stem] = p
-        images = found
-    else:
-        images = list_images(folder, what=what)
-    others = [
-        p
-        for p in sorted(folder.iterdir())
-        if p.is_file() and not p.name.startswith(".") and not is_image_file(p)
-    ]
-    return images, others
+def _list_folder(
+    folder: Path, exts: tuple[str, ...], what: str, scans: list[FolderScan]
+) -> tuple[dict[str, Path], list[Path]]:
+    """Images (stem -> path) and non-image files of a folder; ``exts`` restricts the images.
+
+    The scan (with every skipped entry) is appended to ``scans``.
+    """
+    scan = scan_folder(folder, exts=exts or None, what=what)
+    scans.append(scan)
+    others = sorted(p for k, v in scan.skipped.items() if k.startswith("unsupported ") for p in v)
+    return scan.images, others
 
 
 def te1_names() -> list[str]:
@@ -273,15 +268,17 @@ class _Files:
     gts: dict[str, Path]
     images: dict[str, Path]
     other_files: list[Path]
+    scans: list[FolderScan]
 
 
 def _scan(root: Path, layout: Layout, gt_dir: Path) -> _Files:
     """List the mask and photo folders of a layout (``image_dir`` None when it has no photos)."""
-    gts, other_files = _list_folder(gt_dir, layout.gt_exts, "mask folder")
+    scans: list[FolderScan] = []
+    gts, other_files = _list_folder(gt_dir, layout.gt_exts, "mask folder", scans)
     image_dir = _find_dir(root, layout.image_dir)
     images: dict[str, Path] = {}
     if image_dir is not None:
-        images, other_images = _list_folder(image_dir, layout.image_exts, "photo folder")
+        images, other_images = _list_folder(image_dir, layout.image_exts, "photo folder", scans)
         if image_dir != gt_dir:
             other_files += other_images
         if not images:
@@ -293,7 +290,7 @@ def _scan(root: Path, layout: Layout, gt_dir: Path) -> _Files:
             for p in sorted(gt_dir.iterdir())
             if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in known
         ]
-    return _Files(gt_dir, image_dir, gts, images, other_files)
+    return _Files(gt_dir, image_dir, gts, images, other_files, scans)
 
 
 def _split_names(spec: DatasetSpec, sp: SplitSpec, files: _Files) -> list[str]:
@@ -334,7 +331,9 @@ def _samples(spec: DatasetSpec, sp: SplitSpec, names: list[str], files: _Files, 
     return samples
 
 
-def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> DatasetIndex:
+def resolve(
+    name: str, root: str | os.PathLike, split: str | None = None, *, note_skipped: bool = True
+) -> DatasetIndex:
     """Find and list the files of one split of a registered dataset.
 
     Parameters
@@ -345,6 +344,8 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
         The dataset folder (the one that holds ``image/`` + ``gt/`` or the dataset's own folders).
     split : str, optional
         Split name; None selects the dataset's first split.
+    note_skipped : bool
+        Say in one note per folder which entries were skipped (see :attr:`DatasetIndex.scans`).
 
     Returns
     -------
@@ -364,6 +365,10 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
     files = _scan(root, layout, gt_dir)
     samples = _samples(spec, sp, _split_names(spec, sp, files), files, root)
     expected = _manifest_rows(root / spec.manifest) if spec.manifest else sp.count
+    if note_skipped:
+        for scan in {sc.folder: sc for sc in files.scans}.values():  # folders may repeat
+            if scan.note():
+                note(f"dataset {spec.name}: {scan.note()}")
     return DatasetIndex(
         name=spec.name,
         split=sp.name,
@@ -380,4 +385,5 @@ def resolve(name: str, root: str | os.PathLike, split: str | None = None) -> Dat
         orphan_images=sorted(n for n in files.images if n not in files.gts and spec.belongs(n)),
         foreign_names=sorted(n for n in files.gts if not spec.in_family(n)),
         other_files=files.other_files,
+        scans=files.scans,
     )

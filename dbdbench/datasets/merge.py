@@ -10,7 +10,9 @@ Rules:
 * ``staple``: the STAPLE estimate (posterior > 0.5, :mod:`dbdbench.datasets.staple`), per image.
 
 Every mask is read as grey, scaled to [0, 1], inverted when ``polarity`` says white = blurred, and
-binarised at ``threshold``. The report has one row per image (annotators used, missing ones, size
+binarised at ``threshold``. A mask holding only the values 0 and 1 (a label image saved without
+scaling to 255) is read as binary, 1 = white, and the run says so in one note; any other scaling would
+binarise it to all black. The report has one row per image (annotators used, missing ones, size
 mismatches, pairwise IoU, Fleiss' kappa, in-focus fraction, each annotator's sensitivity and
 specificity) and one summary row per annotator. Sensitivity and specificity are STAPLE's estimates for
 ``staple`` and measured against the merged mask (binarised at 0.5) for the other rules.
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dbdbench.atomic import write_text_atomic
+from dbdbench.atomic import temporaries_removed_on_failure, write_text_atomic
 from dbdbench.datasets.agreement import fleiss_kappa_masks, iou
 from dbdbench.datasets.index import to_infocus
 from dbdbench.datasets.registry import POLARITIES
@@ -37,6 +39,8 @@ from dbdbench.datasets.staple import staple
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
 from dbdbench.imageio import read_grey, to_uint8, write_image
+from dbdbench.notes import note
+from dbdbench.outputs import check_apart, check_output_file, check_output_folder
 from dbdbench.pairing import list_images
 
 RULES = ("mean", "majority", "staple")
@@ -98,6 +102,7 @@ def merge_one(
         "written": False,
         "mismatched": [],
         "pair_iou": [],
+        "zero_one": [],
     }
     masks: dict[str, np.ndarray] = {}
     for ann, path in zip(names, paths, strict=True):
@@ -109,6 +114,9 @@ def merge_one(
         except DbdError:
             row["unreadable"].append(ann)
             continue
+        if int(grey.max()) == 1:  # a 0/1 label image: scaling by 255 would make it all black
+            grey = (grey * np.iinfo(grey.dtype).max).astype(grey.dtype)
+            row["zero_one"].append(ann)
         masks[ann] = to_infocus(grey, polarity) >= threshold
     if masks:
         shapes = Counter(m.shape for m in masks.values())
@@ -191,6 +199,11 @@ def _summarise(names: list[str], rows: list[dict]) -> list[dict]:
     return out
 
 
+def _summary_path(report: Path) -> Path:
+    """The per-annotator CSV written beside the per-image ``report``."""
+    return report.with_name(f"{report.stem}-annotators.csv")
+
+
 def merge_annotations(
     dirs,
     out: str | os.PathLike,
@@ -201,6 +214,7 @@ def merge_annotations(
     polarity: str = "focus-white",
     workers: int = 1,
     scheduler: str | None = None,
+    overwrite: bool = False,
 ) -> MergeResult:
     """Merge annotators' mask folders (matched by file stem) into ``out/<name>.png``.
 
@@ -221,6 +235,9 @@ def merge_annotations(
         What white means in the annotations.
     workers, scheduler
         Parallel merging (:func:`dbdbench.executor.run_tasks`).
+    overwrite : bool
+        Replace merged masks and report files that already exist (checked before anything is
+        written; see :mod:`dbdbench.outputs`).
 
     Returns
     -------
@@ -229,7 +246,9 @@ def merge_annotations(
     Raises
     ------
     DbdError
-        Fewer than two folders, a missing folder, ``out`` equal to an input, no masks at all.
+        Fewer than two folders, a folder given twice, a missing folder, ``out`` or ``report`` equal
+        to, inside or containing an input, a report name not ending in .csv, existing output files
+        without ``overwrite``, no masks at all.
     """
     if rule not in RULES:
         raise DbdError(f"unknown --rule '{rule}'; choose one of: {', '.join(RULES)}")
@@ -240,20 +259,50 @@ def merge_annotations(
     dirs = [Path(d) for d in dirs]
     if len(dirs) < 2:
         raise DbdError("annotation merging needs at least two annotator folders")
+    seen: dict[str, Path] = {}
+    for d in dirs:
+        key = os.path.realpath(d)
+        if key in seen:
+            also = "" if str(seen[key]) == str(d) else f" (also as '{seen[key]}')"
+            raise DbdError(f"annotator folder '{d}' is given twice{also}; give each annotator once")
+        seen[key] = d
     out = Path(out)
     for d in dirs:
         if d.exists() and out.exists() and d.resolve() == out.resolve():
             raise DbdError(f"--out '{out}' is one of the annotator folders; choose another folder")
+    inputs = [("annotator", d) for d in dirs]
+    check_apart(out, inputs)
     listings = [list_images(d, what="annotator folder") for d in dirs]
     names = _annotator_names(dirs)
     stems = sorted(set().union(*listings))
     if not stems:
         raise DbdError(f"no masks in the annotator folders {', '.join(map(str, dirs))}; check the paths")
+    check_output_folder(
+        out, files=[f"{s}.png" for s in stems], inputs=inputs, overwrite=overwrite, images=True
+    )
+    if report is not None:
+        report = Path(report)
+        check_output_file(
+            report,
+            suffix=".csv",
+            side_files=[_summary_path(report)],
+            inputs=inputs,
+            overwrite=overwrite,
+            what="--report",
+        )
     items = [(s, [lst.get(s) for lst in listings]) for s in stems]
     func = partial(merge_one, out=out, rule=rule, threshold=threshold, polarity=polarity, names=names)
-    rows = run_tasks(func, items, workers=workers, scheduler=scheduler, desc="merge")
+    with temporaries_removed_on_failure(out / f"{s}.png" for s in stems):
+        rows = run_tasks(func, items, workers=workers, scheduler=scheduler, desc="merge")
     result = MergeResult(annotators=names, rows=rows)
     result.written = sum(r["written"] for r in rows)
+    zero_one = [(r["name"], a) for r in rows for a in r["zero_one"]]
+    if zero_one:
+        name, ann = zero_one[0]
+        note(
+            f"{len(zero_one)} masks hold only the values 0 and 1 (e.g. {ann}'s '{name}'); "
+            "read as binary with 1 = white"
+        )
     for r in rows:
         bits = []
         if r["missing"]:
@@ -268,7 +317,6 @@ def merge_annotations(
             result.problems.append(f"{r['name']}: " + "; ".join(bits))
     result.summary = _summarise(names, rows)
     if report is not None:
-        report = Path(report)
         pairs = [f"iou_{a}_{b}" for a, b in combinations(names, 2)]
         per_ann = [f"{k}_{a}" for a in names for k in ("frac", "sens", "spec")]
         cols = [
@@ -286,7 +334,5 @@ def merge_annotations(
         ]
         write_text_atomic(report, _csv(rows, cols))
         summary_cols = list(result.summary[0])
-        write_text_atomic(
-            report.with_name(f"{report.stem}-annotators.csv"), _csv(result.summary, summary_cols)
-        )
+        write_text_atomic(_summary_path(report), _csv(result.summary, summary_cols))
     return result

@@ -204,14 +204,14 @@ def test_cli_dataset(monkeypatch, image_dir, tmp_path):
         "--dataset",
         "cuhk",
         "--root",
-        str(tmp_path),
+        str(tmp_path / "data"),  # not holding --out: an output inside an input is refused
         "--split",
         "test",
         "--out",
         str(out),
     )
     assert res.exit_code == 0, res.output
-    assert calls == [("cuhk", tmp_path, "test")]
+    assert calls == [("cuhk", tmp_path / "data", "test")]
     assert [p.name for p in out.iterdir()] == ["s1.png"]
 
 
