@@ -13,7 +13,6 @@ from dbdbench.cli import options
 )
 @click.option("--count", default=24, show_default=True, type=click.IntRange(2), help="Simulated images.")
 @click.option("--size", default=160, show_default=True, type=click.IntRange(32), help="Image side in pixels.")
-
 @click.option(
     "--size", default=160, show_default=True, type=click.IntRange(32, 4096), help="Image side in pixels."
 )

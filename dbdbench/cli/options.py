@@ -12,6 +12,7 @@ import math
 
 import click
 
+
 def workers(help: str = "Local worker processes."):
     """``--workers N`` (default 1, at least 1; checked before any work starts).
 
