@@ -43,12 +43,21 @@ def test_largest_seed_is_accepted(tmp_path):
     assert load_recipe(tmp_path / "recipe.toml").seed == MAX_SEED
 
 
-@pytest.mark.parametrize("value", ["inf", "1e9", "nan", "0", "49"])
-def test_sigma_out_of_range(tmp_path, value):
+@pytest.mark.parametrize(
+    "value, reason",
+    [
+        ("inf", "must be a list of finite numbers"),
+        ("nan", "must be a list of finite numbers"),
+        ("1e9", "sigmas in (0, size = 48] pixels"),
+        ("0", "sigmas in (0, size = 48] pixels"),
+        ("49", "sigmas in (0, size = 48] pixels"),
+    ],
+)
+def test_sigma_out_of_range(tmp_path, value, reason):
     rt = tmp_path / "r.toml"
     rt.write_text(f'recipe = "btbnet"\nsize = 48\n[btbnet]\nsigmas_px = [2, {value}]\n')
     res = _cli("generate-sim", "--recipe", str(rt), "--count", "2", "--out", str(tmp_path / "o"))
-    _one_line_error(res, "key 'btbnet.sigmas_px'", "sigmas in (0, size = 48] pixels")
+    _one_line_error(res, "key 'btbnet.sigmas_px'", reason)
     assert not (tmp_path / "o").exists()
 
 

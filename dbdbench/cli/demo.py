@@ -12,7 +12,6 @@ from dbdbench.cli import options
     "--out", default="demo-out", show_default=True, type=click.Path(file_okay=False), help="Output folder."
 )
 @click.option("--count", default=24, show_default=True, type=click.IntRange(2), help="Simulated images.")
-@click.option("--size", default=160, show_default=True, type=click.IntRange(32), help="Image side in pixels.")
 @click.option(
     "--size", default=160, show_default=True, type=click.IntRange(32, 4096), help="Image side in pixels."
 )

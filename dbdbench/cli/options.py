@@ -77,12 +77,11 @@ def polarity(name: str, help: str):
 
 class _Seed(click.ParamType):
     """A seed: an integer in 0..2**63 - 1 (numpy takes no negative seed; TOML integers are signed
-    64-bit). A bad value is a one-line :class:`~dbdbench.errors.DbdError` naming the option."""
+    64-bit). A bad value is a one-line usage error naming the option."""
 
     name = "integer"
 
     def convert(self, value, param, ctx):
-        from dbdbench.errors import DbdError
         from dbdbench.generators.recipe import MAX_SEED
 
         option = param.opts[0] if param is not None else "--seed"
@@ -91,7 +90,7 @@ class _Seed(click.ParamType):
         except (TypeError, ValueError):
             seed = None
         if seed is None or isinstance(value, float) or not 0 <= seed <= MAX_SEED:
-            raise DbdError(f"{option} {value!s} is not a valid seed; give a whole number in 0..{MAX_SEED}")
+            self.fail(f"{option} {value!s} is not a valid seed; give a whole number in 0..{MAX_SEED}", param, ctx)
         return seed
 
 
