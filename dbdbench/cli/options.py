@@ -90,7 +90,8 @@ class _Seed(click.ParamType):
         except (TypeError, ValueError):
             seed = None
         if seed is None or isinstance(value, float) or not 0 <= seed <= MAX_SEED:
-            self.fail(f"{option} {value!s} is not a valid seed; give a whole number in 0..{MAX_SEED}", param, ctx)
+            msg = f"{option} {value!s} is not a valid seed; give a whole number in 0..{MAX_SEED}"
+            self.fail(msg, param, ctx)
         return seed
 
 
