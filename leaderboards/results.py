@@ -1,7 +1,7 @@
 """Reading, validating and grouping evaluation results for leaderboards.
 
 A result is the JSON file written by ``dbdbench evaluate`` (format ``dbdbench-result``, version 1):
-one method scored on one dataset under one protocol (see ``docs/protocols.md``). A leaderboard never
+one method scored on one dataset under one protocol (see ``docs/evaluation.md``). A leaderboard never
 mixes protocols: results are grouped by (protocol, dataset, split), and each group becomes one table
 and one set of figures.
 
