@@ -256,6 +256,7 @@ def test_options_exist(page):
                 assert not unknown, f"{page}: '{command}' uses {sorted(unknown)}, not in --help"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", list(ALL))
 def test_commands_run(page, tmp_path):
     home, work = tmp_path / "home", tmp_path / "work"
