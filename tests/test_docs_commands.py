@@ -7,10 +7,11 @@ The rules, so that a command added to the docs is checked by default:
 - Each file's commands run in order, with bash, in a fresh empty folder, as a user would type them
   one after the other. ``python benchmarks/...`` commands run in the checkout's root, where
   docs/performance.md says to run them.
-- ``HOME`` is a fixture folder, so ``~/data/...`` paths, which the pages introduce as the user's own
-  data, resolve to fixtures of the right layout (:data:`DATA_FIXTURES`). Fixtures taken from the real
-  data folder (``$DBDBENCH_DATA``) are absent without it: the first command that needs one is then
-  skipped together with the rest of its page, and the test says so.
+- ``HOME`` is a fixture folder (and ``OMP_NUM_THREADS=1``, as pages run side by side), so
+  ``~/data/...`` paths, which the pages introduce as the user's own data, resolve to fixtures of the
+  right layout (:data:`DATA_FIXTURES`). Fixtures taken from the real data folder (``$DBDBENCH_DATA``)
+  are absent without it: the first command that needs one is then skipped together with the rest of
+  its page, and the test says so.
 - A command runs unless :data:`NOT_RUNNABLE` lists it, word for word, with the reason. It must exit 0.
 - Every ``dbdbench`` command line, runnable or not, names an existing command, and every ``--option``
   it uses appears in that command's ``--help``; every ``benchmarks/`` script's options appear in its
@@ -265,7 +266,8 @@ def test_commands_run(page, tmp_path):
     for where, (_, build, needs_data) in DATA_FIXTURES.items():
         if not needs_data or DATA:
             build(home / where.removeprefix("~/"))
-    env = dict(os.environ, HOME=str(home), MPLBACKEND="Agg")
+    # one thread per process: pytest -n runs the pages side by side
+    env = dict(os.environ, HOME=str(home), MPLBACKEND="Agg", OMP_NUM_THREADS="1")
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     ran = 0
     for command in ALL[page]:
