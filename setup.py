@@ -1,5 +1,5 @@
 """Package layout: the top-level folders ``generators/``, ``baselines/`` and ``leaderboards/`` are
-installed as subpackages of ``dbdbench`` (see docs in README, "Layout")."""
+installed as subpackages of ``dbdbench`` (see README.md, "Layout", and docs/contributing.md)."""
 
 from setuptools import find_packages, setup
 

@@ -1,6 +1,6 @@
 """Protocol sensitivity: the same predictions scored under several protocols.
 
-DBD papers print "F-measure" and "MAE" under incompatible protocols (``docs/protocols.md``). When the
+DBD papers print "F-measure" and "MAE" under incompatible protocols (``docs/evaluation.md``). When the
 same (method, dataset) has results under two or more protocols, this view puts them side by side:
 per method and protocol the headline F (the number that protocol's papers print), the MAE and the
 method's rank by headline F among the methods scored on that dataset under that protocol, plus

@@ -2,7 +2,7 @@
 protocol ``hifst`` and drawn beside the 11 published curves. The HiFST curve must lie on its
 published twin (checked on the plotted Line2D data, to the files' print precision 5e-7).
 
-The protocol is computed here independently of dbdbench's evaluator, from docs/protocols.md:
+The protocol is computed here independently of dbdbench's evaluator, from its rules in docs/evaluation.md:
 GT as stored (white = blurred), positive = gt > 0; prediction min-max normalised (constant -> 0),
 m = 255 - 255 p, positive when m >= t for t = 0..255; P and R added only when TP > 0; sums divided by
 the number of images; F from the mean P and R; MAE = mean over images of mean |m / 255 - (gt > 0)|.

@@ -92,18 +92,3 @@ def main():
     Simulated training data, real dataset loaders, baseline detectors, protocol-exact evaluation
     and leaderboards. Maps and masks use 1 (white) = in-focus throughout.
     """
-
-
-def not_landed(name: str, issue: str):
-    """A command whose implementation has not landed yet: it says so in one line and exits 2."""
-
-    @click.command(
-        name=name,
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        help=f"Not available yet: arrives with {issue}.",
-    )
-    def _cmd(**_):
-        click.echo(f"dbdbench {name}: not available yet; it arrives with {issue}", err=True)
-        sys.exit(2)
-
-    return _cmd

@@ -2,8 +2,8 @@
 
 Every dataset is a :class:`DatasetSpec`; every split lists the folder layouts in which public copies of
 the dataset are found (:class:`Layout`), tried in order. Nothing is downloaded: users fetch the data
-from the authors' pages and point dbdbench at the folder. Sources of the facts below:
-``docs/datasets.md``.
+from the authors' pages and point dbdbench at the folder. The facts below come from the papers under
+References; the user guide is ``docs/datasets.md``.
 
 References
 ----------
