@@ -53,8 +53,9 @@ def test_save_writes_schema_and_csv_and_loads_back(tmp_path):
     data = json.loads(path.read_text())
     assert list(data) == [
         "format", "format_version", "dbdbench_version", "protocol", "method", "dataset", "split",
-        "counts", "missing", "summary", "intervals", "bootstrap", "curves", "per_image",
+        "counts", "missing", "warnings", "summary", "intervals", "bootstrap", "curves", "per_image",
     ]  # fmt: skip
+    assert data["warnings"] == []
     assert data["format"] == "dbdbench-result" and data["format_version"] == 1
     assert data["dbdbench_version"] == dbdbench.__version__
     assert data["bootstrap"] == {"n": 50, "level": 0.95, "seed": 3}

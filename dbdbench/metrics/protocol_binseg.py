@@ -33,10 +33,13 @@ class BinsegProtocol(Protocol):
     summary_keys = ("max_f", "mae")
     per_image_keys = ("max_f", "mae")
 
-    def score_image(self, pred, gt, polarity):
+    def prepare_gt(self, gt, polarity):
         g = focus_levels(gt, polarity)
         g_unit = g / (float(g.max()) + 1e-8)
-        positive = g_unit * 255.0 > 128
+        return g_unit, g_unit * 255.0 > 128
+
+    def score_prepared(self, pred, prepared):
+        g_unit, positive = prepared
         v = np.arange(256 if pred.dtype == np.uint8 else 65536)
         p_unit = v / (float(pred.max()) + 1e-8)
         bins = np.minimum(np.floor(p_unit * 255.0), 254).astype(np.int64)
@@ -48,7 +51,7 @@ class BinsegProtocol(Protocol):
         precision = tp / (tp + fp + 1e-8)
         recall = tp / (n_pos + 1e-8)
         f = (1 + BETA2) * precision * recall / (BETA2 * precision + recall + 1e-8)
-        mae = float(np.sum(np.abs(p_unit[pred] - g_unit))) / (float(g.size) + 1e-8)
+        mae = float(np.sum(np.abs(p_unit[pred] - g_unit))) / (float(g_unit.size) + 1e-8)
         return {"precision": precision, "recall": recall, "max_f": float(f.max()), "mae": mae}
 
     def _mean_pr(self, stacked):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from dbdbench.metrics.protocols import Protocol, focus_levels
-from dbdbench.metrics.sod import sod_scores
+from dbdbench.metrics.sod import SodTruth, sod_scores
 
 
 class SodProtocol(Protocol):
@@ -32,8 +32,11 @@ class SodProtocol(Protocol):
         "max_f", "adaptive_f", "mae", "s_measure", "max_e", "adaptive_e", "weighted_f", "iou", "dice",
     )  # fmt: skip
 
-    def score_image(self, pred, gt, polarity):
-        scores = sod_scores(pred, focus_levels(gt, polarity) > (128 if gt.dtype == np.uint8 else 128 * 257))
+    def prepare_gt(self, gt, polarity):
+        return SodTruth(focus_levels(gt, polarity) > (128 if gt.dtype == np.uint8 else 128 * 257))
+
+    def score_prepared(self, pred, truth):
+        scores = sod_scores(pred, truth)
         scores["max_f"] = float(scores["f"].max())
         scores["max_e"] = float(scores["e"].max())
         return scores

@@ -52,8 +52,10 @@ class ZhaoProtocol(Protocol):
     summary_keys = ("mean_best_f", "max_f", "mae")
     per_image_keys = ("best_f", "mae")
 
-    def score_image(self, pred, gt, polarity):
-        g = focus_levels(gt, polarity).astype(np.float64) / max_level(gt) >= 0.1
+    def prepare_gt(self, gt, polarity):
+        return focus_levels(gt, polarity).astype(np.float64) / max_level(gt) >= 0.1
+
+    def score_prepared(self, pred, g):
         m = pred.astype(np.float64) / max_level(pred)
         if m.shape != g.shape:
             m = resize_bicubic_matlab(m, g.shape)

@@ -1,7 +1,8 @@
 """Evaluation protocols: the registry and what every protocol shares.
 
 A protocol turns one (prediction, ground truth) pair into a small record of per-image numbers
-(:meth:`Protocol.score_image`), and a stack of such records into the summary numbers and curves it
+(:meth:`Protocol.score_image`; in two steps, :meth:`Protocol.prepare_gt` once per GT mask and
+:meth:`Protocol.score_prepared` per prediction, when many methods share the GT), and a stack of such records into the summary numbers and curves it
 publishes (:meth:`Protocol.summarize`, :meth:`Protocol.curves`). Records are small (a few hundred
 floats), so worker processes never ship whole maps. Bootstrap intervals re-run ``summarize`` on
 resampled images.
@@ -101,14 +102,51 @@ class Protocol:
     summary_keys: tuple[str, ...] = ()
     per_image_keys: tuple[str, ...] = ()
 
-    def score_image(self, pred: np.ndarray, gt: np.ndarray, polarity: str) -> dict:
-        """Per-image record.
+    def prepare_gt(self, gt: np.ndarray, polarity: str) -> object:
+        """What the protocol derives from a GT mask alone (binarisation, distances, ...), computed once.
+
+        :func:`dbdbench.evaluate_many` prepares each GT mask once per protocol and scores the
+        predictions of every method against it with :meth:`score_prepared`.
+
+        Parameters
+        ----------
+        gt : ndarray, shape (H, W), dtype uint8 or uint16
+            GT as stored.
+        polarity : {"focus-white", "blurred-white"}
+            How ``gt`` is stored.
+
+        Returns
+        -------
+        object
+            Opaque to the caller; passed to :meth:`score_prepared`. Only used in this process.
+        """
+        raise NotImplementedError
+
+    def score_prepared(self, pred: np.ndarray, prepared: object) -> dict:
+        """Per-image record of a prediction against a GT from :meth:`prepare_gt`.
 
         Parameters
         ----------
         pred : ndarray, shape (H, W), dtype uint8 or uint16
             Prediction as stored, high = in-focus, already the GT's size (for ``zhao``, any size:
             it resizes itself with bicubic interpolation).
+        prepared : object
+            :meth:`prepare_gt`'s result for the GT.
+
+        Returns
+        -------
+        dict of str to float or ndarray
+            At least the ``per_image_keys``; curves as small arrays.
+        """
+        raise NotImplementedError
+
+    def score_image(self, pred: np.ndarray, gt: np.ndarray, polarity: str) -> dict:
+        """Per-image record of one (prediction, GT) pair: :meth:`prepare_gt`, then :meth:`score_prepared`.
+
+        Parameters
+        ----------
+        pred : ndarray, shape (H, W), dtype uint8 or uint16
+            As in :meth:`score_prepared`.
         gt : ndarray, shape (H, W), dtype uint8 or uint16
             GT as stored.
         polarity : {"focus-white", "blurred-white"}
@@ -117,9 +155,8 @@ class Protocol:
         Returns
         -------
         dict of str to float or ndarray
-            At least the ``per_image_keys``; curves as small arrays.
         """
-        raise NotImplementedError
+        return self.score_prepared(pred, self.prepare_gt(gt, polarity))
 
     def summarize(self, stacked: dict[str, np.ndarray]) -> dict[str, float]:
         """Summary numbers from stacked records (see :func:`stack`)."""
