@@ -259,8 +259,8 @@ def read_levels(path: str | os.PathLike) -> tuple[np.ndarray, bool]:
     return a, False
 
 
-def _focus_masks(gt: np.ndarray, polarity: str) -> tuple[np.ndarray, np.ndarray] | None:
-    """uint8 masks of the GT's in-focus and blurred halves (cut at half scale); None with one class."""
+def _focus_mask(gt: np.ndarray, polarity: str) -> tuple[np.ndarray, int] | None:
+    """uint8 mask of the GT's in-focus half (cut at half scale) and its pixel count; None with one class."""
     from dbdbench.imageio import max_level
     from dbdbench.metrics.protocols import focus_levels
 
@@ -268,20 +268,23 @@ def _focus_masks(gt: np.ndarray, polarity: str) -> tuple[np.ndarray, np.ndarray]
     n = int(np.count_nonzero(focus))
     if n in (0, focus.size):
         return None
-    return focus, 1 - focus
+    return focus, n
 
 
-def _separation(pred: np.ndarray, masks) -> float | None:
+def _separation(pred: np.ndarray, mask) -> float | None:
     """Mean prediction on the GT's in-focus region minus on its blurred region, in [-1, 1]."""
     import cv2
 
     from dbdbench.imageio import max_level
 
-    if masks is None:
+    if mask is None:
         return None
-    inside = cv2.mean(pred, mask=masks[0])[0]
-    outside = cv2.mean(pred, mask=masks[1])[0]
-    return (inside - outside) / max_level(pred)
+    focus, n_in = mask
+    n_out = focus.size - n_in
+    # integer sums, exact in float64: one masked pass and one plain one
+    inside = cv2.mean(pred, mask=focus)[0] * n_in
+    total = cv2.sumElems(pred)[0]
+    return (inside / n_in - (total - inside) / n_out) / max_level(pred)
 
 
 def score_items(
@@ -324,7 +327,7 @@ def score_items(
     for _, gt_path, pred_paths in items:
         gt, gt01 = read_levels(gt_path)
         prepared = [proto.prepare_gt(gt, polarity) for proto in protos]
-        masks = _focus_masks(gt, polarity)
+        mask = _focus_mask(gt, polarity)
         per_method = []
         for pred_path in pred_paths:
             if pred_path is None:
@@ -346,7 +349,7 @@ def score_items(
                 proto.score_prepared(resized if proto.resize == "bilinear" else pred, prep)
                 for proto, prep in zip(protos, prepared, strict=True)
             ]
-            per_method.append((pred01, _separation(resized, masks), records))
+            per_method.append((pred01, _separation(resized, mask), records))
         out.append((gt01, per_method))
     return out
 

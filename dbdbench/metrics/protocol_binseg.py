@@ -17,8 +17,10 @@ Binary-Segmentation-Evaluation-Tool, shipped as DUT_eval in several DBD reposito
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
+from dbdbench.metrics.counts import joint_histogram, levels_of
 from dbdbench.metrics.protocols import Protocol, focus_levels
 
 BETA2 = 0.3
@@ -40,18 +42,23 @@ class BinsegProtocol(Protocol):
 
     def score_prepared(self, pred, prepared):
         g_unit, positive = prepared
-        v = np.arange(256 if pred.dtype == np.uint8 else 65536)
+        v = np.arange(levels_of(pred))
         p_unit = v / (float(pred.max()) + 1e-8)
         bins = np.minimum(np.floor(p_unit * 255.0), 254).astype(np.int64)
-        pos = np.bincount(bins[pred[positive]], minlength=255)
-        neg = np.bincount(bins[pred[~positive]], minlength=255)
+        # pixels per (GT class, level), then per bin: the counts of the tool's 255-bin histograms
+        hist = joint_histogram(pred, positive)
+        pos = np.bincount(bins, weights=hist[1], minlength=255).astype(np.int64)
+        neg = np.bincount(bins, weights=hist[0], minlength=255).astype(np.int64)
         tp = np.cumsum(pos[::-1])
         fp = np.cumsum(neg[::-1])
-        n_pos = int(np.count_nonzero(positive))
+        n_pos = int(hist[1].sum())
         precision = tp / (tp + fp + 1e-8)
         recall = tp / (n_pos + 1e-8)
         f = (1 + BETA2) * precision * recall / (BETA2 * precision + recall + 1e-8)
-        mae = float(np.sum(np.abs(p_unit[pred] - g_unit))) / (float(g_unit.size) + 1e-8)
+        err = cv2.LUT(pred, p_unit) if pred.dtype == np.uint8 else p_unit[pred]
+        err -= g_unit
+        np.abs(err, out=err)
+        mae = float(np.sum(err)) / (float(g_unit.size) + 1e-8)
         return {"precision": precision, "recall": recall, "max_f": float(f.max()), "mae": mae}
 
     def _mean_pr(self, stacked):

@@ -2,8 +2,9 @@
 
 A protocol turns one (prediction, ground truth) pair into a small record of per-image numbers
 (:meth:`Protocol.score_image`; in two steps, :meth:`Protocol.prepare_gt` once per GT mask and
-:meth:`Protocol.score_prepared` per prediction, when many methods share the GT), and a stack of such records into the summary numbers and curves it
-publishes (:meth:`Protocol.summarize`, :meth:`Protocol.curves`). Records are small (a few hundred
+:meth:`Protocol.score_prepared` per prediction, when many methods share the GT), and a stack of
+such records into the summary numbers and curves it publishes (:meth:`Protocol.summarize`,
+:meth:`Protocol.curves`). Records are small (a few hundred
 floats), so worker processes never ship whole maps. Bootstrap intervals re-run ``summarize`` on
 resampled images.
 
