@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import dbdbench
 from dbdbench.cli import main
 from dbdbench.evaluation import evaluate, evaluate_many, inverted_images, looks_inverted
 from dbdbench.imageio import write_image
@@ -78,6 +79,7 @@ def test_many_with_workers_missing_maps_and_resizing(tmp_path):
     kw = dict(allow_missing=True, bootstrap=10, seed=4, progress=False)
     many = evaluate_many(dirs, gt, protocols=protocols, workers=2, **kw)
     assert list(many) == [(m, p) for m in dirs for p in protocols]
+    assert dbdbench.evaluate_many is evaluate_many
     for (m, p), result in many.items():
         single = evaluate(dirs[m], gt, protocol=p, name=m, **kw)
         assert result.to_dict() == single.to_dict(), (m, p)
