@@ -18,6 +18,7 @@ MLDBD and APL. Rules as described in ``docs/evaluation.md``:
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from dbdbench.imageio import max_level
@@ -103,7 +104,10 @@ class ZhaoProtocol(Protocol):
         top = values[occurring[-1]]
         if top > 0:
             values = values / top
-        mae = float(np.mean(np.abs(values[pred] - g)))
+        # |m - g| per pixel: m off the GT, 1 - m on it (exactly |m - 1| for m <= 1)
+        err = cv2.LUT(pred, values) if pred.dtype == np.uint8 else values[pred]
+        np.subtract(1.0, err, out=err, where=g)
+        mae = float(np.mean(err))
         if not hist[1].any():
             hist, values = hist[::-1], 1 - values
         pos, allc = hist[1], hist[0] + hist[1]
