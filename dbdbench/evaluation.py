@@ -604,35 +604,37 @@ def evaluate_many(
         for item, r in zip(task, chunk, strict=True)
     ]
 
-    gt01 = [item[0] for item, (flag, _) in scored if flag]
-    common = []
-    if gt01:
-        common.append(_zero_one_note("GT masks", len(gt01), len(scored), gt01[0]))
-    notes = {m: list(common) for m in methods}
+    # each result's notes count only its own images, so that it equals its single-method run
+    notes = {m: [] for m in methods}
     separations = {m: [] for m in methods}
     records = {m: {p: [] for p in protocols} for m in methods}
     for j, m in enumerate(methods):
-        flagged = []
-        for (name, _, _), (_, per_method) in scored:
+        gt01, pred01 = [], []
+        for (name, _, _), (gt_flag, per_method) in scored:
             entry = per_method[j]
             if entry is None:
                 continue
-            pred01, separation, recs = entry
-            if pred01:
-                flagged.append(name)
+            pred_flag, separation, recs = entry
+            if gt_flag:
+                gt01.append(name)
+            if pred_flag:
+                pred01.append(name)
             separations[m].append(separation)
             for p, rec in zip(protocols, recs, strict=True):
                 records[m][p].append(rec)
-        if flagged:
-            notes[m].append(_zero_one_note(f"maps of {m}", len(flagged), len(separations[m]), flagged[0]))
+        n = len(separations[m])
+        if gt01:
+            notes[m].append(_zero_one_note("GT masks", len(gt01), n, gt01[0]))
+        if pred01:
+            notes[m].append(_zero_one_note(f"maps of {m}", len(pred01), n, pred01[0]))
     inverted = {m: inverted_images(separations[m]) for m in methods}
     inverted = {m: kn for m, kn in inverted.items() if looks_inverted(*kn)}
-    if inverted:
-        warning = _polarity_warning(inverted, polarity, dataset)
-        if strict_polarity:
-            raise DbdError(warning + "; --strict-polarity makes this an error")
-        for m in inverted:
-            notes[m].append(warning)
+    if inverted and strict_polarity:
+        raise DbdError(
+            _polarity_warning(inverted, polarity, dataset) + "; --strict-polarity makes this an error"
+        )
+    for m, kn in inverted.items():
+        notes[m].append(_polarity_warning({m: kn}, polarity, dataset))
 
     bar = None
     if bootstrap:

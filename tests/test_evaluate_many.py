@@ -133,6 +133,28 @@ def test_inverted_gt_warns_records_and_strict_stops(tmp_path):
     assert not (tmp_path / "s.json").exists()
 
 
+def test_many_methods_warnings_equal_single_runs(tmp_path):
+    maps, gt = polarity_set(tmp_path)
+    shutil.copytree(maps, tmp_path / "copy")
+    (tmp_path / "copy" / "p3.png").unlink()
+    for p in list(gt.iterdir())[:4]:  # some 0/1 masks too
+        from dbdbench.imageio import read_grey
+
+        write_image(p, (read_grey(p) // 255).astype(np.uint8))
+    preds = {"maps": maps, "copy": tmp_path / "copy"}
+    many = evaluate_many(preds, gt, protocols=["hifst", "ddffnet"], allow_missing=True, progress=False)
+    for (m, p), result in many.items():
+        single = evaluate(preds[m], gt, protocol=p, name=m, allow_missing=True, progress=False)
+        assert result.to_dict() == single.to_dict()
+        assert len(result.warnings) == 2 and f"({m})" in result.warnings[1]
+    a, b = (f"--pred={m}={d}" for m, d in preds.items())
+    res = invoke(a, b, "--gt", gt, "--allow-missing")
+    assert res.exit_code == 0
+    lines = res.stderr.strip().splitlines()
+    assert len([w for w in lines if "GT polarity looks inverted" in w]) == 2
+    assert len([w for w in lines if "hold only the values 0 and 1" in w]) == 2  # 4 of 10, 4 of 9
+
+
 def test_polarity_rule_is_quiet_on_random_maps_and_small_sets():
     # a sign test: random maps are inverted in about half of the images, and 5 of 5 is chance (p = 1/32)
     assert inverted_images([0.2, -0.1, None, -0.3]) == (2, 3)
