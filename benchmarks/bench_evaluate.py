@@ -6,12 +6,16 @@
 2. End to end on the 1000 CUHK HiFST maps (needs DBDBENCH_DATA or --data): ``evaluate`` (protocol sod,
    all metrics; and protocol hifst) with 1 and 2 workers, against only decoding the PNG pairs with
    OpenCV, and against the usual pipeline (OpenCV decode + PySODMetrics F, MAE, S, E, weighted F).
+3. Many methods in one run (needs the data): ``evaluate_many`` of 5 methods (the HiFST maps linked
+   under 5 names) against one method and against 5 separate ``evaluate`` runs in this process, for
+   protocol sod and for all five protocols, on the first ``--many-images`` CUHK masks, 1 worker.
 
 The CPU column counts this process and its worker processes (``psutil``, installed with
 dask.distributed): with 2 workers it shows what parallelism costs in total, which, unlike the wall
 time, a machine busy with other users' work does not hide.
 
-Run: ``python benchmarks/bench_evaluate.py [--data /path/to/shared/data] [--repeat 3] [--skip-e2e]``.
+Run: ``python benchmarks/bench_evaluate.py [--data /path/to/shared/data] [--repeat 3] [--skip-kernel]
+[--skip-e2e] [--skip-many] [--many-images 300]``.
 """
 
 from __future__ import annotations
@@ -163,6 +167,69 @@ def end_to_end(data: Path, repeat: int):
     print("cpu: CPU time of this process and its worker processes, less disturbed by other users' load")
 
 
+def many_methods(data: Path, repeat: int, n_images: int, n_methods: int = 5):
+    """evaluate_many of ``n_methods`` copies of the HiFST maps against 1 method and n separate runs."""
+    import tempfile
+
+    from dbdbench.evaluation import evaluate, evaluate_many
+
+    cuhk = data / "cuhk"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        gt_dir, maps = tmp / "gt", tmp / "maps"
+        gt_dir.mkdir()
+        maps.mkdir()
+        for g in sorted((cuhk / "gt").glob("*.png"))[:n_images]:
+            (gt_dir / g.name).symlink_to(g)
+            m = f"{g.stem}_HiFSTBlurMap.png"
+            (maps / m).symlink_to(cuhk / "results" / "hifst" / m)
+        preds = {f"method{k}": tmp / f"method{k}" for k in range(n_methods)}
+        for d in preds.values():
+            d.symlink_to(maps, target_is_directory=True)
+        kw = dict(gt_polarity="blurred-white", pred_suffix="_HiFSTBlurMap", progress=False)
+        print(f"\n{n_methods} methods in one run, {n_images} CUHK masks, 1 worker (best of {repeat})")
+        print("  1 method: evaluate_many of one method (all the protocols in one run)")
+        print(
+            f"  separate: {n_methods} x evaluate, one call per method and protocol (the single-method form)"
+        )
+        print(f"  many: evaluate_many of the {n_methods} methods")
+        print(f"load average before: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} cores)")
+        cols = f"{'1 method':>9} {'separate':>9} {'many':>9} {'many / 1':>9} {'separate / many':>16}"
+        print(f"{'protocols':<28} {'':>5} {cols}")
+        for protocols in (["sod"], ["sod", "hifst", "zhao", "binseg", "ddffnet"]):
+
+            def one(protocols=protocols):
+                return evaluate_many({"method0": preds["method0"]}, gt_dir, protocols=protocols, **kw)
+
+            def separate(protocols=protocols):
+                return [
+                    evaluate(d, gt_dir, protocol=p, name=m, **kw) for m, d in preds.items() for p in protocols
+                ]
+
+            def many(protocols=protocols):
+                return evaluate_many(preds, gt_dir, protocols=protocols, **kw)
+
+            # interleaved, the best of each in wall and in CPU time of this process (which other
+            # users' load disturbs less): a shared machine's load changes during the run
+            best = {k: [float("inf"), float("inf")] for k in ("one", "separate", "many")}
+            out = {}
+            for _ in range(repeat):
+                for key, func in (("one", one), ("separate", separate), ("many", many)):
+                    w, c = time.perf_counter(), time.process_time()
+                    out[key] = func()
+                    best[key][0] = min(best[key][0], time.perf_counter() - w)
+                    best[key][1] = min(best[key][1], time.process_time() - c)
+            same = [r.to_dict() for r in out["separate"]] == [r.to_dict() for r in out["many"].values()]
+            label = ",".join(protocols)
+            for i, kind in enumerate(("wall", "cpu")):
+                t_one, t_sep, t_many = (best[k][i] for k in ("one", "separate", "many"))
+                print(
+                    f"{label:<28} {kind:>5} {t_one:8.2f}s {t_sep:8.2f}s {t_many:8.2f}s {t_many / t_one:8.2f}x"
+                    f" {t_sep / t_many:15.2f}x" + (f"  identical={same}" if i == 0 else "")
+                )
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
 def cpu_time() -> float:
     """CPU seconds used so far by this process and its live child processes (the workers)."""
     me = psutil.Process()
@@ -175,16 +242,20 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-kernel", action="store_true")
+    parser.add_argument("--skip-many", action="store_true")
+    parser.add_argument("--many-images", type=int, default=300, help="CUHK masks in the many-methods run")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     cv2.setNumThreads(1)
     if not args.skip_kernel:
         kernel(args.repeat)
+    if not args.data:
+        print("\nEnd to end and many methods skipped: set DBDBENCH_DATA or pass --data")
+        return
     if not args.skip_e2e:
-        if not args.data:
-            print("\nEnd to end skipped: set DBDBENCH_DATA or pass --data")
-        else:
-            end_to_end(Path(args.data), args.repeat)
+        end_to_end(Path(args.data), args.repeat)
+    if not args.skip_many:
+        many_methods(Path(args.data), args.repeat, args.many_images)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ Result format (``format_version`` 1)::
     {"format": "dbdbench-result", "format_version": 1, "dbdbench_version": "...",
      "protocol": "sod", "method": "name", "dataset": "cuhk", "split": "te1" or null,
      "counts": {"gt": N, "evaluated": n, "missing": m}, "missing": [names],
+     "warnings": [one line each] (absent in files of older releases: read as []),
      "summary": {...}, "intervals": {"max_f": [lo, hi], ...} or {},
      "bootstrap": {"n": N, "level": 0.95, "seed": s} or null,
      "curves": {"thresholds": [...], "precision": [...], "recall": [...], "f": [...]},
@@ -24,6 +25,7 @@ import io
 import json
 import math
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -56,6 +58,9 @@ class EvaluationResult:
         ``gt`` (GT masks considered), ``evaluated`` (pairs scored), ``missing`` (GT without prediction).
     missing : list of str
         Names of the GT masks without a prediction (only with ``allow_missing``).
+    warnings : list of str
+        What the evaluation noticed about its input and how it dealt with it (a GT that looks
+        inverted, masks or maps read with the 0/1 rule), one line each.
     summary : dict of str to float
         The protocol's summary numbers.
     intervals : dict of str to [float, float]
@@ -76,6 +81,7 @@ class EvaluationResult:
     counts: dict
     missing: list[str]
     summary: dict
+    warnings: list[str] = field(default_factory=list)
     intervals: dict = field(default_factory=dict)
     bootstrap: dict | None = None
     curves: dict = field(default_factory=dict)
@@ -94,6 +100,7 @@ class EvaluationResult:
             "split": self.split,
             "counts": dict(self.counts),
             "missing": list(self.missing),
+            "warnings": list(self.warnings),
             "summary": dict(self.summary),
             "intervals": {k: list(v) for k, v in self.intervals.items()},
             "bootstrap": dict(self.bootstrap) if self.bootstrap else None,
@@ -210,6 +217,9 @@ def load_result(path: str | os.PathLike) -> EvaluationResult:
     for key, typ in types.items():
         if not isinstance(data[key], typ):
             raise result_error(path, f"'{key}' must be a {typ.__name__}")
+    warnings = data.get("warnings", [])
+    if not (isinstance(warnings, list) and all(isinstance(w, str) for w in warnings)):
+        raise result_error(path, "'warnings' must be a list of strings")
     _check_counts(path, data["counts"])
     _check_numbers(path, data)
     return EvaluationResult(
@@ -219,6 +229,7 @@ def load_result(path: str | os.PathLike) -> EvaluationResult:
         split=data["split"],
         counts=data["counts"],
         missing=data["missing"],
+        warnings=warnings,
         summary=data["summary"],
         intervals={k: tuple(v) for k, v in data["intervals"].items()},
         bootstrap=data["bootstrap"],
@@ -299,18 +310,74 @@ def _size(a: np.ndarray) -> str:
     return f"{a.shape[1]}x{a.shape[0]}"
 
 
-def score_pairs(
-    items: list[tuple[str, str, str]], *, protocol: str, polarity: str, resize: bool
-) -> list[dict]:
-    """Read (prediction, GT) pairs and return the protocol's per-image records (one worker task).
+def read_levels(path: str | os.PathLike) -> tuple[np.ndarray, bool]:
+    """Read a mask or map as stored, with the 0/1 rule: an image whose maximum is 1 is 0/1-valued.
 
-    A task scores a chunk of pairs, so that the cost of shipping a task to a worker process is
-    shared by many images; only paths go in and small records come out.
+    Such a file (a binary mask saved as 0 and 1 instead of 0 and 255) is read as 0 and full scale
+    (255, or 65535 for 16 bits), so that every protocol's threshold sees it as binary; the caller
+    reports that it did so.
+
+    Returns
+    -------
+    levels : ndarray, shape (H, W), dtype uint8 or uint16
+    zero_one : bool
+        True when the file held only 0 and 1 and was scaled.
+    """
+    from dbdbench.imageio import max_level, read_grey
+
+    a = read_grey(path)
+    if a.size and int(a.max()) == 1:
+        return a * a.dtype.type(max_level(a)), True
+    return a, False
+
+
+def _focus_mask(gt: np.ndarray, polarity: str) -> tuple[np.ndarray, int] | None:
+    """uint8 mask of the GT's in-focus half (cut at half scale) and its pixel count; None with one class."""
+    from dbdbench.imageio import max_level
+    from dbdbench.metrics.protocol import focus_levels
+
+    focus = (focus_levels(gt, polarity) > max_level(gt) // 2).view(np.uint8)
+    n = int(np.count_nonzero(focus))
+    if n in (0, focus.size):
+        return None
+    return focus, n
+
+
+def _separation(pred: np.ndarray, mask) -> float | None:
+    """Mean prediction on the GT's in-focus region minus on its blurred region, in [-1, 1]."""
+    import cv2
+
+    from dbdbench.imageio import max_level
+
+    if mask is None:
+        return None
+    focus, n_in = mask
+    n_out = focus.size - n_in
+    # integer sums, exact in float64: one masked pass and one plain one
+    inside = cv2.mean(pred, mask=focus)[0] * n_in
+    total = cv2.sumElems(pred)[0]
+    return (inside / n_in - (total - inside) / n_out) / max_level(pred)
+
+
+def score_items(
+    items: list[tuple[str, str, tuple[str | None, ...]]],
+    *,
+    protocols: tuple[str, ...],
+    polarity: str,
+    resize: bool,
+) -> list[tuple[bool, list]]:
+    """Read GT masks and the predictions of every method for them, score under every protocol (one task).
+
+    Each GT mask is decoded once and prepared once per protocol (:meth:`Protocol.prepare_gt`: its
+    binarisation, distance transform, ...); the predictions of all methods are scored against that.
+    A task holds a chunk of GT items, so that the cost of shipping it to a worker process is shared
+    by many images; only paths go in and small records come out.
 
     Parameters
     ----------
-    items : list of (name, prediction path, GT path)
-    protocol : str
+    items : list of (name, GT path, prediction paths)
+        Prediction paths in method order; None where a method has no map for this GT.
+    protocols : tuple of str
     polarity : {"focus-white", "blurred-white"}
         How the GT is stored.
     resize : bool
@@ -318,32 +385,49 @@ def score_pairs(
 
     Returns
     -------
-    list of dict
-        Per pair, the record of :meth:`~dbdbench.metrics.protocol.Protocol.score_image`.
+    list of (gt_zero_one, per_method)
+        Per item: whether the GT was 0/1-valued (see :func:`read_levels`), and per method None (no
+        map) or ``(pred_zero_one, separation, records)``: the map's 0/1 flag, its
+        :func:`_separation` from the GT (None for a one-class GT) and the per-protocol records of
+        :meth:`~dbdbench.metrics.protocol.Protocol.score_prepared`.
     """
-    from dbdbench.imageio import read_grey
     from dbdbench.metrics.protocols import get_protocol
     from dbdbench.metrics.resize import resize_bilinear
 
-    proto = get_protocol(protocol)
-    records = []
-    for _, pred_path, gt_path in items:
-        pred = read_grey(pred_path)
-        gt = read_grey(gt_path)
-        if pred.shape != gt.shape:
-            sizes = f"prediction '{pred_path}' is {_size(pred)} but its GT '{gt_path}' is {_size(gt)}"
-            if proto.resize is None:
-                raise DbdError(f"{sizes}; protocol {protocol} compares equal sizes only: resize the maps")
-            if not resize:
-                raise DbdError(f"{sizes}; drop --no-resize or resize the maps")
-            if proto.resize == "bilinear":
-                pred = resize_bilinear(pred, gt.shape)
-        records.append(proto.score_image(pred, gt, polarity))
-    return records
+    protos = [get_protocol(p) for p in protocols]
+    out = []
+    for _, gt_path, pred_paths in items:
+        gt, gt01 = read_levels(gt_path)
+        prepared = [proto.prepare_gt(gt, polarity) for proto in protos]
+        mask = _focus_mask(gt, polarity)
+        per_method = []
+        for pred_path in pred_paths:
+            if pred_path is None:
+                per_method.append(None)
+                continue
+            pred, pred01 = read_levels(pred_path)
+            resized = pred
+            if pred.shape != gt.shape:
+                sizes = f"prediction '{pred_path}' is {_size(pred)} but its GT '{gt_path}' is {_size(gt)}"
+                for proto in protos:
+                    if proto.resize is None:
+                        raise DbdError(
+                            f"{sizes}; protocol {proto.name} compares equal sizes only: resize the maps"
+                        )
+                if not resize:
+                    raise DbdError(f"{sizes}; drop --no-resize or resize the maps")
+                resized = resize_bilinear(pred, gt.shape)
+            records = [
+                proto.score_prepared(resized if proto.resize == "bilinear" else pred, prep)
+                for proto, prep in zip(protos, prepared, strict=True)
+            ]
+            per_method.append((pred01, _separation(resized, mask), records))
+        out.append((gt01, per_method))
+    return out
 
 
 def _chunks(items: list, workers: int, parallel: bool) -> list[list]:
-    """Split the pairs into tasks: one per pair in this process, else about 8 chunks per worker."""
+    """Split the GT items into tasks: one per item in this process, else about 8 chunks per worker."""
     size = min(64, max(1, math.ceil(len(items) / (8 * workers)))) if parallel else 1
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -375,7 +459,15 @@ def _reference(gt_dir, dataset, root, split, gt_polarity):
     return reference, Path(gt_dir).resolve().name, split, gt_polarity
 
 
-def _bootstrap(proto, stacked, n_boot, seed):
+MAX_BOOTSTRAP = 100_000
+#: the polarity check fires when the maps are lower on the GT's in-focus region than on its blurred
+#: region in at least this fraction of the images ...
+POLARITY_FRACTION = 0.75
+#: ... and a fair coin would give that many such images with at most this probability
+POLARITY_P = 0.01
+
+
+def _bootstrap(proto, stacked, n_boot, seed, bar=None):
     rng = np.random.default_rng(seed)
     n = len(next(iter(stacked.values())))
     draws = {k: [] for k in proto.summary_keys}
@@ -384,8 +476,304 @@ def _bootstrap(proto, stacked, n_boot, seed):
         summary = proto.summarize({k: v[idx] for k, v in stacked.items()})
         for k in draws:
             draws[k].append(summary[k])
+        if bar is not None:
+            bar.update(1)
     tail = (1 - LEVEL) / 2 * 100
     return {k: [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] for k, v in draws.items()}
+
+
+def _binomial_tail(k: int, n: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, 1/2)."""
+    return sum(math.comb(n, i) for i in range(k, n + 1)) / 2**n
+
+
+def inverted_images(separations: list[float | None]) -> tuple[int, int]:
+    """How many images have a map lower on the GT's in-focus region than on its blurred one, of how many.
+
+    Parameters
+    ----------
+    separations : list of float or None
+        Per image, the map's mean on the in-focus half of the GT minus its mean on the blurred half
+        (unit scale); None for a GT with one class only (not counted).
+
+    Returns
+    -------
+    (k, n) : tuple of int
+    """
+    valid = [s for s in separations if s is not None]
+    return sum(s < 0 for s in valid), len(valid)
+
+
+def looks_inverted(k: int, n: int) -> bool:
+    """The polarity rule: at least 75% of the images inverted, and that many unlikely by chance (p < 0.01).
+
+    A method that detects anything puts higher values on the in-focus region in most images; a
+    random one does so in about half of them. Most images inverted therefore means the GT as read
+    (or the maps) has the other polarity. The sign test keeps small sets and random maps quiet.
+    """
+    return n > 0 and k >= POLARITY_FRACTION * n and _binomial_tail(k, n) < POLARITY_P
+
+
+def _polarity_warning(inverted: dict[str, tuple[int, int]], polarity: str, dataset: str | None) -> str:
+    counts = ", ".join(f"{k} of {n} images ({m})" for m, (k, n) in inverted.items())
+    if dataset is None:
+        if polarity == "focus-white":
+            fix = "if the --gt masks are white = blurred, add --gt-polarity blurred-white (or --dataset cuhk)"
+        else:
+            fix = "if the --gt masks are white = in-focus, drop --gt-polarity blurred-white"
+    else:
+        fix = f"dataset '{dataset}' stores its masks {polarity}: check that the maps are high = in-focus"
+    return (
+        f"GT polarity looks inverted: the maps are lower on the GT's in-focus region than on its "
+        f"blurred region in {counts}; {fix}"
+    )
+
+
+def _zero_one_note(what: str, count: int, total: int, example: str) -> str:
+    return (
+        f"{count} of {total} {what} hold only the values 0 and 1 (e.g. '{example}'): read as binary, "
+        "1 = full scale (255)"
+    )
+
+
+def evaluate_many(
+    preds: Mapping[str, str | os.PathLike],
+    gt_dir: str | os.PathLike | None = None,
+    *,
+    dataset: str | None = None,
+    root: str | os.PathLike | None = None,
+    split: str | None = None,
+    gt_polarity: str = "focus-white",
+    protocols: Sequence[str] | str = ("sod",),
+    pred_prefix: str = "",
+    pred_suffix: str = "",
+    allow_missing: bool = False,
+    resize: bool = True,
+    bootstrap: int = 0,
+    seed: int = 0,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool | None = None,
+    strict_polarity: bool = False,
+) -> dict[tuple[str, str], EvaluationResult]:
+    """Evaluate the prediction maps of several methods under several protocols in one pass.
+
+    Each GT mask is decoded once and its derived data (each protocol's binarisation, the weighted
+    F-measure's distance transform, the S-measure's split point, ...) computed once, then shared by
+    the maps of every method; a worker task scores all methods on a chunk of GT masks. The results
+    are identical to evaluating each method and protocol on its own (:func:`evaluate` is this
+    function with one method and one protocol).
+
+    Parameters
+    ----------
+    preds : mapping of str to path-like
+        Method name -> folder of its maps (any image format, grey, high = in-focus), named like
+        their GT by stem, optionally with a prefix/suffix (``out_of_focus0001_HiFSTBlurMap.png``).
+        Names are used in result file names: no path separators.
+    gt_dir : path-like, optional
+        Folder of GT masks; or use ``dataset`` and ``root``.
+    dataset, root, split : str, path-like, str, optional
+        A registered dataset (``dbdbench.datasets.resolve``); with a split, maps for images outside
+        it are ignored.
+    gt_polarity : {"focus-white", "blurred-white"}
+        How the masks in ``gt_dir`` are stored (a dataset knows its own).
+    protocols : sequence of str, or str
+        Protocol presets (``"sod"``, ``"hifst"``, ``"zhao"``, ``"binseg"``, ``"ddffnet"``); a string
+        may list several, comma-separated.
+    pred_prefix, pred_suffix : str
+        Removed from prediction stems before matching (the same for every method).
+    allow_missing : bool
+        Evaluate the matched pairs when some GT masks have no map (their names are recorded per
+        method); otherwise that is an error.
+    resize : bool
+        Resize maps of another size to the GT size as each protocol does; False: an error.
+    bootstrap : int
+        Bootstrap resamples of the images (0: none, at most 100000) for 95% confidence intervals.
+    seed : int
+        Seed of the bootstrap (the same for every result, so each equals its single run).
+    workers : int
+        Local worker processes.
+    scheduler : str, optional
+        dask.distributed scheduler address (overrides ``workers``).
+    progress : bool, optional
+        Force the progress bars on or off.
+    strict_polarity : bool
+        Make the GT polarity warning (``docs/evaluation.md``) an error.
+
+    Returns
+    -------
+    dict of (method, protocol) to EvaluationResult
+        Methods in the given order, protocols in the given order within each method.
+
+    Raises
+    ------
+    DbdError
+        Missing or empty folders, unmatched or duplicate names, unreadable images, size mismatch
+        with ``resize=False``, bad options, and with ``strict_polarity`` a GT that looks inverted.
+    """
+    from dbdbench.executor import run_tasks
+    from dbdbench.metrics.protocol import stack
+    from dbdbench.metrics.protocols import get_protocol
+    from dbdbench.pairing import list_images, pair_by_stem, strip_affixes
+
+    protocols = _protocol_list(protocols)
+    protos = {p: get_protocol(p) for p in protocols}
+    if not preds:
+        raise DbdError("give at least one --pred folder")
+    for method in preds:
+        if not method or method.strip() != method or any(c in method for c in "/\\:"):
+            raise DbdError(
+                f"method name '{method}' must be non-empty, without spaces around it, '/', '\\' or ':'"
+            )
+    if bootstrap < 0:
+        raise DbdError(f"--bootstrap must be 0 or more, got {bootstrap}")
+    if bootstrap > MAX_BOOTSTRAP:
+        raise DbdError(
+            f"--bootstrap {bootstrap} is above the cap of {MAX_BOOTSTRAP}; 1000 to 10000 resamples are usual"
+        )
+    reference, dataset_name, split_name, polarity = _reference(gt_dir, dataset, root, split, gt_polarity)
+    several = len(preds) > 1
+    pairings = {}
+    for method, pred_dir in preds.items():
+        try:
+            items = list_images(pred_dir, what="--pred folder")
+            if not items:
+                raise DbdError(f"--pred folder '{pred_dir}' has no images; point it at the prediction maps")
+            if dataset is not None and split is not None:
+                # a folder of maps for the whole dataset, evaluated on one split: ignore the other names
+                items = {
+                    k: v for k, v in items.items() if strip_affixes(k, pred_prefix, pred_suffix) in reference
+                }
+                if not items:
+                    raise DbdError(
+                        f"no map in --pred folder '{pred_dir}' is named like an image of split '{split}'; "
+                        "check --pred-prefix/--pred-suffix"
+                    )
+            pairings[method] = pair_by_stem(
+                items, reference, prefix=pred_prefix, suffix=pred_suffix, allow_missing=allow_missing
+            )
+        except DbdError as exc:
+            if several:
+                raise DbdError(f"method '{method}': {exc}") from None
+            raise
+    methods = list(preds)
+    by_name = [{n: str(p) for n, p, _ in pairings[m].pairs} for m in methods]
+    gt_items = [
+        (name, str(reference[name]), tuple(pred.get(name) for pred in by_name))
+        for name in sorted(reference)
+        if any(name in pred for pred in by_name)
+    ]
+    parallel = workers > 1 or bool(scheduler)
+    tasks = _chunks(gt_items, workers, parallel)
+    func = partial(score_items, protocols=tuple(protocols), polarity=polarity, resize=resize)
+    what = f"{len(methods)} methods, " if several else ""
+    desc = f"evaluate {what}{','.join(protocols)}" + (
+        f" ({len(tasks[0])} GT masks per task)" if parallel else ""
+    )
+    chunks = run_tasks(func, tasks, workers=workers, scheduler=scheduler, desc=desc, progress=progress)
+    scored = [
+        (item, r)
+        for task, chunk in zip(tasks, chunks, strict=True)
+        for item, r in zip(task, chunk, strict=True)
+    ]
+
+    # each result's notes count only its own images, so that it equals its single-method run
+    notes = {m: [] for m in methods}
+    separations = {m: [] for m in methods}
+    records = {m: {p: [] for p in protocols} for m in methods}
+    for j, m in enumerate(methods):
+        gt01, pred01 = [], []
+        for (name, _, _), (gt_flag, per_method) in scored:
+            entry = per_method[j]
+            if entry is None:
+                continue
+            pred_flag, separation, recs = entry
+            if gt_flag:
+                gt01.append(name)
+            if pred_flag:
+                pred01.append(name)
+            separations[m].append(separation)
+            for p, rec in zip(protocols, recs, strict=True):
+                records[m][p].append(rec)
+        n = len(separations[m])
+        if gt01:
+            notes[m].append(_zero_one_note("GT masks", len(gt01), n, gt01[0]))
+        if pred01:
+            notes[m].append(_zero_one_note(f"maps of {m}", len(pred01), n, pred01[0]))
+    inverted = {m: inverted_images(separations[m]) for m in methods}
+    inverted = {m: kn for m, kn in inverted.items() if looks_inverted(*kn)}
+    if inverted and strict_polarity:
+        raise DbdError(
+            _polarity_warning(inverted, polarity, dataset) + "; --strict-polarity makes this an error"
+        )
+    for m, kn in inverted.items():
+        notes[m].append(_polarity_warning({m: kn}, polarity, dataset))
+
+    bar = None
+    if bootstrap:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=bootstrap * len(methods) * len(protocols),
+            desc="bootstrap",
+            unit="resample",
+            disable=(not progress) if progress is not None else None,
+            delay=1.0,
+            dynamic_ncols=True,
+            leave=False,
+        )
+    results = {}
+    try:
+        for m in methods:
+            names = [n for n, _, _ in pairings[m].pairs]
+            for p in protocols:
+                proto = protos[p]
+                stacked = stack(records[m][p])
+                per_image = [
+                    {"name": n, **{k: float(r[k]) for k in proto.per_image_keys}}
+                    for n, r in zip(names, records[m][p], strict=True)
+                ]
+                results[(m, p)] = EvaluationResult(
+                    protocol=p,
+                    method=m,
+                    dataset=dataset_name,
+                    split=split_name,
+                    counts={
+                        "gt": len(reference),
+                        "evaluated": len(names),
+                        "missing": len(pairings[m].missing),
+                    },
+                    missing=pairings[m].missing,
+                    warnings=list(notes[m]),
+                    summary=proto.summarize(stacked),
+                    intervals=_bootstrap(proto, stacked, bootstrap, seed, bar) if bootstrap else {},
+                    bootstrap={"n": bootstrap, "level": LEVEL, "seed": seed} if bootstrap else None,
+                    curves=proto.curves(stacked),
+                    per_image=per_image,
+                )
+    finally:
+        if bar is not None:
+            bar.close()
+    return results
+
+
+def _protocol_list(protocols: Sequence[str] | str) -> list[str]:
+    """Protocol names from a sequence or a comma-separated string; unknown or repeated: an error."""
+    from dbdbench.metrics.protocols import protocol_names
+
+    known = protocol_names()
+
+    if isinstance(protocols, str):
+        protocols = protocols.split(",")
+    names = [p.strip() for p in protocols]
+    if not names or not all(names):
+        raise DbdError(f"--protocol needs one or more of {', '.join(known)}, comma-separated")
+    for name in names:
+        if name not in known:
+            raise DbdError(f"unknown --protocol '{name}'; choose one or more of {', '.join(known)}")
+    if len(set(names)) != len(names):
+        raise DbdError(f"--protocol lists a protocol twice: {','.join(names)}")
+    return names
 
 
 def evaluate(
@@ -407,8 +795,9 @@ def evaluate(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool | None = None,
+    strict_polarity: bool = False,
 ) -> EvaluationResult:
-    """Evaluate a folder of prediction maps.
+    """Evaluate a folder of prediction maps under one protocol (:func:`evaluate_many` with one entry).
 
     Parameters
     ----------
@@ -434,7 +823,8 @@ def evaluate(
     resize : bool
         Resize predictions of another size to the GT size as the protocol does; False: an error.
     bootstrap : int
-        Number of bootstrap resamples of the images (0: none) for 95% confidence intervals.
+        Number of bootstrap resamples of the images (0: none, at most 100000) for 95% confidence
+        intervals.
     seed : int
         Seed of the bootstrap.
     workers : int
@@ -443,6 +833,8 @@ def evaluate(
         dask.distributed scheduler address (overrides ``workers``).
     progress : bool, optional
         Force the progress bar on or off.
+    strict_polarity : bool
+        Make the GT polarity warning an error.
 
     Returns
     -------
@@ -454,52 +846,24 @@ def evaluate(
         Missing or empty folders, unmatched or duplicate names, unreadable images, size mismatch
         with ``resize=False``, bad options.
     """
-    from dbdbench.executor import run_tasks
-    from dbdbench.metrics.protocol import stack
-    from dbdbench.metrics.protocols import get_protocol
-    from dbdbench.pairing import list_images, pair_by_stem, strip_affixes
-
-    proto = get_protocol(protocol)
-    if bootstrap < 0:
-        raise DbdError(f"--bootstrap must be 0 or more, got {bootstrap}")
-    reference, dataset_name, split_name, polarity = _reference(gt_dir, dataset, root, split, gt_polarity)
-    items = list_images(pred_dir, what="--pred folder")
-    if not items:
-        raise DbdError(f"--pred folder '{pred_dir}' has no images; point it at the prediction maps")
-    if dataset is not None and split is not None:
-        # a folder of maps for the whole dataset, evaluated on one split: ignore the other names
-        items = {k: v for k, v in items.items() if strip_affixes(k, pred_prefix, pred_suffix) in reference}
-        if not items:
-            raise DbdError(
-                f"no map in --pred folder '{pred_dir}' is named like an image of split '{split}'; "
-                "check --pred-prefix/--pred-suffix"
-            )
-    pairing = pair_by_stem(
-        items, reference, prefix=pred_prefix, suffix=pred_suffix, allow_missing=allow_missing
+    name = name or Path(pred_dir).resolve().name
+    results = evaluate_many(
+        {name: pred_dir},
+        gt_dir,
+        dataset=dataset,
+        root=root,
+        split=split,
+        gt_polarity=gt_polarity,
+        protocols=[protocol],
+        pred_prefix=pred_prefix,
+        pred_suffix=pred_suffix,
+        allow_missing=allow_missing,
+        resize=resize,
+        bootstrap=bootstrap,
+        seed=seed,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        strict_polarity=strict_polarity,
     )
-    pairs = [(n, str(p), str(g)) for n, p, g in pairing.pairs]
-    parallel = workers > 1 or bool(scheduler)
-    tasks = _chunks(pairs, workers, parallel)
-    func = partial(score_pairs, protocol=protocol, polarity=polarity, resize=resize)
-    desc = f"evaluate {protocol}" + (f" ({len(tasks[0])} images per task)" if parallel else "")
-    chunks = run_tasks(func, tasks, workers=workers, scheduler=scheduler, desc=desc, progress=progress)
-    records = [r for chunk in chunks for r in chunk]
-    stacked = stack(records)
-    per_image = [
-        {"name": n, **{k: float(r[k]) for k in proto.per_image_keys}}
-        for (n, _, _), r in zip(pairing.pairs, records, strict=True)
-    ]
-    intervals = _bootstrap(proto, stacked, bootstrap, seed) if bootstrap else {}
-    return EvaluationResult(
-        protocol=protocol,
-        method=name or Path(pred_dir).resolve().name,
-        dataset=dataset_name,
-        split=split_name,
-        counts={"gt": len(reference), "evaluated": len(records), "missing": len(pairing.missing)},
-        missing=pairing.missing,
-        summary=proto.summarize(stacked),
-        intervals=intervals,
-        bootstrap={"n": bootstrap, "level": LEVEL, "seed": seed} if bootstrap else None,
-        curves=proto.curves(stacked),
-        per_image=per_image,
-    )
+    return results[(name, protocol)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -54,8 +53,9 @@ def test_save_writes_schema_and_csv_and_loads_back(tmp_path):
     data = json.loads(path.read_text())
     assert list(data) == [
         "format", "format_version", "dbdbench_version", "protocol", "method", "dataset", "split",
-        "counts", "missing", "summary", "intervals", "bootstrap", "curves", "per_image",
+        "counts", "missing", "warnings", "summary", "intervals", "bootstrap", "curves", "per_image",
     ]  # fmt: skip
+    assert data["warnings"] == []
     assert data["format"] == "dbdbench-result" and data["format_version"] == 1
     assert data["dbdbench_version"] == dbdbench.__version__
     assert data["bootstrap"] == {"n": 50, "level": 0.95, "seed": 3}
@@ -136,35 +136,38 @@ def test_every_protocol_runs(tmp_path):
 
 
 @pytest.fixture
-def fake_datasets(monkeypatch, tmp_path):
-    """A stand-in for dbdbench.datasets.resolve (the datasets module is built in parallel)."""
-    pred_dir, gt_dir, _, _ = make_set(tmp_path, n=4, gt_white="blurred")
-    split_names = {"te": ["img01", "img02"], None: ["img00", "img01", "img02", "img03"]}
+def cuhk_layout(tmp_path):
+    """A CUHK folder as distributed (``gt/``, white = blurred) with the 100 CUHK-TE-1 masks and 3
+    training masks, small random images; and a folder of maps for all 103."""
+    from dbdbench.datasets import te1_names
 
-    def resolve(name, root, split):
-        if name != "toy":
-            raise DbdError(f"unknown dataset '{name}'")
-        samples = [
-            types.SimpleNamespace(name=n, image_path=None, gt_path=gt_dir / f"{n}.png")
-            for n in split_names[split]
-        ]
-        return types.SimpleNamespace(name="toy", split=split, gt_polarity="blurred-white", samples=samples)
-
-    module = types.ModuleType("dbdbench.datasets")
-    module.resolve = resolve
-    monkeypatch.setitem(sys.modules, "dbdbench.datasets", module)
-    return pred_dir, gt_dir
+    rng = np.random.default_rng(5)
+    names = te1_names() + ["out_of_focus0002", "out_of_focus0003", "out_of_focus0004"]
+    assert len(set(names)) == 103
+    root, pred_dir = tmp_path / "cuhk", tmp_path / "maps"
+    for name in names:
+        focus = np.zeros((6, 8), np.uint8)
+        focus[rng.integers(0, 4) :, : rng.integers(2, 8)] = 255
+        write_image(root / "gt" / f"{name}.png", 255 - focus)
+        pred = np.clip(focus // 2 + rng.integers(0, 128, focus.shape), 0, 255).astype(np.uint8)
+        write_image(pred_dir / f"{name}.png", pred)
+    return root, pred_dir, sorted(te1_names())
 
 
-def test_dataset_split_ignores_maps_outside_it(fake_datasets, tmp_path):
-    pred_dir, gt_dir = fake_datasets
-    result = evaluate(pred_dir, dataset="toy", root=tmp_path, split="te", progress=False)
-    assert (result.dataset, result.split) == ("toy", "te")
-    assert [r["name"] for r in result.per_image] == ["img01", "img02"]
-    direct = evaluate(pred_dir, gt_dir, gt_polarity="blurred-white", progress=False)
+def test_dataset_split_ignores_maps_outside_it(cuhk_layout):
+    root, pred_dir, te1 = cuhk_layout
+    result = evaluate(pred_dir, dataset="cuhk", root=root, split="te1", progress=False)
+    assert (result.dataset, result.split) == ("cuhk", "te1")
+    assert [r["name"] for r in result.per_image] == te1
+    # the same masks given as a folder, white = blurred: the te1 rows are identical
+    direct = evaluate(pred_dir, root / "gt", gt_polarity="blurred-white", progress=False)
+    assert direct.counts["evaluated"] == 103
     by_name = {r["name"]: r for r in direct.per_image}
-    assert result.per_image == [by_name["img01"], by_name["img02"]]
-    full = evaluate(pred_dir, dataset="toy", root=tmp_path, progress=False)
+    assert result.per_image == [by_name[n] for n in te1]
+    # the dataset knows its polarity: read focus-white, the per-image scores would differ
+    wrong = evaluate(pred_dir, root / "gt", progress=False)
+    assert {r["name"]: r for r in wrong.per_image}[te1[0]] != by_name[te1[0]]
+    full = evaluate(pred_dir, dataset="cuhk", root=root, split="all", progress=False)
     assert full.summary == direct.summary
 
 
@@ -184,13 +187,44 @@ def test_load_result_rejects_bad_files(tmp_path, content, match):
         load_result(path)
 
 
-def test_package_level_evaluate(tmp_path):
-    pred_dir, gt_dir, _, _ = make_set(tmp_path, n=2)
-    assert dbdbench.evaluate is evaluate
-    assert (
-        dbdbench.evaluate(pred_dir, gt_dir, progress=False).summary
-        == evaluate(pred_dir, gt_dir, progress=False).summary
-    )
+def pysod_summary(preds: dict, gts: dict) -> dict:
+    """The sod summary numbers of in-memory maps by PySODMetrics (the reference implementation)."""
+    import warnings
+
+    import py_sod_metrics as psm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fm, mae, sm, em, wfm = (
+            psm.Fmeasure(),
+            psm.MAE(),
+            psm.Smeasure(),
+            psm.Emeasure(),
+            psm.WeightedFmeasure(),
+        )
+        for name in sorted(preds):
+            for m in (fm, mae, sm, em, wfm):
+                m.step(preds[name], gts[name])
+        f, e = fm.get_results()["fm"], em.get_results()["em"]
+    return {
+        "max_f": f["curve"].max(),
+        "mean_f": f["curve"].mean(),
+        "adaptive_f": f["adp"],
+        "mae": mae.get_results()["mae"],
+        "s_measure": sm.get_results()["sm"],
+        "max_e": e["curve"].max(),
+        "mean_e": e["curve"].mean(),
+        "adaptive_e": e["adp"],
+        "weighted_f": wfm.get_results()["wfm"],
+    }
+
+
+def test_package_level_evaluate_matches_pysodmetrics(tmp_path):
+    # dbdbench.evaluate reads the files, pairs them and scores them as PySODMetrics scores the arrays
+    pred_dir, gt_dir, preds, gts = make_set(tmp_path, n=5, size=(30, 41), seed=7)
+    summary = dbdbench.evaluate(pred_dir, gt_dir, progress=False).summary
+    for key, expected in pysod_summary(preds, gts).items():
+        assert summary[key] == pytest.approx(float(expected), abs=1e-9), key
 
 
 def test_import_dbdbench_stays_light():

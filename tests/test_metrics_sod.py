@@ -158,8 +158,12 @@ def test_float_and_uint16_inputs():
     pred8 = rng.integers(0, 256, (30, 40), dtype=np.uint8)
     gt = (rng.random((30, 40)) < 0.4).astype(np.uint8) * 255
     as_float = pred8.astype(np.float32) / 255
-    assert s_measure(as_float, gt) == s_measure(pred8, gt)
-    assert weighted_f_measure(as_float, gt) == weighted_f_measure(pred8, gt)
+    # a float map in [0, 1] is rounded to 8 bits: the reference's numbers for the 8-bit map
+    ref = reference(pred8, gt)
+    assert s_measure(as_float, gt) == pytest.approx(ref["s_measure"], abs=TOL)
+    assert weighted_f_measure(as_float, gt) == pytest.approx(ref["weighted_f"], abs=TOL)
+    nudged = np.minimum(as_float + np.float32(0.4 / 255), 1)  # still rounds to the same levels
+    assert sod_scores(nudged, gt)["mae"] == pytest.approx(ref["mae"], abs=TOL)
     pred16 = pred8.astype(np.uint16) * 257  # the same map at 16 bits normalises to the same values
     a, b = sod_scores(pred8, gt), sod_scores(pred16, gt)
     for key in ("mae", "s_measure", "weighted_f", "adaptive_f", "iou"):

@@ -8,7 +8,7 @@ import pytest
 
 from dbdbench.metrics.protocol import stack
 from dbdbench.metrics.protocols import get_protocol
-from dbdbench.metrics.resize import matlab_bicubic_matrix, resize_bicubic_matlab
+from dbdbench.metrics.resize import matlab_bicubic_matrix
 
 U8 = np.uint8
 
@@ -123,9 +123,10 @@ def test_zhao_resizes_bicubic_and_clips():
     small = np.array([[0, 255]], U8)
     gt = np.array([[0, 0, 255, 255]], U8)
     rec = proto.score_image(small, gt, "focus-white")
-    up = np.clip(resize_bicubic_matlab(np.array([[0.0, 1.0]]), (1, 4)), 0, None)
-    up /= up.max()
-    assert rec["mae"] == pytest.approx(np.mean(np.abs(up - [0, 0, 1, 1])))
+    # by hand: MATLAB's bicubic [0, 1] -> 4 px is [-6, 13, 51, 70] / 64 (Keys weights, mirrored
+    # borders; see test_matlab_bicubic_weights_by_hand); clipped and max-normalised [0, 13, 51, 70] / 70;
+    # |map - GT| = [0, 13, 19, 0] / 70, mean 32 / 280 = 4 / 35
+    assert rec["mae"] == pytest.approx(4 / 35, abs=1e-12)
 
 
 def test_matlab_bicubic_weights_by_hand():

@@ -6,52 +6,76 @@ from dbdbench.cli import options
 
 
 @click.command(name="evaluate", context_settings={"show_default": True})
-@click.option("--pred", "pred_dir", required=True, type=click.Path(), help="Folder of prediction maps.")
+@click.option(
+    "--pred",
+    "preds",
+    required=True,
+    multiple=True,
+    metavar="[NAME=]DIR",
+    help="Folder of prediction maps; repeat as NAME=DIR to evaluate several methods in one run.",
+)
 @click.option("--gt", "gt_dir", type=click.Path(), help="Folder of ground-truth masks.")
 @options.polarity("--gt-polarity", "How the --gt masks are stored (CUHK: blurred-white).")
 @click.option("--dataset", help="A registered dataset instead of --gt (needs --root).")
 @click.option("--root", type=click.Path(), help="Folder that holds the --dataset.")
 @click.option("--split", help="Dataset split (e.g. te1); predictions outside it are ignored.")
-@click.option("--protocol", type=options.ProtocolChoice(), default="sod", help="Protocol preset.")
+@click.option(
+    "--protocol",
+    type=options.ProtocolChoice(many=True),
+    default="sod",
+    help="Protocol preset(s), comma-separated.",
+)
 @click.option("--pred-prefix", default="", help="Removed from prediction names before matching.")
 @click.option("--pred-suffix", default="", help="Removed from prediction names (e.g. _HiFSTBlurMap).")
 @click.option("--allow-missing", is_flag=True, help="Evaluate matched pairs when some GT lack a map.")
 @click.option("--no-resize", is_flag=True, help="A prediction of another size than its GT is an error.")
-@click.option("--name", "method", help="Method name in the result [default: the --pred folder name].")
-@click.option("--bootstrap", type=click.IntRange(min=0), default=0, help="Bootstrap resamples for CIs.")
+@click.option("--name", "method", help="Method name of a single --pred DIR [default: the folder name].")
+@click.option(
+    "--bootstrap", type=click.IntRange(min=0), default=0, help="Bootstrap resamples for CIs (at most 100000)."
+)
 @options.seed("Seed of the bootstrap.")
+@click.option("--strict-polarity", is_flag=True, help="Stop (exit 2) when the GT polarity looks inverted.")
 @options.workers()
 @options.scheduler
 @click.option("--out", type=click.Path(), help="Write the result JSON here (and a per-image CSV beside it).")
-@options.overwrite("Replace an existing --out JSON and its CSV.")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    help="Write <method>-<protocol>.json (and .csv) for every method and protocol here.",
+)
+@options.overwrite("Replace result files (--out JSON and CSV, or those --out-dir writes) that exist.")
 def command(
-    pred_dir, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,
-    allow_missing, no_resize, method, bootstrap, seed, workers, scheduler, out, overwrite,
+    preds, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,
+    allow_missing, no_resize, method, bootstrap, seed, strict_polarity, workers, scheduler, out, out_dir,
+    overwrite,
 ):  # fmt: skip
     """Evaluate prediction maps (high = in-focus) against ground truth.
 
-    Pairs files by stem (any image extension), scores them under --protocol (see
-    docs/evaluation.md), prints a summary table, and with --out writes the result JSON and a
-    per-image CSV.
+    Pairs files by stem (any image extension), scores them under every --protocol (see
+    docs/evaluation.md), prints a summary table, and with --out (one method, one protocol) or
+    --out-dir writes the result JSON and a per-image CSV of each method and protocol. Several
+    --pred NAME=DIR share one decoding and preparation of each GT mask.
     """
-    from dbdbench.evaluation import evaluate
+    from pathlib import Path
 
-    if out:
-        from dbdbench.outputs import check_output_file
+    from dbdbench.errors import DbdError
+    from dbdbench.evaluation import _protocol_list, evaluate_many
 
-        inputs = [("--pred", pred_dir), ("--gt", gt_dir), ("--root", root)]
-        check_output_file(
-            out, suffix=".json", side_files=lambda p: [_csv(p)], inputs=inputs, overwrite=overwrite
-        )
-    result = evaluate(
-        pred_dir,
+    folders = parse_preds(preds, method)
+    protocols = _protocol_list(protocol)
+    if out and (len(folders) > 1 or len(protocols) > 1):
+        raise DbdError("--out writes one result; with several methods or protocols use --out-dir DIR")
+    if out and out_dir:
+        raise DbdError("give --out FILE.json or --out-dir DIR, not both")
+    _check_outputs(out, out_dir, folders, protocols, [("--gt", gt_dir), ("--root", root)], overwrite)
+    results = evaluate_many(
+        folders,
         gt_dir,
         dataset=dataset,
         root=root,
         split=split,
         gt_polarity=gt_polarity,
-        protocol=protocol,
-        name=method,
+        protocols=protocols,
         pred_prefix=pred_prefix,
         pred_suffix=pred_suffix,
         allow_missing=allow_missing,
@@ -60,12 +84,97 @@ def command(
         seed=seed,
         workers=workers,
         scheduler=scheduler,
+        strict_polarity=strict_polarity,
     )
+    seen = []
+    for result in results.values():
+        seen += [w for w in result.warnings if w not in seen]
+    for line in seen:
+        click.echo(f"dbdbench: warning: {line}", err=True)
     if out:
-        result.save(out)
-    click.echo(summary_table(result))
+        next(iter(results.values())).save(out)
+    if out_dir:
+        for (m, p), result in results.items():
+            result.save(Path(out_dir) / f"{m}-{p}.json")
+    if len(results) == 1:
+        click.echo(summary_table(next(iter(results.values()))))
+    else:
+        click.echo(comparison_table(results))
     if out:
         click.echo(f"wrote {out} and {click.format_filename(str(_csv(out)))}")
+    if out_dir:
+        click.echo(f"wrote {len(results)} results (<method>-<protocol>.json and .csv) to {out_dir}")
+
+
+def parse_preds(values: tuple[str, ...], name: str | None) -> dict[str, str]:
+    """Method name -> folder from the ``--pred`` values (``DIR`` or ``NAME=DIR``).
+
+    A value is ``NAME=DIR`` when it holds ``=`` and is not itself an existing path. A bare ``DIR``
+    is named by ``--name`` (one --pred only) or by its folder name.
+
+    Raises
+    ------
+    DbdError
+        ``--name`` with several ``--pred``, an empty name or folder, or a name given twice.
+    """
+    import os
+    from pathlib import Path
+
+    from dbdbench.errors import DbdError
+
+    if name is not None and len(values) > 1:
+        raise DbdError("--name names a single --pred DIR; with several, write --pred NAME=DIR")
+    folders: dict[str, str] = {}
+    for value in values:
+        if "=" in value and not os.path.exists(value):
+            method, folder = value.split("=", 1)
+            if not method or not folder:
+                raise DbdError(f"--pred '{value}' must be DIR or NAME=DIR with both parts given")
+        else:
+            folder = value
+            method = name or Path(value).resolve().name
+        if method in folders:
+            raise DbdError(f"method '{method}' is given twice in --pred; name each one: --pred NAME=DIR")
+        folders[method] = folder
+    return folders
+
+
+def comparison_table(results: dict) -> str:
+    """One table per protocol: a row per method, a column per summary number."""
+    lines = []
+    protocols = list(dict.fromkeys(p for _, p in results))
+    methods = list(dict.fromkeys(m for m, _ in results))
+    width = max(len("method"), *(len(m) for m in methods))
+    for p in protocols:
+        first = results[(methods[0], p)]
+        keys = list(first.summary)
+        where = f"{first.dataset}{' ' + first.split if first.split else ''}"
+        lines.append(f"protocol {p} on {where}:")
+        cols = [max(len(k), 6) for k in keys]
+        lines.append(
+            "  " + f"{'method':<{width}}  " + "  ".join(f"{k:>{c}}" for k, c in zip(keys, cols, strict=True))
+        )
+        for m in methods:
+            r = results[(m, p)]
+            c = r.counts
+            values = "  ".join(f"{r.summary[k]:>{w}.4f}" for k, w in zip(keys, cols, strict=True))
+            extra = f"  ({c['evaluated']} of {c['gt']} images)" if c["missing"] else ""
+            lines.append(f"  {m:<{width}}  {values}{extra}")
+    return "\n".join(lines)
+
+
+def _check_outputs(out, out_dir, folders, protocols, inputs, overwrite):
+    """Refuse outputs that would replace files without --overwrite or overlap an input."""
+    from dbdbench.outputs import check_output_file, check_output_folder
+
+    inputs = [("--pred", d) for d in folders.values()] + inputs
+    if out:
+        check_output_file(
+            out, suffix=".json", side_files=lambda p: [_csv(p)], inputs=inputs, overwrite=overwrite
+        )
+    if out_dir:
+        files = [f"{m}-{p}{ext}" for m in folders for p in protocols for ext in (".json", ".csv")]
+        check_output_folder(out_dir, files=files, inputs=inputs, overwrite=overwrite, what="--out-dir")
 
 
 def _csv(out):

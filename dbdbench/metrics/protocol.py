@@ -167,14 +167,60 @@ class Protocol:
                 return m
         raise KeyError(f"protocol '{self.name}' has no summary number '{key}'")
 
-    def score_image(self, pred: np.ndarray, gt: np.ndarray, polarity: str) -> dict:
-        """Per-image record.
+    def prepare_gt(self, gt: np.ndarray, polarity: str) -> object:
+        """What the protocol derives from a GT mask alone (binarisation, distances, ...), computed once.
+
+        :func:`dbdbench.evaluate_many` prepares each GT mask once per protocol and scores the
+        predictions of every method against it with :meth:`score_prepared`.
+
+        Parameters
+        ----------
+        gt : ndarray, shape (H, W), dtype uint8 or uint16
+            GT as stored.
+        polarity : {"focus-white", "blurred-white"}
+            How ``gt`` is stored.
+
+        Returns
+        -------
+        object
+            Opaque to the caller; passed to :meth:`score_prepared`. Only used in this process. The
+            default keeps ``(gt, polarity)`` for a protocol that only defines :meth:`score_image`.
+        """
+        return gt, polarity
+
+    def score_prepared(self, pred: np.ndarray, prepared: object) -> dict:
+        """Per-image record of a prediction against a GT from :meth:`prepare_gt`.
 
         Parameters
         ----------
         pred : ndarray, shape (H, W), dtype uint8 or uint16
             Prediction as stored, high = in-focus, already the GT's size (for ``zhao``, any size:
             it resizes itself with bicubic interpolation).
+        prepared : object
+            :meth:`prepare_gt`'s result for the GT.
+
+        Returns
+        -------
+        dict of str to float or ndarray
+            At least the ``per_image_keys``; curves as small arrays.
+        """
+        if type(self).score_image is Protocol.score_image:
+            raise NotImplementedError(
+                f"protocol '{self.name}' defines neither score_image nor score_prepared"
+            )
+        gt, polarity = prepared  # the default prepare_gt's pair
+        return self.score_image(pred, gt, polarity)
+
+    def score_image(self, pred: np.ndarray, gt: np.ndarray, polarity: str) -> dict:
+        """Per-image record of one (prediction, GT) pair: :meth:`prepare_gt`, then :meth:`score_prepared`.
+
+        A protocol defines either this method (simple; the GT work is then redone for every map) or
+        :meth:`prepare_gt` and :meth:`score_prepared` (the GT work shared by every method's map).
+
+        Parameters
+        ----------
+        pred : ndarray, shape (H, W), dtype uint8 or uint16
+            As in :meth:`score_prepared`.
         gt : ndarray, shape (H, W), dtype uint8 or uint16
             GT as stored.
         polarity : {"focus-white", "blurred-white"}
@@ -183,9 +229,8 @@ class Protocol:
         Returns
         -------
         dict of str to float or ndarray
-            At least the ``per_image_keys``; curves as small arrays.
         """
-        raise NotImplementedError
+        return self.score_prepared(pred, self.prepare_gt(gt, polarity))
 
     def summarize(self, stacked: dict[str, np.ndarray]) -> dict[str, float]:
         """Summary numbers (the keys of ``metrics``) from stacked records (see :func:`stack`)."""

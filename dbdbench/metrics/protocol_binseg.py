@@ -17,8 +17,10 @@ Binary-Segmentation-Evaluation-Tool, shipped as DUT_eval in several DBD reposito
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
+from dbdbench.metrics.counts import joint_histogram, levels_of
 from dbdbench.metrics.curves import f_from_pr
 from dbdbench.metrics.protocol import Metric, Protocol, focus_levels
 
@@ -37,21 +39,29 @@ class BinsegProtocol(Protocol):
     curve_order = "254 ... 0 (of 255)"
     per_image_keys = ("max_f", "mae")
 
-    def score_image(self, pred, gt, polarity):
+    def prepare_gt(self, gt, polarity):
         g = focus_levels(gt, polarity)
         g_unit = g / (float(g.max()) + EPS)
-        positive = g_unit * 255.0 > 128
-        v = np.arange(256 if pred.dtype == np.uint8 else 65536)
+        return g_unit, g_unit * 255.0 > 128
+
+    def score_prepared(self, pred, prepared):
+        g_unit, positive = prepared
+        v = np.arange(levels_of(pred))
         p_unit = v / (float(pred.max()) + EPS)
         bins = np.minimum(np.floor(p_unit * 255.0), 254).astype(np.int64)
-        pos = np.bincount(bins[pred[positive]], minlength=255)
-        neg = np.bincount(bins[pred[~positive]], minlength=255)
+        # pixels per (GT class, level), then per bin: the counts of the tool's 255-bin histograms
+        hist = joint_histogram(pred, positive)
+        pos = np.bincount(bins, weights=hist[1], minlength=255).astype(np.int64)
+        neg = np.bincount(bins, weights=hist[0], minlength=255).astype(np.int64)
         tp = np.cumsum(pos[::-1])
         fp = np.cumsum(neg[::-1])
-        n_pos = int(np.count_nonzero(positive))
+        n_pos = int(hist[1].sum())
         precision = tp / (tp + fp + EPS)
         recall = tp / (n_pos + EPS)
-        mae = float(np.sum(np.abs(p_unit[pred] - g_unit))) / (float(g.size) + EPS)
+        err = cv2.LUT(pred, p_unit) if pred.dtype == np.uint8 else p_unit[pred]
+        err -= g_unit
+        np.abs(err, out=err)
+        mae = float(np.sum(err)) / (float(g_unit.size) + EPS)
         return {
             "precision": precision,
             "recall": recall,

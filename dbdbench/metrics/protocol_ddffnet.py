@@ -38,9 +38,10 @@ class DdffnetProtocol(Protocol):
     curve_order = "one point, 0.5"
     per_image_keys = ("mae", "f", "precision", "recall", "iou")
 
-    def score_image(self, pred, gt, polarity):
-        sharp = focus_levels(gt, polarity) / max_level(gt) > 0.5
-        blurred = ~sharp
+    def prepare_gt(self, gt, polarity):
+        return ~(focus_levels(gt, polarity) / max_level(gt) > 0.5)  # blurred
+
+    def score_prepared(self, pred, blurred):
         hist = joint_histogram(pred, blurred)  # row 1: GT blurred
         p = np.arange(hist.shape[1]) / max_level(pred)
         n = int(hist.sum())

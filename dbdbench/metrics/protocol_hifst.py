@@ -38,8 +38,10 @@ class HifstProtocol(Protocol):
     curve_order = "t = 0 ... 255"
     per_image_keys = ("max_f", "mae")
 
-    def score_image(self, pred, gt, polarity):
-        blurred = blur_levels(gt, polarity) > 0
+    def prepare_gt(self, gt, polarity):
+        return blur_levels(gt, polarity) > 0
+
+    def score_prepared(self, pred, blurred):
         hist = joint_histogram(pred, blurred)
         levels = levels_of(pred)
         occurring = np.flatnonzero(hist.sum(axis=0))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from dbdbench.metrics.protocol import Metric, Protocol, focus_levels
-from dbdbench.metrics.sod import sod_scores
+from dbdbench.metrics.sod import SodTruth, sod_scores
 
 #: PySODMetrics divides the E-measure's sum over the n pixels of an image by n - 1, so a perfect map
 #: scores n / (n - 1): up to 2 (images of 2 pixels), not 1.
@@ -52,8 +52,11 @@ class SodProtocol(Protocol):
         "max_f", "adaptive_f", "mae", "s_measure", "max_e", "adaptive_e", "weighted_f", "iou", "dice",
     )  # fmt: skip
 
-    def score_image(self, pred, gt, polarity):
-        scores = sod_scores(pred, focus_levels(gt, polarity) > (128 if gt.dtype == np.uint8 else 128 * 257))
+    def prepare_gt(self, gt, polarity):
+        return SodTruth(focus_levels(gt, polarity) > (128 if gt.dtype == np.uint8 else 128 * 257))
+
+    def score_prepared(self, pred, truth):
+        scores = sod_scores(pred, truth)
         scores["max_f"] = float(scores["f"].max())
         scores["max_e"] = float(scores["e"].max())
         return scores

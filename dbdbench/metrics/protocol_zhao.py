@@ -18,9 +18,11 @@ MLDBD and APL. Rules as described in ``docs/evaluation.md``:
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from dbdbench.imageio import max_level
+from dbdbench.metrics.counts import joint_histogram, levels_of
 from dbdbench.metrics.curves import f_from_pr
 from dbdbench.metrics.protocol import Metric, Protocol, focus_levels
 from dbdbench.metrics.resize import resize_bicubic_matlab
@@ -34,9 +36,15 @@ def _counts_at(values_sorted: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return len(values_sorted) - np.searchsorted(values_sorted, thresholds, side="left")
 
 
-def _pr(pos_sorted, all_sorted, thresholds, n_pos):
-    tp = _counts_at(pos_sorted, thresholds)
-    pp = _counts_at(all_sorted, thresholds)
+def _weighted_counts_at(values: np.ndarray, counts: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How many pixels have a value >= each threshold, from the pixel count of every value."""
+    order = np.argsort(values, kind="stable")
+    at_or_above = np.cumsum(counts[order][::-1])[::-1]
+    idx = np.searchsorted(values[order], thresholds, side="left")
+    return np.where(idx < len(values), at_or_above[np.minimum(idx, len(values) - 1)], 0)
+
+
+def _pr(tp, pp, n_pos):
     hit = tp > 0
     precision = np.where(hit, tp / np.where(hit, pp, 1), 0.0)
     recall = np.where(hit, tp / max(n_pos, 1), 0.0)
@@ -59,11 +67,14 @@ class ZhaoProtocol(Protocol):
     curve_order = "1, 0.95, ..., 0"
     per_image_keys = ("best_f", "mae")
 
-    def score_image(self, pred, gt, polarity):
-        g = focus_levels(gt, polarity).astype(np.float64) / max_level(gt) >= 0.1
+    def prepare_gt(self, gt, polarity):
+        return focus_levels(gt, polarity).astype(np.float64) / max_level(gt) >= 0.1
+
+    def score_prepared(self, pred, g):
+        if pred.shape == g.shape:
+            return self._score_levels(pred, g)
         m = pred.astype(np.float64) / max_level(pred)
-        if m.shape != g.shape:
-            m = resize_bicubic_matlab(m, g.shape)
+        m = resize_bicubic_matlab(m, g.shape)
         m = np.maximum(m, 0)
         top = m.max()
         if top > 0:
@@ -74,11 +85,53 @@ class ZhaoProtocol(Protocol):
         all_sorted = np.sort(m, axis=None)
         pos_sorted = np.sort(m[g])
         n_pos = len(pos_sorted)
-        precision, recall = _pr(pos_sorted, all_sorted, CURVE_THRESHOLDS, n_pos)
-        bp, br = _pr(pos_sorted, all_sorted, BEST_F_THRESHOLDS, n_pos)
+        precision, recall = _pr(
+            _counts_at(pos_sorted, CURVE_THRESHOLDS), _counts_at(all_sorted, CURVE_THRESHOLDS), n_pos
+        )
+        bp, br = _pr(
+            _counts_at(pos_sorted, BEST_F_THRESHOLDS), _counts_at(all_sorted, BEST_F_THRESHOLDS), n_pos
+        )
         return {
             "precision": precision,
             "recall": recall,
+            "best_f": float(f_from_pr(bp, br).max()),
+            "mae": mae,
+        }
+
+    def _score_levels(self, pred, g):
+        """The same rules on a map of the GT's size, from its histogram of levels (no sorting).
+
+        A map of stored levels takes one value per level; each is computed with the same floating-
+        point operations as the per-pixel rule, so the counts at every threshold, and the numbers,
+        are identical.
+        """
+        hist = joint_histogram(pred, g)  # row 1: GT positive
+        values = np.arange(levels_of(pred)) / max_level(pred)
+        occurring = np.flatnonzero(hist.sum(axis=0))
+        top = values[occurring[-1]]
+        if top > 0:
+            values = values / top
+        # |m - g| per pixel: m off the GT, 1 - m on it (exactly |m - 1| for m <= 1)
+        err = cv2.LUT(pred, values) if pred.dtype == np.uint8 else values[pred]
+        np.subtract(1.0, err, out=err, where=g)
+        mae = float(np.mean(err))
+        if not hist[1].any():
+            hist, values = hist[::-1], 1 - values
+        pos, allc = hist[1], hist[0] + hist[1]
+        n_pos = int(pos.sum())
+        curve = _pr(
+            _weighted_counts_at(values, pos, CURVE_THRESHOLDS),
+            _weighted_counts_at(values, allc, CURVE_THRESHOLDS),
+            n_pos,
+        )
+        bp, br = _pr(
+            _weighted_counts_at(values, pos, BEST_F_THRESHOLDS),
+            _weighted_counts_at(values, allc, BEST_F_THRESHOLDS),
+            n_pos,
+        )
+        return {
+            "precision": curve[0],
+            "recall": curve[1],
             "best_f": float(f_from_pr(bp, br).max()),
             "mae": mae,
         }

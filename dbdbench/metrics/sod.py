@@ -271,22 +271,28 @@ def _decay(dist: np.ndarray) -> np.ndarray:
     return cv2.exp(e, dst=e)
 
 
-def _take_nearest_gt_error(err: np.ndarray, gt: np.ndarray, dist: np.ndarray) -> None:
-    """Replace, in place, ``err`` at non-GT pixels near the GT by ``err`` at their nearest GT pixel.
+def _nearest_gt_pixels(gt: np.ndarray, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Flat indices of the non-GT pixels near the GT and of their nearest GT pixel.
 
     "Nearest" follows scipy's exact Euclidean feature transform, which the reference uses, including
     its choice among equidistant GT pixels: the one in the leftmost column, then the topmost row.
-    Only the non-GT pixels within Chebyshev distance 3 of the GT are replaced: the others never
-    reach the 7x7 filter's output on GT pixels, all the measure reads. Their nearest GT pixel lies
-    within distance sqrt(18), and ``dist`` gives its exact distance, so only the offsets at exactly
-    that distance are searched, in tie order.
+    Only the non-GT pixels within Chebyshev distance 3 of the GT are listed: the others never reach
+    the 7x7 filter's output on GT pixels, all the measure reads. Their nearest GT pixel lies within
+    distance sqrt(18), and ``dist`` gives its exact distance, so only the offsets at exactly that
+    distance are searched, in tie order.
+
+    Returns
+    -------
+    (near, nearest) : tuple of ndarray, shape (K,), intp, or None
+        ``err.ravel()[near] = err.ravel()[nearest]`` takes the error at the nearest GT pixel; None when
+        no pixel is near the GT.
     """
     g8 = gt.view(np.uint8)
     ring = cv2.dilate(g8, _WINDOW)
     ring -= g8
     points = cv2.findNonZero(ring)
     if points is None:
-        return
+        return None
     xs, ys = points.reshape(-1, 2).T.astype(np.intp)
     h, w = gt.shape
     d = dist[ys, xs].astype(np.float64)
@@ -297,33 +303,80 @@ def _take_nearest_gt_error(err: np.ndarray, gt: np.ndarray, dist: np.ndarray) ->
     framed[_PAD : _PAD + h, _PAD : _PAD + w] = gt
     candidates = framed.ravel()[((ys + _PAD) * pw + (xs + _PAD))[:, None] + (_TIE_DR * pw + _TIE_DC)[sq]]
     first = np.argmax(candidates, axis=1)
-    flat_err = err.ravel()
-    flat_err[ys * w + xs] = flat_err[(ys + _TIE_DR[sq, first]) * w + (xs + _TIE_DC[sq, first])]
+    return ys * w + xs, (ys + _TIE_DR[sq, first]) * w + (xs + _TIE_DC[sq, first])
 
 
-def _weighted_f(err: np.ndarray, gt: np.ndarray, sum_err_pos: float, sum_err_neg: float, beta2=1.0) -> float:
+class SodTruth:
+    """A GT mask prepared once for the sod metrics of any number of predictions.
+
+    Holds the positive mask, its size and S-measure split point, and (computed on first use, then
+    kept) the weighted F-measure's GT-only data: the distance transform, the importance decay and
+    the nearest GT pixel of the pixels near the GT.
+
+    Parameters
+    ----------
+    gt : ndarray, shape (H, W), dtype bool, uint8, uint16 or float
+        Ground truth; positive = value > 128 of 255 (bool: itself).
+    structure : bool
+        Also prepare the S-measure's split point.
+    """
+
+    def __init__(self, gt: np.ndarray, structure: bool = True):
+        self.gt = gt_positive(gt)
+        self.n_pos = int(np.count_nonzero(self.gt))
+        self.structure = structure
+        self.centroid = gt_centroid(self.gt) if structure else None
+        self._dist = self._decay = self._nearest = None
+        self._nearest_done = False
+
+    @property
+    def dist(self) -> np.ndarray:
+        """Distance of every pixel to the nearest GT pixel (see :func:`_distances`)."""
+        if self._dist is None:
+            self._dist = _distances(self.gt)
+        return self._dist
+
+    @property
+    def decay(self) -> np.ndarray:
+        """``exp(_DECAY * D)`` per pixel (see :func:`_decay`), float64."""
+        if self._decay is None:
+            self._decay = _decay(self.dist).ravel()
+        return self._decay
+
+    @property
+    def nearest(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """See :func:`_nearest_gt_pixels`."""
+        if not self._nearest_done:
+            self._nearest = _nearest_gt_pixels(self.gt, self.dist)
+            self._nearest_done = True
+        return self._nearest
+
+
+def _weighted_f(err: np.ndarray, truth: SodTruth, sum_err_pos: float, sum_err_neg: float, beta2=1.0) -> float:
     """Weighted F-measure from the error map |p - gt| and its sums on and off the GT.
 
     ``err`` (float64, C-contiguous) is overwritten. A map without error off the GT needs no
     distance weights; one without error on the GT, no filtering.
     """
-    n_pos = int(np.count_nonzero(gt))
+    n_pos = truth.n_pos
     if n_pos == 0:
         return 0.0
-    dist = _distances(gt) if sum_err_pos > 0 or sum_err_neg > 0 else None
     fpw = 0.0
     if sum_err_neg > 0:
         # importance B = 2 - exp(_DECAY * D), D = distance to the GT (so B = 1 on the GT):
         # FPw = sum over non-GT of err * B = sum(err * (2 - e)) - sum over GT of err
-        fpw = 2 * (sum_err_pos + sum_err_neg) - dot(err.ravel(), _decay(dist).ravel()) - sum_err_pos
+        fpw = 2 * (sum_err_pos + sum_err_neg) - dot(err.ravel(), truth.decay) - sum_err_pos
     sum_pos = 0.0
     if sum_err_pos > 0:
         # error at the nearest GT pixel (unchanged on the GT), then the 7x7 Gaussian (sigma 5) with
         # a zero border, capped by the error itself on the GT
-        _take_nearest_gt_error(err, gt, dist)
+        nearest = truth.nearest
+        if nearest is not None:
+            flat_err = err.ravel()
+            flat_err[nearest[0]] = flat_err[nearest[1]]
         ea = cv2.sepFilter2D(err, cv2.CV_64F, _GAUSS, _GAUSS, borderType=cv2.BORDER_CONSTANT)
         cv2.min(ea, err, dst=ea)
-        sum_pos = float(ea.sum(where=gt))
+        sum_pos = float(ea.sum(where=truth.gt))
     tpw = n_pos - sum_pos
     recall = 1 - sum_pos / n_pos
     precision = tpw / (tpw + fpw + EPS)
@@ -339,17 +392,19 @@ def _error_map(pred: np.ndarray, gt: np.ndarray, p: np.ndarray, levels: int) -> 
     return np.concatenate([p, 1 - p])[joint_key(pred, gt, levels)]
 
 
-def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> dict:
+def sod_scores(pred: np.ndarray, gt: np.ndarray | SodTruth, *, structure: bool = True) -> dict:
     """All sod-protocol scores of one image.
 
     Parameters
     ----------
     pred : ndarray, shape (H, W), dtype uint8, uint16, or float in [0, 1] (rounded to uint8)
         Prediction, high = positive.
-    gt : ndarray, shape (H, W), dtype bool, uint8, uint16 or float
-        Ground truth; positive = value > 128 of 255 (bool: itself).
+    gt : ndarray, shape (H, W), dtype bool, uint8, uint16 or float; or SodTruth
+        Ground truth; positive = value > 128 of 255 (bool: itself). A :class:`SodTruth` (prepared
+        once, shared by the predictions of many methods) gives identical numbers.
     structure : bool
-        Also compute the S-measure and weighted F-measure (they need the full maps).
+        Also compute the S-measure and weighted F-measure (they need the full maps). Ignored for a
+        :class:`SodTruth`, which says it itself.
 
     Returns
     -------
@@ -359,14 +414,16 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> d
         ``s_measure``, ``weighted_f``: float.
     """
     pred = as_levels(pred)
-    gt = gt_positive(gt)
+    truth = gt if isinstance(gt, SodTruth) else SodTruth(gt, structure)
+    gt = truth.gt
+    structure = truth.structure
     if pred.shape != gt.shape:
         raise DbdError(f"prediction shape {pred.shape} differs from the ground truth's {gt.shape}")
     if pred.size == 0:
         raise DbdError("empty image (0 pixels); remove it")
     levels = levels_of(pred)
     if structure:
-        cy, cx = gt_centroid(gt)
+        cy, cx = truth.centroid
         quads = quadrant_histograms(pred, gt, cy, cx)
         hist = quads.sum(axis=0)
     else:
@@ -411,7 +468,7 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray, *, structure: bool = True) -> d
     if structure:
         out["s_measure"] = _s_measure(quads, p, pred, cy, cx)
         err = _error_map(pred, gt, p, levels)
-        out["weighted_f"] = _weighted_f(err, gt, dot(pos, 1 - p), dot(neg, p))
+        out["weighted_f"] = _weighted_f(err, truth, dot(pos, 1 - p), dot(neg, p))
     return out
 
 
@@ -456,4 +513,5 @@ def weighted_f_measure(pred: np.ndarray, gt: np.ndarray) -> float:
     levels = levels_of(pred)
     neg, pos = joint_histogram(pred, gt)
     p = normalised_values(neg + pos, levels)
-    return _weighted_f(_error_map(pred, gt, p, levels), gt, dot(pos, 1 - p), dot(neg, p))
+    truth = SodTruth(gt, structure=False)
+    return _weighted_f(_error_map(pred, gt, p, levels), truth, dot(pos, 1 - p), dot(neg, p))
