@@ -201,7 +201,8 @@ def test_documented_example_detector_registers_and_keeps_the_contract():
     from dbdbench.baselines import registry
 
     text = DOCS.read_text(encoding="utf-8")
-    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    code = next(b for b in blocks if "meangrad" in b)  # the "Adding a detector" example
     try:
         exec(compile(code, str(DOCS), "exec"), {})
         method = get_method("meangrad")
