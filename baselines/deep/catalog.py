@@ -27,7 +27,3 @@ MODELS: dict[str, tuple[str, str]] = {
 
 PRESET_NAMES = ("tiny", "paper")
 
-
-def model_names() -> list[str]:
-    """All trainable model names, in listing order."""
-    return list(MODELS)
