@@ -26,4 +26,3 @@ MODELS: dict[str, tuple[str, str]] = {
 }
 
 PRESET_NAMES = ("tiny", "paper")
-

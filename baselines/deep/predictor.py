@@ -2,8 +2,8 @@
 
 Zhao et al., CVPR 2018 (BTBNet, BTBFRR) and IEEE TPAMI 2020 (BTBCRL and its ablations). Every model
 name of :mod:`.catalog` becomes a ``deep`` detector with the parameters ``checkpoint`` (a ``.pt`` file
-written by ``dbdbench train``), ``device`` and ``test_size``. PyTorch is imported only when a detector runs, so the
-detectors are listed without it and say in one line how to install it.
+written by ``dbdbench train``), ``device`` and ``test_size``. PyTorch is imported only when a
+detector runs, so the detectors are listed without it and say in one line how to install it.
 
 Test size (parameter ``test_size``): by default (``auto``) a photo is seen at the scale the model was
 trained at. For a preset that trains on whole images resized to ``train_size`` (``paper``: 320 x 320,

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from _deep_skip import torch
 
+from dbdbench.baselines.deep.btbnet import resize
 from dbdbench.baselines.deep.catalog import MODELS
 from dbdbench.baselines.deep.checkpoint import save_checkpoint
 from dbdbench.baselines.deep.data import to_tensor_image
-from dbdbench.baselines.deep.btbnet import resize
 from dbdbench.baselines.deep.models import PRESETS, build_model
-from dbdbench.baselines.deep.predictor import predict_map, input_shape
+from dbdbench.baselines.deep.predictor import input_shape, predict_map
 from dbdbench.baselines.registry import get_method
 from dbdbench.errors import DbdError
 
