@@ -418,10 +418,11 @@ def save_epoch(
 class _Clock:
     """Training time of this run, agreed on by every process after each step."""
 
-    def __init__(self, limit_minutes: float | None):
+    def __init__(self, limit_minutes: float | None, before: float = 0.0):
         self.t0 = time.monotonic()
         self.limit = None if limit_minutes is None else limit_minutes * 60.0
         self.synced = 0.0  # the largest elapsed time over the processes at the last step
+        self.before = before  # training seconds of the run before a resume (the loss.csv clock)
 
     def local(self) -> float:
         return time.monotonic() - self.t0
@@ -450,7 +451,6 @@ def run_epoch(
     from tqdm.auto import tqdm
 
     base_lr, total_steps, epochs = schedule
-    elapsed0 = state.history[-1][3] if state.history else 0.0
     bar = tqdm(
         total=len(loader),
         desc=f"epoch {epoch + 1}/{epochs}",
@@ -466,7 +466,7 @@ def run_epoch(
         loss, clock.synced = distributed.mean_and_max(ranks, stepper(x, y, lr), clock.local())
         state.step += 1
         losses.append(loss)
-        state.history.append((epoch + 1, state.step, loss, round(elapsed0 + clock.synced, 3), lr))
+        state.history.append((epoch + 1, state.step, loss, round(clock.before + clock.synced, 3), lr))
         bar.set_postfix(loss=f"{loss:.4f}")
         bar.update(1)
         if not math.isfinite(loss):
@@ -560,7 +560,7 @@ def _train_model(
         f"{len(dataset)} pairs, epochs {state.epoch + 1}..{epochs}, batch {preset.batch_size} x "
         f"{ranks.world} process(es), lr {preset.lr:g}, seed {opts.seed}, device {device}, {opts.precision}"
     )
-    clock = _Clock(opts.max_minutes)
+    clock = _Clock(opts.max_minutes, state.history[-1][3] if state.history else 0.0)
     stopped = "epochs"
     ckpt_path = Path(opts.out) / "last.pt"
     start_epoch = state.epoch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 
 import pytest
 from _deep_skip import torch
@@ -23,13 +24,17 @@ def run(data, out, model="btbnet-1s", **kw):
 
 
 def test_run_writes_checkpoints_loss_curve_and_log(tiny_data, tmp_path):
+    t = time.monotonic()
     result = run(tiny_data, tmp_path / "out", epochs=2)
+    wall = time.monotonic() - t
     out = tmp_path / "out"
     assert result.epochs == 2 and result.stopped == "epochs"
     assert {p.name for p in out.glob("*.pt")} == {"epoch-001.pt", "epoch-002.pt", "last.pt"}
     rows = list(csv.DictReader((out / "loss.csv").open()))
     assert len(rows) == 4 == len(result.history)  # 6 pairs / batch 3 = 2 steps per epoch
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    seconds = [float(r["seconds"]) for r in rows]  # training time since the start of the run
+    assert seconds == sorted(seconds) and 0 < seconds[-1] <= wall
     assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     log = (out / "train.log").read_text()
     assert "epoch 2: mean loss" in log
