@@ -26,11 +26,15 @@ from dbdbench.imageio import to_uint8, write_image
 DOC = Path(__file__).resolve().parents[2] / "docs" / "deep.md"
 
 
+def doc_block(heading: str) -> str:
+    """The first bash block after ``heading`` in docs/deep.md."""
+    text = DOC.read_text(encoding="utf-8")
+    return re.search(r"```bash\n(.*?)```", text[text.index(heading) :], re.S).group(1)
+
+
 def strategy_block() -> tuple[list[str], list[str]]:
     """(variable assignment lines, command lines) of the first bash block of the strategies section."""
-    text = DOC.read_text(encoding="utf-8")
-    section = text[text.index("## Training strategies of the papers, as commands") :]
-    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    block = doc_block("## Training strategies of the papers, as commands")
     lines = block.replace("\\\n", " ").splitlines()
     lines = [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
     assigns = [ln for ln in lines if re.match(r"^[A-Z]+=", ln)]
@@ -79,6 +83,14 @@ def test_every_strategy_command_runs(tmp_path, monkeypatch):
     assert crl["freeze"] == "btbnet"
     assert all(np.array_equal(base["state_dict"][k], crl["state_dict"][k]) for k in base["state_dict"])
     assert len(list((tmp_path / "maps").glob("*.png"))) == 1
+
+    # the torchrun example of the GPU section, its train command in this process
+    (line,) = [ln for ln in doc_block("## GPUs, mixed precision").replace("\\\n", " ").splitlines() if ln]
+    args = shlex.split(os.path.expandvars(line))
+    assert args[0] == "torchrun" and args[args.index("-m") + 1] == "dbdbench"
+    result = CliRunner().invoke(main, args[args.index("-m") + 2 :])
+    assert result.exit_code == 0, f"{line}\n{result.output}"
+    assert "bf16" in (tmp_path / "runs" / "ddp" / "train.log").read_text()
 
 
 @pytest.mark.parametrize("bad", ["--split train --dataset cuhk", "--dataset dut --split tr1"])
