@@ -1,4 +1,4 @@
-"""``dbdbench demo``: the whole pipeline on built-in data, in about a minute.
+"""``dbdbench demo``: the whole pipeline on built-in data, in one to two minutes.
 
 1. generate a small simulated set with the BTBNet recipe (built-in sharp sources, no download);
 2. run the fast classical baselines on its images; with PyTorch installed, also train the ``tiny``

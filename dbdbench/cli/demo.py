@@ -29,8 +29,8 @@ from dbdbench.leaderboards.demo import DEEP_EPOCHS
 def command(out, count, size, seed, methods, deep_epochs, workers):
     """Run the whole pipeline on built-in data: generate a small simulated set (BTBNet recipe), run
     the fast baselines, train the tiny BTBCRL on another simulated set (with PyTorch), evaluate them
-    under every protocol, and build the leaderboard. Takes two to three minutes on two cores; prints
-    where everything is.
+    under every protocol, and build the leaderboard. Takes about a minute and a half on two cores;
+    prints where everything is.
     """
     from dbdbench.leaderboards.demo import run_demo
 
