@@ -1,14 +1,18 @@
-"""``dbdbench demo``: the whole pipeline on built-in data, in about a minute.
+"""``dbdbench demo``: the whole pipeline on built-in data, in one to two minutes.
 
 1. generate a small simulated set with the BTBNet recipe (built-in sharp sources, no download);
-2. run the fast classical baselines on its images;
+2. run the fast classical baselines on its images; with PyTorch installed, also train the ``tiny``
+   BTBCRL (Zhao et al., IEEE TPAMI 2020) on a second simulated set for a fixed, seeded number of epochs
+   and predict the test images with it, so the leaderboard has a ``btbcrl`` row;
 3. evaluate every method under every protocol (bootstrap intervals for ``sod``), so the
    leaderboard also shows the protocol-sensitivity view;
 4. build the leaderboard (tables, figures, web page).
 
 Output layout under ``out``::
 
-    data/          the simulated set (image/, gt/, manifest.csv)
+    data/          the simulated test set (image/, gt/, manifest.csv)
+    train-data/    the simulated training set of btbcrl (another seed)
+    train/         the btbcrl training run (last.pt, loss.csv, loss.png, train.log)
     predictions/   one folder of maps per method
     results/       results/<protocol>/<method>.json (+ per-image CSV)
     leaderboard/   leaderboard.md/.tex/.csv, plots/, index.html
@@ -27,6 +31,14 @@ from dbdbench.errors import DbdError
 #: Fast detectors the demo runs when registered (seconds for a few dozen small images).
 DEMO_METHODS = ("lapvar", "tenengrad", "dct", "lbp")
 DATASET_NAME = "demo-sim"
+#: The deep model the demo trains (``tiny`` preset) and scores when PyTorch is installed.
+DEEP_METHOD = "btbcrl"
+#: Its training set: this many simulated images of the demo's size, made with seed + 1.
+DEEP_TRAIN_COUNT = 48
+#: Its budget in epochs (12 steps each), so the row is reproducible; the wall-clock cap below only
+#: guards a slow machine.
+DEEP_EPOCHS = 25
+DEEP_MAX_MINUTES = 1.5
 
 
 @dataclass
@@ -42,7 +54,7 @@ class DemoRun:
     page : Path
         The leaderboard's ``index.html``.
     seconds : dict of str to float
-        Wall time per stage (``generate``, ``predict``, ``evaluate``, ``leaderboard``).
+        Wall time per stage (``generate``, ``predict``, ``train``, ``evaluate``, ``leaderboard``).
     """
 
     out: Path
@@ -67,6 +79,47 @@ def _choose_methods(methods: Sequence[str] | None) -> list[str]:
     return chosen
 
 
+def _train_deep(out: Path, size: int, seed: int, epochs: int, workers: int, log) -> Path | None:
+    """Train the tiny BTBCRL on a fresh simulated set; None (with a one-line log) without PyTorch."""
+    try:
+        import torch
+    except ImportError:
+        log(f"no {DEEP_METHOD} row: PyTorch is not installed (pip install 'dbdbench[deep]')")
+        return None
+    import shutil
+
+    from dbdbench.baselines.deep.data import training_sources
+    from dbdbench.baselines.deep.train import TrainOptions, train
+    from dbdbench.generators import generate_sim
+
+    data = out / "train-data"
+    generate_sim(data, count=DEEP_TRAIN_COUNT, size=size, seed=seed + 1, workers=workers, overwrite=True)
+    if (out / "train").exists():
+        shutil.rmtree(out / "train")  # the previous demo's run
+    opts = TrainOptions(
+        DEEP_METHOD,
+        out / "train",
+        "tiny",
+        epochs=epochs,
+        max_minutes=DEEP_MAX_MINUTES,
+        seed=seed,
+        device="cpu",
+    )
+    # One thread: the same floating-point sums on every machine (a reproducible row), and no thread
+    # contention on a small, busy machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = train(opts, training_sources([data]), echo=None, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    log(
+        f"trained {DEEP_METHOD} (tiny) on {DEEP_TRAIN_COUNT} other simulated images: {len(result.history)} "
+        f"steps, {result.epochs} epochs (stopped by {result.stopped})"
+    )
+    return result.checkpoint
+
+
 def run_demo(
     out: str | os.PathLike = "demo-out",
     *,
@@ -77,6 +130,7 @@ def run_demo(
     protocols: Sequence[str] | None = None,
     bootstrap: int = 200,
     workers: int = 1,
+    deep_epochs: int = DEEP_EPOCHS,
     log: Callable[[str], None] = print,
 ) -> DemoRun:
     """Generate, predict, evaluate and build the leaderboard on built-in data.
@@ -95,6 +149,8 @@ def run_demo(
         Bootstrap resamples for the intervals of the ``sod`` numbers (0: none).
     workers : int
         Local worker processes for every stage.
+    deep_epochs : int
+        Training epochs of the ``btbcrl`` row (0: no deep row).
     log : callable
         Receives one line per stage.
 
@@ -123,6 +179,16 @@ def run_demo(
         predict_folder(m, data / "image", out / "predictions" / m, params=None, workers=workers)
     run.seconds["predict"] = time.perf_counter() - t
     log(f"ran {', '.join(run.methods)} into {out / 'predictions'} ({run.seconds['predict']:.1f} s)")
+
+    if deep_epochs > 0:
+        t = time.perf_counter()
+        checkpoint = _train_deep(out, size, seed, deep_epochs, workers, log)
+        if checkpoint is not None:
+            params = {"checkpoint": str(checkpoint), "device": "cpu"}
+            predict_folder(DEEP_METHOD, data / "image", out / "predictions" / DEEP_METHOD, params=params)
+            run.methods.append(DEEP_METHOD)
+        run.seconds["train"] = time.perf_counter() - t
+        log(f"{DEEP_METHOD} stage took {run.seconds['train']:.1f} s")
 
     t = time.perf_counter()
     for p in protocols:

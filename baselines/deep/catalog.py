@@ -26,8 +26,3 @@ MODELS: dict[str, tuple[str, str]] = {
 }
 
 PRESET_NAMES = ("tiny", "paper")
-
-
-def model_names() -> list[str]:
-    """All trainable model names, in listing order."""
-    return list(MODELS)

@@ -3,7 +3,8 @@
 A checkpoint is a ``.pt`` file written by ``torch.save`` (atomically) holding a dict: ``format``
 (:data:`FORMAT`), ``model`` (name), ``preset`` (the :class:`~dbdbench.baselines.deep.models.Preset`
 fields), ``state_dict``, and for resuming ``epoch`` (completed epochs), ``step``, ``optimizer``,
-``history`` (loss rows) and ``seed``. It loads with ``weights_only=True`` (no code runs on load).
+``history`` (loss rows), ``seed``, ``freeze`` and (fp16 runs) ``scaler``. It loads with
+``weights_only=True`` (no code runs on load).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ FORMAT = "dbdbench-deep-v1"
 
 
 def save_checkpoint(path: str | os.PathLike, model: DBDModel, **extra) -> Path:
-    """Write ``model`` (and ``extra`` entries) to ``path`` atomically."""
-    state = {"format": FORMAT, **model.config(), "state_dict": model.state_dict(), **extra}
+    """Write ``model`` (and ``extra`` entries) to ``path`` atomically; the weights are stored on the CPU."""
+    weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    state = {"format": FORMAT, **model.config(), "state_dict": weights, **extra}
     buf = io.BytesIO()
     torch.save(state, buf)
     return write_bytes_atomic(path, buf.getvalue())

@@ -21,6 +21,8 @@ from dbdbench.baselines.deep.vgg import VGGBackbone, scaled_blocks
 from dbdbench.errors import DbdError
 
 SCALES = (1.0, 0.8, 0.6)
+#: What ``dbdbench train --freeze`` can fix.
+FREEZE_PARTS = ("none", "backbone", "btbnet")
 # The smallest stream must be at least this many pixels high and wide.
 MIN_STREAM_SIZE = 16
 
@@ -102,6 +104,41 @@ class DBDModel(nn.Module):
         """What a checkpoint records to rebuild this model."""
         return {"model": self.name, "preset": asdict(self.preset)}
 
+    def refinement(self) -> nn.Module | None:
+        """The refinement network on top of the BTBNet stream(s) (FRRNet, CRLNet, ARL), or None."""
+        refine = getattr(self, "refine", None)
+        return refine if isinstance(refine, nn.Module) else None
+
+    def freeze(self, part: str) -> int:
+        """Fix part of the network (``requires_grad = False``); return the trainable parameter count.
+
+        Parameters
+        ----------
+        part : {"none", "backbone", "btbnet"}
+            ``backbone``: every VGG16 backbone; ``btbnet``: everything but the refinement network,
+            as the TPAMI ablations train CRLNet, FRRNet and ARLNet "fixing BTBNet".
+
+        Raises
+        ------
+        DbdError
+            An unknown part, or ``btbnet`` for a model without a refinement network.
+        """
+        if part not in FREEZE_PARTS:
+            raise DbdError(f"unknown --freeze '{part}'; choose one of: {', '.join(FREEZE_PARTS)}")
+        if part == "backbone":
+            for backbone in self.backbones():
+                backbone.requires_grad_(False)
+        elif part == "btbnet":
+            refine = self.refinement()
+            if refine is None:
+                raise DbdError(
+                    f"--freeze btbnet: model '{self.name}' has no refinement network to train; "
+                    "use it with btbfrr, btbcrl, btbcrl-unshared, mscrl, sccrl or arl"
+                )
+            self.requires_grad_(False)
+            refine.requires_grad_(True)
+        return count_parameters(self)
+
 
 class SingleStreamModel(DBDModel):
     """One full-resolution network: ``vgg-fc`` or ``btbnet-1s``."""
@@ -121,6 +158,7 @@ class MultiStreamModel(DBDModel):
         super().__init__(name, preset, SCALES)
         self.streams = MultiStream(scaled_blocks(preset.width, preset.min_channels), SCALES)
         self.fusion = fusion
+        self.refine = None
         w, d = preset.refine_width, preset.refine_depth
         if fusion == "frr":
             self.refine = FRRNet(len(SCALES), w, d, preset.rr_steps)

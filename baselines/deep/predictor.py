@@ -2,11 +2,16 @@
 
 Zhao et al., CVPR 2018 (BTBNet, BTBFRR) and IEEE TPAMI 2020 (BTBCRL and its ablations). Every model
 name of :mod:`.catalog` becomes a ``deep`` detector with the parameters ``checkpoint`` (a ``.pt`` file
-written by ``dbdbench train``) and ``device``. PyTorch is imported only when a detector runs, so the
-detectors are listed without it and say in one line how to install it.
+written by ``dbdbench train``), ``device`` and ``test_size``. PyTorch is imported only when a
+detector runs, so the detectors are listed without it and say in one line how to install it.
 
-Inputs of any size are accepted (down to the model's minimum): the multi-scale streams resize
-internally and the map comes back at the input size.
+Test size (parameter ``test_size``): by default (``auto``) a photo is seen at the scale the model was
+trained at. For a preset that trains on whole images resized to ``train_size`` (``paper``: 320 x 320,
+as Zhao et al. train and as their distributed xu100 / dut500 test copies are), the photo is resized to
+that square, predicted, and the map resized back to the photo, as the authors did; for a preset that
+trains on native-scale crops (``tiny``) the photo is predicted at its own size. ``native`` always
+predicts at the photo's size (any size down to the model's minimum); an integer N resizes to N x N.
+The map always comes back at the photo's size.
 """
 
 from __future__ import annotations
@@ -26,6 +31,32 @@ from dbdbench.params import matches
 _CACHE: dict[tuple, object] = {}
 
 
+def input_shape(test_size: str, preset, height: int, width: int) -> tuple[int, int]:
+    """The (height, width) a photo is predicted at, for the ``test_size`` parameter.
+
+    Parameters
+    ----------
+    test_size : str
+        ``auto`` (the preset's training scale), ``native`` or a positive integer N (N x N).
+    preset : Preset
+        The model's preset (``crop`` and ``train_size``).
+    height, width : int
+        The photo's size.
+    """
+    value = str(test_size).strip().lower()
+    if value == "native" or (value == "auto" and preset.crop):
+        return height, width
+    if value == "auto":
+        return preset.train_size, preset.train_size
+    try:
+        side = int(value)
+    except ValueError:
+        side = 0
+    if side < 1:
+        raise DbdError(f"--param test_size={test_size}: give auto, native or a positive number of pixels")
+    return side, side
+
+
 def _load(name: str, checkpoint: str, device: str):
     path = Path(checkpoint).expanduser()
     try:
@@ -40,6 +71,8 @@ def _load(name: str, checkpoint: str, device: str):
 
         from dbdbench.baselines.deep.checkpoint import load_model
 
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise DbdError(f"device '{device}': no CUDA device is available to PyTorch; use device cpu")
         _CACHE.clear()
@@ -47,7 +80,9 @@ def _load(name: str, checkpoint: str, device: str):
     return _CACHE[key]
 
 
-def predict_map(image: np.ndarray, *, model: str, checkpoint: str = "", device: str = "cpu") -> np.ndarray:
+def predict_map(
+    image: np.ndarray, *, model: str, checkpoint: str = "", device: str = "auto", test_size: str = "auto"
+) -> np.ndarray:
     """In-focus map of one image from a trained model.
 
     Parameters
@@ -59,7 +94,9 @@ def predict_map(image: np.ndarray, *, model: str, checkpoint: str = "", device: 
     checkpoint : str
         Path of a ``.pt`` file written by ``dbdbench train``.
     device : str
-        ``cpu`` or ``cuda``.
+        ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
+    test_size : str
+        ``auto``, ``native`` or N (see the module docstring).
 
     Returns
     -------
@@ -81,14 +118,18 @@ def predict_map(image: np.ndarray, *, model: str, checkpoint: str = "", device: 
         import torch
     except ModuleNotFoundError:
         raise DbdError(f"method '{model}' needs PyTorch: pip install 'dbdbench[deep]'") from None
+    from dbdbench.baselines.deep.btbnet import resize
     from dbdbench.baselines.deep.data import to_tensor_image
 
     net = _load(model, checkpoint, device)
     image = as_rgb(image, method=model)
-    net.check_size(image.shape[0], image.shape[1])
+    height, width = image.shape[:2]
+    shape = input_shape(test_size, net.preset, height, width)
+    net.check_size(*shape, what="image" if shape == (height, width) else f"test_size {shape[1]}x{shape[0]}")
     with torch.inference_mode():
-        logit = net(to_tensor_image(image)[None].to(device))[-1]
-    return torch.sigmoid(logit)[0, 0].float().cpu().numpy()
+        x = resize(to_tensor_image(image)[None].to(next(net.parameters()).device), shape)
+        logit = resize(net(x)[-1].float(), (height, width))
+    return torch.sigmoid(logit)[0, 0].cpu().numpy()
 
 
 for _name, (_description, _citation) in MODELS.items():
@@ -98,5 +139,8 @@ for _name, (_description, _citation) in MODELS.items():
         citation=_citation,
         description=_description,
         kind="deep",
-        checks={"device": matches(r"cpu|cuda(:\d+)?", "one of cpu, cuda, cuda:N")},
+        checks={
+            "device": matches(r"auto|cpu|cuda(:\d+)?", "one of auto, cpu, cuda, cuda:N"),
+            "test_size": matches(r"auto|native|[1-9]\d*", "auto, native or a positive number of pixels"),
+        },
     )(functools.partial(predict_map, model=_name))

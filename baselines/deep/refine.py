@@ -14,7 +14,11 @@ Our reading where the papers leave details open (documented in docs/deep.md):
 - A residual step is ``head`` (3x3 conv + ReLU) -> ``body`` (``depth`` x (3x3 conv + ReLU)) -> ``tail``
   (3x3 conv to one channel). The "residue" passed to the middle of the next step is the feature entering
   the tail (``width`` channels); it is added to the next step's head output. The "output map" is added
-  to the tail output. At the first (smallest) step the tail adds the stream's own map.
+  to the tail output.
+- TPAMI: "For step 1, the RLNet refines the full DBD map. Then, the other steps learn the residual map
+  with shared parameters." Step 1 has its own RLNet, which refines the smallest stream's map (its
+  output is that map plus the tail, so the untrained step passes the map through); steps 2..n share
+  one RLNet (``btbcrl``) or have one each (``btbcrl-unshared``).
 - Maps are carried as logits; the network inputs are their sigmoid (in-focus probability in [0, 1]).
 - The tail convolution starts at zero, so an untrained cascade returns the BTBNet map unchanged.
 - FNet and RRNet use the same conv + ReLU stack as a residual step but predict the map directly;
@@ -105,9 +109,11 @@ class CRLNet(nn.Module):
     n_steps : int
         Cascade steps (one per stream).
     width, depth : int
-        Size of each residual step (:class:`ConvStack`).
+        Size of each step's RLNet (:class:`ConvStack`).
     shared : bool
-        One set of parameters for all steps (BTBCRL) or one per step.
+        The residual steps 2..n share one set of parameters (BTBCRL) or have one each (the unshared
+        ablation). Step 1 always has its own RLNet: it refines the full DBD map, the others learn
+        residual maps.
     guide : bool
         Concatenate the image with the map (4-channel input); False gives MSCRL.
 
@@ -116,30 +122,37 @@ class CRLNet(nn.Module):
     ``forward(images, maps)`` takes per step the image (N, 3, h, w) and the stream's logit map
     (N, 1, h, w), ordered from the smallest scale to full resolution, and returns the refined logit
     maps of every step in that order (the last one is the final map).
+
+    Step 1 returns ``map_1 + RLNet_1(map_1, image_1)``: the refined full map (the skip from its input
+    map lets the zero-initialised tail pass the stream's map through before training). Step k > 1
+    returns ``up(out_{k-1}) + RLNet_k(map_k, image_k; up(residue_{k-1}))``, a residual on the
+    interpolated previous output.
     """
 
     def __init__(self, n_steps: int, width: int, depth: int, shared: bool = True, guide: bool = True):
         super().__init__()
+        if n_steps < 2:
+            raise ValueError("CRLNet needs at least two cascade steps")
         in_ch = 4 if guide else 1
-        n_nets = 1 if shared else n_steps
-        self.nets = nn.ModuleList(ConvStack(in_ch, width, depth, zero_tail=True) for _ in range(n_nets))
+        self.first = ConvStack(in_ch, width, depth, zero_tail=True)
+        n_residual = 1 if shared else n_steps - 1
+        self.residual = nn.ModuleList(
+            ConvStack(in_ch, width, depth, zero_tail=True) for _ in range(n_residual)
+        )
         self.n_steps = n_steps
         self.guide = guide
 
     def forward(self, images: list[torch.Tensor], maps: list[torch.Tensor]) -> list[torch.Tensor]:
-        outs = []
-        out = residue = None
-        for k, (image, stream_map) in enumerate(zip(images, maps, strict=True)):
-            net = self.nets[k % len(self.nets)]
+        x = _guided(maps[0], images[0] if self.guide else None)
+        delta, residue = self.first(x)
+        out = maps[0] + delta
+        outs = [out]
+        for k, (image, stream_map) in enumerate(zip(images[1:], maps[1:], strict=True)):
+            net = self.residual[k % len(self.residual)]
             size = tuple(stream_map.shape[-2:])
             x = _guided(stream_map, image if self.guide else None)
-            if out is None:
-                base = stream_map
-            else:
-                base = resize(out, size)
-                residue = resize(residue, size)
-            delta, residue = net(x, residue)
-            out = base + delta
+            delta, residue = net(x, resize(residue, size))
+            out = resize(out, size) + delta
             outs.append(out)
         return outs
 

@@ -1,38 +1,51 @@
 """Training loop of BTBNet / BTBCRL: seeded, resumable, time-limited, with checkpoints and logs.
 
-Zhao et al., CVPR 2018 (BTBNet) and IEEE TPAMI 2020 (BTBCRL) train the whole network end to end with
-the summed pixel-wise losses of every supervised output (:mod:`.losses`); their strategies (pre-train
-on simulated data, fine-tune on CUHK, then on CUHK + DUT) are sequences of runs linked by ``init``
-(docs/deep.md lists the commands).
+Zhao et al., CVPR 2018 (BTBNet) and IEEE TPAMI 2020 (BTBCRL) train the networks with the summed
+pixel-wise losses of every supervised output (:mod:`.losses`); their strategies (pre-train on simulated
+data, fine-tune on CUHK, then on CUHK + DUT; train CRLNet with BTBNet fixed) are sequences of runs
+linked by ``init`` and ``freeze`` (docs/deep.md lists the commands).
 
-Output folder::
+One process, or several under ``torchrun`` with DistributedDataParallel (:mod:`.distributed`): every
+rank draws its share of each epoch with a DistributedSampler seeded by ``seed`` and the epoch,
+``batch_size`` is per process, and rank 0 writes the output folder::
 
     last.pt                 the latest checkpoint (``--resume`` continues from it)
     epoch-NNN.pt            the checkpoint after epoch NNN
-    loss.csv                epoch, step, loss, seconds, lr  (one row per optimisation step)
+    loss.csv                epoch, step, loss, seconds, lr  (one row per optimisation step; the loss
+                            is the mean over the processes)
     loss.png                the loss curve
     train.log               what happened, one line per event
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from dbdbench.atomic import write_text_atomic
+from dbdbench.baselines.deep import distributed
 from dbdbench.baselines.deep.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from dbdbench.baselines.deep.data import TrainingSet
+from dbdbench.baselines.deep.distributed import Ranks
 from dbdbench.baselines.deep.losses import deep_supervision_loss
-from dbdbench.baselines.deep.models import DBDModel, build_model, get_preset
+from dbdbench.baselines.deep.models import FREEZE_PARTS, DBDModel, Preset, build_model, get_preset
 from dbdbench.baselines.deep.vgg import load_vgg16_weights, read_vgg16_state
 from dbdbench.datasets import DatasetIndex
 from dbdbench.errors import DbdError
+
+#: ``--precision`` choices: float32, or autocast to bfloat16 / float16 (float16 with loss scaling, CUDA).
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: ``--device`` choices besides explicit ones such as ``cuda:1``.
+DEVICES = ("auto", "cpu", "cuda")
+# Architecture fields of a preset: a checkpoint's weights fit only a model with the same ones.
+_SHAPE_FIELDS = ("width", "min_channels", "refine_width", "refine_depth", "rr_steps")
 
 
 @dataclass
@@ -54,20 +67,29 @@ class TrainOptions:
     seed : int
         Seeds the initial weights, the data order and the augmentation.
     init : Path, optional
-        Start from the weights of this checkpoint (same model and preset), e.g. pre-trained on
-        simulated data; the optimiser and epoch count start afresh.
+        Start from the weights of this checkpoint, e.g. pre-trained on simulated data; the optimiser
+        and epoch count start afresh. A checkpoint of another model (same preset) gives the parameters
+        both share, e.g. the BTBNet streams of a ``btbnet`` run for a ``btbcrl`` one.
     resume : bool
         Continue the run in ``out`` from ``out/last.pt``.
     backbone_weights : Path, optional
         torchvision VGG16 state dict loaded into every stream's backbone (``paper`` preset).
     device : str
-        ``cpu`` or ``cuda``.
+        ``auto`` (CUDA when PyTorch sees a GPU, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``; under
+        torchrun ``cuda`` means the GPU of the process's local rank.
     batch_size : int, optional
-        Overrides the preset's.
+        Overrides the preset's; per process.
     lr : float, optional
         Overrides the preset's Adam learning rate.
     train_size : int, optional
         Overrides the preset's training input side.
+    freeze : str
+        ``none``, ``backbone`` (fix the VGG16 backbones) or ``btbnet`` (train only the refinement
+        network on the BTBNet given by ``init``, as the TPAMI ablations do).
+    precision : str
+        ``fp32``, ``bf16`` or ``fp16`` (autocast; ``fp16`` needs CUDA).
+    workers : int
+        DataLoader worker processes per training process (0: load in the training process).
     """
 
     model: str
@@ -79,10 +101,13 @@ class TrainOptions:
     init: Path | None = None
     resume: bool = False
     backbone_weights: Path | None = None
-    device: str = "cpu"
+    device: str = "auto"
     batch_size: int | None = None
     lr: float | None = None
     train_size: int | None = None
+    freeze: str = "none"
+    precision: str = "fp32"
+    workers: int = 0
 
 
 @dataclass
@@ -96,13 +121,96 @@ class TrainResult:
     stopped: str
 
 
-def _device(name: str) -> torch.device:
+@dataclass
+class _Progress:
+    """Where a run stands: completed epochs, optimisation steps, loss rows, saved optimiser state."""
+
+    epoch: int = 0
+    step: int = 0
+    history: list[tuple[int, int, float, float, float]] = field(default_factory=list)
+    optimizer: dict | None = None
+    scaler: dict | None = None
+
+
+def effective_preset(opts: TrainOptions) -> Preset:
+    """The preset with the overrides of ``opts`` (DbdError for out-of-range values)."""
+    preset = get_preset(opts.preset)
+    if opts.batch_size is not None:
+        if opts.batch_size < 1:
+            raise DbdError(f"--batch-size must be at least 1, got {opts.batch_size}")
+        preset = replace(preset, batch_size=opts.batch_size)
+    if opts.lr is not None:
+        if not opts.lr > 0:
+            raise DbdError(f"--lr must be positive, got {opts.lr}")
+        preset = replace(preset, lr=opts.lr)
+    if opts.train_size is not None:
+        if opts.train_size < 16:
+            raise DbdError(f"--train-size must be at least 16, got {opts.train_size}")
+        preset = replace(preset, train_size=opts.train_size)
+    return preset
+
+
+def check_options(opts: TrainOptions, preset: Preset) -> int:
+    """Check the options that need no file; return the total number of epochs."""
+    epochs = preset.epochs if opts.epochs is None else opts.epochs
+    if epochs < 1:
+        raise DbdError(f"--epochs must be at least 1, got {epochs}")
+    if opts.max_minutes is not None and not opts.max_minutes > 0:
+        raise DbdError(f"--max-minutes must be positive, got {opts.max_minutes}")
+    if opts.freeze not in FREEZE_PARTS:
+        raise DbdError(f"unknown --freeze '{opts.freeze}'; choose one of: {', '.join(FREEZE_PARTS)}")
+    if opts.freeze == "btbnet" and opts.init is None and not opts.resume:
+        raise DbdError("--freeze btbnet trains the refinement on a fixed BTBNet: give it with --init FILE")
+    if opts.precision not in PRECISIONS:
+        raise DbdError(f"unknown --precision '{opts.precision}'; choose one of: {', '.join(PRECISIONS)}")
+    if opts.workers < 0:
+        raise DbdError(f"--workers must be 0 or more, got {opts.workers}")
+    return epochs
+
+
+def resolve_device(name: str, ranks: Ranks) -> torch.device:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` as a torch.device (a process's own GPU under torchrun)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise DbdError(f"--device {name}: no CUDA device is available to PyTorch; use --device cpu")
     try:
-        return torch.device(name)
+        device = torch.device(name)
     except RuntimeError:
-        raise DbdError(f"--device '{name}' is not a PyTorch device; use cpu or cuda") from None
+        raise DbdError(f"--device '{name}' is not a PyTorch device; use auto, cpu or cuda") from None
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", ranks.local if ranks.distributed else torch.cuda.current_device())
+    return device
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """fp16 autocast needs CUDA (bf16 and fp32 run everywhere)."""
+    if precision == "fp16" and device.type != "cuda":
+        raise DbdError("--precision fp16 needs a CUDA device; use bf16 or fp32 on the CPU")
+
+
+def autocast(precision: str, device: torch.device):
+    """The autocast context of one forward pass (a no-op for fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def prepare_out(opts: TrainOptions, ranks: Ranks) -> Path:
+    """Check ``out`` against ``resume`` and create it (rank 0); return the path of ``last.pt``."""
+    out = Path(opts.out)
+    last = out / "last.pt"
+    if last.exists() and not opts.resume:
+        raise DbdError(
+            f"--out '{out}' already holds a training run (last.pt); "
+            "pass --resume to continue it or choose another --out"
+        )
+    if opts.resume and not last.exists():
+        raise DbdError(f"--resume: '{last}' does not exist; start a new run without --resume")
+    if ranks.main:
+        out.mkdir(parents=True, exist_ok=True)
+    return last
 
 
 def cosine_lr(base: float, step_fraction: float, time_fraction: float | None = None) -> float:
@@ -153,10 +261,12 @@ def write_loss_files(out: Path, history: Sequence[tuple[int, int, float, float, 
 
 
 class _Log:
-    def __init__(self, path: Path, echo: Callable[[str], None] | None):
+    def __init__(self, path: Path | None, echo: Callable[[str], None] | None):
         self.path, self.echo = path, echo
 
     def __call__(self, msg: str) -> None:
+        if self.path is None:
+            return
         line = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}"
         with open(self.path, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
@@ -168,6 +278,207 @@ def _stderr(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def resume_run(opts: TrainOptions, last: Path, log: _Log) -> tuple[DBDModel, _Progress]:
+    """Rebuild the model, optimiser state and loss history of the run in ``out``."""
+    ckpt = read_checkpoint(last, "--resume checkpoint")
+    if ckpt.get("model") != opts.model:
+        raise DbdError(
+            f"--resume: '{last}' holds a '{ckpt.get('model')}' model, not '{opts.model}'; "
+            f"use --model {ckpt.get('model')}"
+        )
+    frozen = ckpt.get("freeze", "none")
+    if frozen != opts.freeze:
+        raise DbdError(f"--resume: the run in '{last.parent}' was started with --freeze {frozen}; pass that")
+    model = model_from_checkpoint(ckpt, last, opts.model, "--resume checkpoint")
+    progress = _Progress(
+        epoch=int(ckpt.get("epoch", 0)),
+        step=int(ckpt.get("step", 0)),
+        history=[tuple(h) for h in ckpt.get("history", [])],
+        optimizer=ckpt.get("optimizer"),
+        scaler=ckpt.get("scaler"),
+    )
+    log(f"resuming '{opts.model}' from {last} after epoch {progress.epoch}")
+    return model, progress
+
+
+def load_init(model: DBDModel, path: Path, log: _Log) -> None:
+    """Load ``--init`` weights: all of them from the same model, the shared ones from another.
+
+    A model that shares the BTBNet streams shares all of them (the same module names), so a
+    ``btbnet`` checkpoint gives ``btbcrl`` its whole fixed part for ``--freeze btbnet``.
+
+    Raises
+    ------
+    DbdError
+        Another preset, or a model sharing no parameter.
+    """
+    ckpt = read_checkpoint(path, "--init")
+    source = model_from_checkpoint(ckpt, path, None, "--init")
+    if any(getattr(source.preset, f) != getattr(model.preset, f) for f in _SHAPE_FIELDS):
+        raise DbdError(f"--init '{path}' was trained with another preset; use the same --preset")
+    own = model.state_dict()
+    shared = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
+    if source.name == model.name:
+        model.load_state_dict(source.state_dict())
+        log(f"initialised '{model.name}' from {path}")
+        return
+    if not shared:
+        raise DbdError(
+            f"--init '{path}' holds a '{source.name}' model, which shares no parameters with "
+            f"'{model.name}'; give a checkpoint of '{model.name}' or of its BTBNet ('btbnet')"
+        )
+    model.load_state_dict(shared, strict=False)
+    log(f"initialised {len(shared)} of {len(own)} tensors of '{model.name}' from '{source.name}' in {path}")
+
+
+def new_run(opts: TrainOptions, preset: Preset, log: _Log) -> tuple[DBDModel, _Progress]:
+    """A seeded new model with the ``backbone_weights`` and ``init`` weights loaded."""
+    torch.manual_seed(opts.seed)
+    model = build_model(opts.model, preset)
+    if opts.backbone_weights is not None:
+        state = read_vgg16_state(opts.backbone_weights)
+        for backbone in model.backbones():
+            load_vgg16_weights(backbone, state, f"--backbone-weights '{opts.backbone_weights}'")
+        log(
+            f"loaded ImageNet VGG16 weights from {opts.backbone_weights} "
+            f"into {len(model.backbones())} backbone(s)"
+        )
+    if opts.init is not None:
+        load_init(model, opts.init, log)
+    return model, _Progress()
+
+
+def make_loader(
+    dataset: TrainingSet, batch_size: int, ranks: Ranks, seed: int, workers: int, pin: bool
+) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DistributedSampler]:
+    """A loader of this rank's share of each epoch; call ``sampler.set_epoch`` before each epoch.
+
+    The order is a permutation seeded by ``seed`` and the epoch, the same for every world size, so the
+    samples a step of N processes sees together are those one process sees with N times the batch.
+    """
+    sampler = torch.utils.data.DistributedSampler(
+        dataset, num_replicas=ranks.world, rank=ranks.rank, shuffle=True, seed=seed
+    )
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, sampler=sampler, num_workers=workers, pin_memory=pin
+    )
+    return loader, sampler
+
+
+@dataclass
+class _Stepper:
+    """One optimisation step: forward under autocast, summed loss, backward (scaled for fp16), Adam."""
+
+    net: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    device: torch.device
+    precision: str
+    scaler: torch.amp.GradScaler | None
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> float:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        x = x.to(self.device, non_blocking=True)
+        y = y.to(self.device, non_blocking=True)
+        with autocast(self.precision, self.device):
+            outputs = self.net(x)
+        loss = deep_supervision_loss([o.float() for o in outputs], y)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            loss.backward()
+            self.optimizer.step()
+        return float(loss.detach().item())
+
+
+def save_epoch(
+    out: Path, model: DBDModel, progress: _Progress, stepper: _Stepper, opts: TrainOptions, full: bool
+) -> Path:
+    """Write ``last.pt`` (and ``epoch-NNN.pt`` after a full epoch) and the loss files."""
+    extra = {
+        "epoch": progress.epoch,
+        "step": progress.step,
+        "optimizer": stepper.optimizer.state_dict(),
+        "history": progress.history,
+        "seed": opts.seed,
+        "freeze": opts.freeze,
+    }
+    if stepper.scaler is not None:
+        extra["scaler"] = stepper.scaler.state_dict()
+    if full:
+        save_checkpoint(out / f"epoch-{progress.epoch:03d}.pt", model, **extra)
+    path = save_checkpoint(out / "last.pt", model, **extra)
+    write_loss_files(out, progress.history)
+    return path
+
+
+class _Clock:
+    """Training time of this run, agreed on by every process after each step."""
+
+    def __init__(self, limit_minutes: float | None, before: float = 0.0):
+        self.t0 = time.monotonic()
+        self.limit = None if limit_minutes is None else limit_minutes * 60.0
+        self.synced = 0.0  # the largest elapsed time over the processes at the last step
+        self.before = before  # training seconds of the run before a resume (the loss.csv clock)
+
+    def local(self) -> float:
+        return time.monotonic() - self.t0
+
+    def fraction(self) -> float | None:
+        return None if self.limit is None else self.synced / self.limit
+
+    def expired(self) -> bool:
+        return self.limit is not None and self.synced >= self.limit
+
+
+def run_epoch(
+    loader: torch.utils.data.DataLoader,
+    stepper: _Stepper,
+    state: _Progress,
+    epoch: int,
+    schedule: tuple[float, int, int],
+    clock: _Clock,
+    ranks: Ranks,
+    progress: bool | None,
+) -> tuple[list[float], bool]:
+    """Train one epoch (or until the time limit); return its step losses and whether time ran out.
+
+    ``schedule`` is (base learning rate, total steps of the run, total epochs).
+    """
+    from tqdm.auto import tqdm
+
+    base_lr, total_steps, epochs = schedule
+    bar = tqdm(
+        total=len(loader),
+        desc=f"epoch {epoch + 1}/{epochs}",
+        unit="batch",
+        leave=False,
+        disable=True if not ranks.main else ((not progress) if progress is not None else None),
+        dynamic_ncols=True,
+    )
+    losses = []
+    timed_out = False
+    for x, y, _names in loader:
+        lr = cosine_lr(base_lr, state.step / total_steps, clock.fraction())
+        loss, clock.synced = distributed.mean_and_max(ranks, stepper(x, y, lr), clock.local())
+        state.step += 1
+        losses.append(loss)
+        state.history.append((epoch + 1, state.step, loss, round(clock.before + clock.synced, 3), lr))
+        bar.set_postfix(loss=f"{loss:.4f}")
+        bar.update(1)
+        if not math.isfinite(loss):
+            bar.close()
+            raise DbdError(f"the loss became {loss} at step {state.step}; lower --lr")
+        if clock.expired():
+            timed_out = True
+            break
+    bar.close()
+    return losses, timed_out
+
+
 def train(
     opts: TrainOptions,
     sources: Sequence[DatasetIndex],
@@ -175,6 +486,8 @@ def train(
     progress: bool | None = None,
 ) -> TrainResult:
     """Train a model on pairs and write checkpoints, the loss curve and a log to ``opts.out``.
+
+    Under ``torchrun`` every process calls this; they train one DistributedDataParallel model.
 
     Parameters
     ----------
@@ -195,160 +508,79 @@ def train(
     DbdError
         Bad options, a finished run in ``out`` without ``resume``, a checkpoint of another model.
     """
-    from tqdm.auto import tqdm
+    preset = effective_preset(opts)
+    epochs = check_options(opts, preset)
+    ranks = distributed.ranks_from_env()
+    device = resolve_device(opts.device, ranks)
+    check_precision(opts.precision, device)
+    last = prepare_out(opts, ranks)
+    created = distributed.start(ranks, device)
+    try:
+        log = _Log(last.parent / "train.log" if ranks.main else None, echo)
+        model, state = resume_run(opts, last, log) if opts.resume else new_run(opts, preset, log)
+        return _train_model(opts, sources, model, state, epochs, ranks, device, log, progress)
+    finally:
+        distributed.stop(created)
 
-    preset = get_preset(opts.preset)
-    if opts.batch_size is not None:
-        if opts.batch_size < 1:
-            raise DbdError(f"--batch-size must be at least 1, got {opts.batch_size}")
-        preset = replace(preset, batch_size=opts.batch_size)
-    if opts.lr is not None:
-        if not opts.lr > 0:
-            raise DbdError(f"--lr must be positive, got {opts.lr}")
-        preset = replace(preset, lr=opts.lr)
-    if opts.train_size is not None:
-        if opts.train_size < 16:
-            raise DbdError(f"--train-size must be at least 16, got {opts.train_size}")
-        preset = replace(preset, train_size=opts.train_size)
-    epochs = preset.epochs if opts.epochs is None else opts.epochs
-    if epochs < 1:
-        raise DbdError(f"--epochs must be at least 1, got {epochs}")
-    if opts.max_minutes is not None and not opts.max_minutes > 0:
-        raise DbdError(f"--max-minutes must be positive, got {opts.max_minutes}")
-    device = _device(opts.device)
-    out = Path(opts.out)
-    last = out / "last.pt"
-    if last.exists() and not opts.resume:
-        raise DbdError(
-            f"--out '{out}' already holds a training run (last.pt); "
-            "pass --resume to continue it or choose another --out"
-        )
-    if opts.resume and not last.exists():
-        raise DbdError(f"--resume: '{last}' does not exist; start a new run without --resume")
-    out.mkdir(parents=True, exist_ok=True)
-    log = _Log(out / "train.log", echo)
 
-    torch.manual_seed(opts.seed)
-    model = build_model(opts.model, preset)
-    optimizer_state = None
-    start_epoch, step, history = 0, 0, []
-    if opts.resume:
-        ckpt = read_checkpoint(last, "--resume checkpoint")
-        if ckpt.get("model") != opts.model:
-            raise DbdError(
-                f"--resume: '{last}' holds a '{ckpt.get('model')}' model, not '{opts.model}'; "
-                f"use --model {ckpt.get('model')}"
-            )
-        model = model_from_checkpoint(ckpt, last, opts.model, "--resume checkpoint")
-        preset = model.preset
-        optimizer_state = ckpt.get("optimizer")
-        start_epoch, step = int(ckpt.get("epoch", 0)), int(ckpt.get("step", 0))
-        history = [tuple(h) for h in ckpt.get("history", [])]
-        log(f"resuming '{opts.model}' from {last} after epoch {start_epoch}")
-    else:
-        if opts.backbone_weights is not None:
-            state = read_vgg16_state(opts.backbone_weights)
-            for backbone in model.backbones():
-                load_vgg16_weights(backbone, state, f"--backbone-weights '{opts.backbone_weights}'")
-            log(
-                f"loaded ImageNet VGG16 weights from {opts.backbone_weights} "
-                f"into {len(model.backbones())} backbone(s)"
-            )
-        if opts.init is not None:
-            ckpt = read_checkpoint(opts.init, "--init")
-            init_model = model_from_checkpoint(ckpt, opts.init, opts.model, "--init")
-            if (
-                init_model.preset.width != preset.width
-                or init_model.preset.refine_width != preset.refine_width
-            ):
-                raise DbdError(f"--init '{opts.init}' was trained with another preset; use the same --preset")
-            model.load_state_dict(init_model.state_dict())
-            log(f"initialised '{opts.model}' from {opts.init}")
+def _train_model(
+    opts: TrainOptions,
+    sources: Sequence[DatasetIndex],
+    model: DBDModel,
+    state: _Progress,
+    epochs: int,
+    ranks: Ranks,
+    device: torch.device,
+    log: _Log,
+    progress: bool | None,
+) -> TrainResult:
+    preset = model.preset
+    trainable = model.freeze(opts.freeze)
     model.to(device).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr)
-    if optimizer_state is not None:
-        optimizer.load_state_dict(optimizer_state)
+    net = model
+    if ranks.distributed:
+        ids = [device.index] if device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=preset.lr)
+    if state.optimizer is not None:
+        optimizer.load_state_dict(state.optimizer)
+    scaler = torch.amp.GradScaler("cuda") if opts.precision == "fp16" else None
+    if scaler is not None and state.scaler:
+        scaler.load_state_dict(state.scaler)
+    stepper = _Stepper(net, optimizer, device, opts.precision, scaler)
 
     dataset = TrainingSet(sources, preset.train_size, preset.crop, seed=opts.seed)
-    batches = math.ceil(len(dataset) / preset.batch_size)
-    total_steps = epochs * batches
-    log(
-        f"training '{opts.model}' (preset {opts.preset}, "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters) on {len(dataset)} pairs, "
-        f"epochs {start_epoch + 1}..{epochs}, batch {preset.batch_size}, lr {preset.lr:g}, "
-        f"seed {opts.seed}, device {device}"
+    loader, sampler = make_loader(
+        dataset, preset.batch_size, ranks, opts.seed, opts.workers, pin=device.type == "cuda"
     )
-    elapsed0 = history[-1][3] if history else 0.0
-    t0 = time.monotonic()
-    limit = None if opts.max_minutes is None else opts.max_minutes * 60.0
+    schedule = (preset.lr, epochs * len(loader), epochs)
+    log(
+        f"training '{opts.model}' (preset {opts.preset}, {trainable:,} of "
+        f"{sum(p.numel() for p in model.parameters()):,} parameters, --freeze {opts.freeze}) on "
+        f"{len(dataset)} pairs, epochs {state.epoch + 1}..{epochs}, batch {preset.batch_size} x "
+        f"{ranks.world} process(es), lr {preset.lr:g}, seed {opts.seed}, device {device}, {opts.precision}"
+    )
+    clock = _Clock(opts.max_minutes, state.history[-1][3] if state.history else 0.0)
     stopped = "epochs"
-    completed = start_epoch
-    ckpt_path = last
+    ckpt_path = Path(opts.out) / "last.pt"
+    start_epoch = state.epoch
     for epoch in range(start_epoch, epochs):
         dataset.set_epoch(epoch)
-        order = torch.Generator().manual_seed(opts.seed * 100003 + epoch)
-        loader = torch.utils.data.DataLoader(
-            dataset, batch_size=preset.batch_size, shuffle=True, generator=order
-        )
-        bar = tqdm(
-            total=batches,
-            desc=f"epoch {epoch + 1}/{epochs}",
-            unit="batch",
-            leave=False,
-            disable=(not progress) if progress is not None else None,
-            dynamic_ncols=True,
-        )
-        losses = []
-        for x, y, _names in loader:
-            lr = cosine_lr(
-                preset.lr, step / total_steps, None if limit is None else (time.monotonic() - t0) / limit
-            )
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x, y = x.to(device), y.to(device)
-            loss = deep_supervision_loss(model(x), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            elapsed = elapsed0 + time.monotonic() - t0
-            losses.append(loss.item())
-            history.append((epoch + 1, step, losses[-1], round(elapsed, 3), lr))
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
-            bar.update(1)
-            if not math.isfinite(losses[-1]):
-                bar.close()
-                raise DbdError(f"the loss became {losses[-1]} at step {step}; lower --lr")
-            if limit is not None and time.monotonic() - t0 >= limit:
-                stopped = "time"
-                break
-        bar.close()
-        completed = done = epoch + (1 if stopped == "epochs" else 0)
-        extra = {
-            "epoch": done,
-            "step": step,
-            "optimizer": optimizer.state_dict(),
-            "history": history,
-            "seed": opts.seed,
-        }
-        model_cpu = model.to("cpu")
-        if stopped == "epochs":
-            save_checkpoint(out / f"epoch-{done:03d}.pt", model_cpu, **extra)
-        ckpt_path = save_checkpoint(last, model_cpu, **extra)
-        model.to(device)
-        write_loss_files(out, history)
-        mean = sum(losses) / max(len(losses), 1)
+        sampler.set_epoch(epoch)
+        losses, timed_out = run_epoch(loader, stepper, state, epoch, schedule, clock, ranks, progress)
+        state.epoch = epoch + (0 if timed_out else 1)
+        if ranks.main:
+            ckpt_path = save_epoch(Path(opts.out), model, state, stepper, opts, full=not timed_out)
         log(
-            f"epoch {epoch + 1}: mean loss {mean:.4f} over {len(losses)} steps, "
-            f"{history[-1][3] if history else 0:.0f} s"
+            f"epoch {epoch + 1}: mean loss {sum(losses) / max(len(losses), 1):.4f} over {len(losses)} "
+            f"steps, {state.history[-1][3] if state.history else 0:.0f} s"
         )
-        if stopped == "time":
-            log(
-                f"stopped after --max-minutes {opts.max_minutes:g} during epoch {epoch + 1}; "
-                f"checkpoint {last}"
-            )
+        if timed_out:
+            stopped = "time"
+            log(f"stopped after --max-minutes {opts.max_minutes:g} in epoch {epoch + 1}; saved {ckpt_path}")
             break
     if start_epoch >= epochs:
         log(f"nothing to do: the run already completed {start_epoch} epochs (raise --epochs)")
+    distributed.barrier(ranks)
     model.eval()
-    return TrainResult(model, ckpt_path, completed, history, stopped)
+    return TrainResult(model, ckpt_path, state.epoch, state.history, stopped)

@@ -46,8 +46,31 @@ from dbdbench.cli import options
     type=click.Path(dir_okay=False, path_type=str),
     help="Local torchvision VGG16 state dict (features.0.weight ... features.28.bias); paper preset.",
 )
-@click.option("--device", default="cpu", help="cpu or cuda.")
-@click.option("--batch-size", type=click.IntRange(min=1), help="Override the preset's batch size.")
+@click.option(
+    "--freeze",
+    type=click.Choice(["none", "backbone", "btbnet"]),
+    default="none",
+    help="Fix part of the network: the VGG16 backbones, or the whole BTBNet (train only the "
+    "refinement network on the BTBNet given by --init, as the TPAMI ablations do).",
+)
+@click.option(
+    "--device",
+    default="auto",
+    metavar="auto|cpu|cuda",
+    help="auto: CUDA when PyTorch sees a GPU, else the CPU (cuda:N also works; under torchrun each "
+    "process takes the GPU of its local rank).",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["fp32", "bf16", "fp16"]),
+    default="fp32",
+    help="Autocast the forward pass to bfloat16 or float16 (fp16 with loss scaling, CUDA only).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help="Override the preset's batch size (per process under torchrun).",
+)
 @click.option(
     "--lr",
     type=options.FiniteFloat(min=0, min_open=True),
@@ -61,15 +84,28 @@ from dbdbench.cli import options
 @click.option(
     "--threads", type=click.IntRange(min=1), help="PyTorch CPU threads [default: PyTorch's choice]."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=0,
+    help="DataLoader worker processes that read and augment images for each training process "
+    "(0: in the training process). Multi-GPU / multi-node runs use torchrun, not this option.",
+)
 def command(
     model, list_models, data, datasets, roots, splits, out, preset, init, resume, epochs, max_minutes, seed,
-    backbone_weights, device, batch_size, lr, train_size, threads,
+    backbone_weights, freeze, device, precision, batch_size, lr, train_size, threads, workers,
 ):  # fmt: skip
     """Train a BTBNet / BTBCRL defocus blur detector on image + mask pairs.
 
     Writes OUT/last.pt, OUT/epoch-NNN.pt, OUT/loss.csv, OUT/loss.png and OUT/train.log. The paper's
-    strategies (train on CUHK; pre-train on simulated data, then fine-tune with --init) are listed in
-    docs/deep.md. Use a checkpoint with: dbdbench predict --method NAME --checkpoint OUT/last.pt.
+    strategies (train on CUHK; pre-train on simulated data, then fine-tune with --init; train CRLNet
+    on a fixed BTBNet with --freeze btbnet) are listed in docs/deep.md. Use a checkpoint with:
+    dbdbench predict --method NAME --checkpoint OUT/last.pt.
+
+    \b
+    Several GPUs or nodes: launch with torchrun (DistributedDataParallel), e.g.
+      torchrun --nproc_per_node 4 -m dbdbench train --model btbcrl --preset paper ...
+    Rank 0 writes OUT; --batch-size is per process.
     """
     from pathlib import Path
 
@@ -126,6 +162,9 @@ def command(
         batch_size=batch_size,
         lr=lr,
         train_size=train_size,
+        freeze=freeze,
+        precision=precision,
+        workers=workers,
     )
     result = train(opts, sources, echo=lambda msg: click.echo(msg, err=True))
     click.echo(f"{result.checkpoint}")

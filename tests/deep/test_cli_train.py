@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import _deep_skip  # noqa: F401  (skips this module without PyTorch)
+from _deep_skip import torch
 from click.testing import CliRunner
 
 from dbdbench.baselines.deep.catalog import MODELS
@@ -52,3 +52,14 @@ def test_user_errors_are_one_line(tiny_data, tmp_path):
     one_line_error(invoke("--model", "btbnet", "--data", str(tmp_path / "none"), "--out", str(out)), "none")
     one_line_error(invoke("--model", "btbnet", "--out", str(out)), "--data")
     one_line_error(invoke("--model", "btbnet", *base, "--dataset", "cuhk"), "--root")
+
+
+def test_device_precision_and_workers_errors_are_one_line(tiny_data, tmp_path):
+    base = ["--model", "vgg-fc", "--data", str(tiny_data), "--out", str(tmp_path / "run")]
+    if not torch.cuda.is_available():
+        one_line_error(invoke(*base, "--device", "cuda"), "no CUDA device", "--device cpu")
+    one_line_error(invoke(*base, "--device", "tpu"), "--device 'tpu' is not a PyTorch device")
+    one_line_error(invoke(*base, "--device", "cpu", "--precision", "fp16"), "fp16 needs a CUDA device")
+    one_line_error(invoke(*base, "--workers", "-1"), "--workers must be 0 or more")
+    one_line_error(invoke(*base, "--freeze", "btbnet"), "--freeze btbnet", "--init")
+    assert not (tmp_path / "run" / "last.pt").exists()

@@ -67,14 +67,32 @@ def test_untrained_cascade_passes_the_smallest_map_up_unchanged():
     torch.testing.assert_close(outs[-1], expected)
 
 
-def test_shared_and_unshared_cascades_differ_by_two_residual_steps():
+def test_crlnet_has_a_first_rlnet_and_shared_or_separate_residual_steps():
+    # TPAMI: step 1's RLNet refines the full map; the other steps learn residuals with shared
+    # parameters (btbcrl) or, in the ablation, with one set each (btbcrl-unshared).
     p = PRESETS["tiny"]
     w, d = p.refine_width, p.refine_depth
-    step = (4 * w * 9 + w) + d * (w * w * 9 + w) + (w * 9 + 1)
-    shared = count_parameters(build_model("btbcrl", "tiny"))
-    assert count_parameters(build_model("btbcrl-unshared", "tiny")) - shared == 2 * step
-    # MSCRL drops the three image channels of the head convolution
-    assert shared - count_parameters(build_model("mscrl", "tiny")) == 3 * w * 9
+    step = (4 * w * 9 + w) + d * (w * w * 9 + w) + (w * 9 + 1)  # head, body, tail of one RLNet
+    streams = count_parameters(build_model("btbnet", "tiny"))
+    shared = build_model("btbcrl", "tiny")
+    unshared = build_model("btbcrl-unshared", "tiny")
+    assert count_parameters(shared) - streams == 2 * step  # first + one shared residual RLNet
+    assert count_parameters(unshared) - streams == 3 * step  # first + one per residual step
+    assert len(shared.refine.residual) == 1 and len(unshared.refine.residual) == 2
+    # MSCRL drops the three image channels of both head convolutions
+    assert count_parameters(shared) - count_parameters(build_model("mscrl", "tiny")) == 2 * 3 * w * 9
+
+
+def test_the_shared_residual_rlnet_runs_at_every_residual_step():
+    # a hook on the shared RLNet sees the two residual steps at the 0.8 and 1.0 stream sizes
+    model = build_model("btbcrl", "tiny")
+    seen = []
+    model.refine.residual[0].register_forward_hook(lambda m, i, o: seen.append(tuple(o[0].shape[-2:])))
+    first = []
+    model.refine.first.register_forward_hook(lambda m, i, o: first.append(tuple(o[0].shape[-2:])))
+    with torch.no_grad():
+        model(torch.rand(1, 3, 50, 40))
+    assert first == [(30, 24)] and seen == [(40, 32), (50, 40)]
 
 
 def test_too_small_input_is_a_clear_error():

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from _deep_skip import torch
 
+from dbdbench.baselines.deep.btbnet import resize
 from dbdbench.baselines.deep.catalog import MODELS
 from dbdbench.baselines.deep.checkpoint import save_checkpoint
 from dbdbench.baselines.deep.data import to_tensor_image
-from dbdbench.baselines.deep.models import build_model
-from dbdbench.baselines.deep.predictor import predict_map
+from dbdbench.baselines.deep.models import PRESETS, build_model
+from dbdbench.baselines.deep.predictor import input_shape, predict_map
 from dbdbench.baselines.registry import get_method
 from dbdbench.errors import DbdError
 
@@ -27,7 +29,7 @@ def test_every_model_is_a_registered_deep_method():
     for name in MODELS:
         method = get_method(name)
         assert method.kind == "deep"
-        assert method.params == {"checkpoint": "", "device": "cpu"}
+        assert method.params == {"checkpoint": "", "device": "auto", "test_size": "auto"}
 
 
 def test_checkpoint_round_trip_gives_identical_maps(tmp_path, image):
@@ -42,6 +44,42 @@ def test_checkpoint_round_trip_gives_identical_maps(tmp_path, image):
     assert 0 <= got.min() and got.max() <= 1
     assert np.array_equal(got, expected)
     assert np.array_equal(func(image, checkpoint=str(path)), got)  # cached model, same answer
+
+
+def test_test_size_resizes_like_the_authors_for_whole_image_presets(tmp_path, image):
+    # a preset trained on whole images resized to 48 x 48: by default the photo is resized to 48 x 48,
+    # predicted, and the map resized back (as Zhao et al. test on 320 x 320 copies); "native" runs
+    # at the photo's size; an integer N at N x N.
+    torch.manual_seed(5)
+    preset = replace(PRESETS["tiny"], crop=False, train_size=48)
+    model = build_model("btbnet", preset).eval()
+    with torch.no_grad():
+        for k, p in enumerate(model.parameters()):  # a non-trivial map: random weights of any scale
+            p.add_(0.05 * torch.randn_like(p) * (k % 3))
+    path = save_checkpoint(tmp_path / "whole.pt", model)
+    x = to_tensor_image(image)[None]
+
+    def expected(side):
+        with torch.no_grad():
+            logit = model(resize(x, (side, side)))[-1]
+        return torch.sigmoid(resize(logit, (37, 53)))[0, 0].numpy()
+
+    auto = predict_map(image, model="btbnet", checkpoint=str(path))
+    np.testing.assert_allclose(auto, expected(48), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        predict_map(image, model="btbnet", checkpoint=str(path), test_size="64"), expected(64), atol=1e-6
+    )
+    with torch.no_grad():
+        native = torch.sigmoid(model(x)[-1])[0, 0].numpy()
+    got = predict_map(image, model="btbnet", checkpoint=str(path), test_size="native")
+    np.testing.assert_allclose(got, native, rtol=0, atol=1e-6)
+    assert got.shape == auto.shape == (37, 53) and np.abs(got - auto).max() > 1e-3
+    assert input_shape("auto", PRESETS["paper"], 480, 640) == (320, 320)
+    assert input_shape("auto", PRESETS["tiny"], 480, 640) == (480, 640)  # tiny trains on native crops
+    with pytest.raises(DbdError, match="test_size=big: give auto, native or a positive number"):
+        predict_map(image, model="btbnet", checkpoint=str(path), test_size="big")
+    with pytest.raises(DbdError, match="test_size 20x20 is 20x20 pixels, smaller than the 27x27"):
+        predict_map(image, model="btbnet", checkpoint=str(path), test_size="20")
 
 
 def test_missing_or_empty_checkpoint_is_refused(tmp_path, image):

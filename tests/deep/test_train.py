@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import time
 
 import pytest
 from _deep_skip import torch
@@ -23,13 +24,17 @@ def run(data, out, model="btbnet-1s", **kw):
 
 
 def test_run_writes_checkpoints_loss_curve_and_log(tiny_data, tmp_path):
+    t = time.monotonic()
     result = run(tiny_data, tmp_path / "out", epochs=2)
+    wall = time.monotonic() - t
     out = tmp_path / "out"
     assert result.epochs == 2 and result.stopped == "epochs"
     assert {p.name for p in out.glob("*.pt")} == {"epoch-001.pt", "epoch-002.pt", "last.pt"}
     rows = list(csv.DictReader((out / "loss.csv").open()))
     assert len(rows) == 4 == len(result.history)  # 6 pairs / batch 3 = 2 steps per epoch
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    seconds = [float(r["seconds"]) for r in rows]  # training time since the start of the run
+    assert seconds == sorted(seconds) and 0 < seconds[-1] <= wall
     assert (out / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     log = (out / "train.log").read_text()
     assert "epoch 2: mean loss" in log
@@ -64,14 +69,73 @@ def test_time_limit_stops_with_a_checkpoint(tiny_data, tmp_path):
     assert read_checkpoint(tmp_path / "out" / "last.pt")["step"] == 1
 
 
-def test_existing_run_needs_resume_and_init_needs_the_same_model(tiny_data, tmp_path):
+def test_existing_run_needs_resume_and_init_needs_shared_parameters(tiny_data, tmp_path):
     run(tiny_data, tmp_path / "out", epochs=1)
     with pytest.raises(DbdError, match="--resume"):
         run(tiny_data, tmp_path / "out", epochs=1)
-    with pytest.raises(DbdError, match="holds a 'btbnet-1s' model"):
-        run(tiny_data, tmp_path / "other", model="vgg-fc", epochs=1, init=tmp_path / "out" / "last.pt")
+    btbnet = build_model("btbnet", "tiny")
+    save_checkpoint(tmp_path / "btbnet.pt", btbnet)
+    with pytest.raises(DbdError, match="holds a 'btbnet' model, which shares no parameters with 'vgg-fc'"):
+        run(tiny_data, tmp_path / "other", model="vgg-fc", epochs=1, init=tmp_path / "btbnet.pt")
     with pytest.raises(DbdError, match="does not exist"):
         run(tiny_data, tmp_path / "x", epochs=1, init=tmp_path / "missing.pt")
+
+
+def frozen_run(tiny_data, out, freeze, init, model="btbcrl"):
+    return run(tiny_data, out, model=model, epochs=1, freeze=freeze, init=init, lr=1e-2)
+
+
+def test_freeze_btbnet_trains_only_the_refinement_on_the_init_btbnet(tiny_data, tmp_path):
+    # TPAMI ablations: "fixing BTBNet to train CRLNet" from the weights of a trained BTBNet
+    base = run(tiny_data, tmp_path / "btbnet", model="btbnet", epochs=1)
+    init = tmp_path / "btbnet" / "last.pt"
+    result = frozen_run(tiny_data, tmp_path / "crl", "btbnet", init)
+    before, after = base.model.state_dict(), result.model.state_dict()
+    streams = [k for k in after if not k.startswith("refine.")]
+    assert streams and all(torch.equal(after[k], before[k]) for k in streams)
+    fresh = build_model("btbcrl", "tiny").state_dict()
+    moved = [k for k in after if k.startswith("refine.") and not torch.equal(after[k], fresh[k])]
+    assert "refine.first.tail.weight" in moved and "refine.residual.0.tail.weight" in moved
+    assert read_checkpoint(tmp_path / "crl" / "last.pt")["freeze"] == "btbnet"
+    with pytest.raises(DbdError, match="was started with --freeze btbnet"):
+        run(tiny_data, tmp_path / "crl", model="btbcrl", epochs=2, resume=True)
+
+
+def test_freeze_btbnet_needs_an_init_btbnet_and_a_refinement(tiny_data, tmp_path):
+    with pytest.raises(DbdError, match="give it with --init"):
+        frozen_run(tiny_data, tmp_path / "a", "btbnet", None)
+    save_checkpoint(tmp_path / "one.pt", build_model("btbnet-1s", "tiny"))
+    with pytest.raises(DbdError, match="'btbnet-1s' model, which shares no parameters with 'btbcrl'"):
+        frozen_run(tiny_data, tmp_path / "b", "btbnet", tmp_path / "one.pt")
+    save_checkpoint(tmp_path / "btbnet.pt", build_model("btbnet", "tiny"))
+    with pytest.raises(DbdError, match="has no refinement network"):
+        frozen_run(tiny_data, tmp_path / "c", "btbnet", tmp_path / "btbnet.pt", model="btbnet")
+    with pytest.raises(DbdError, match="unknown --freeze 'head'"):
+        frozen_run(tiny_data, tmp_path / "d", "head", None)
+
+
+def test_freeze_backbone_fixes_only_the_vgg_layers(tiny_data, tmp_path):
+    torch.manual_seed(0)  # new_run seeds with the run's seed 0: the same initial weights
+    start = build_model("btbnet-1s", "tiny").state_dict()
+    result = run(tiny_data, tmp_path / "out", epochs=1, freeze="backbone", lr=1e-2)
+    after = result.model.state_dict()
+    backbone = [k for k in after if ".backbone." in k]
+    assert backbone and all(torch.equal(after[k], start[k]) for k in backbone)
+    assert not torch.equal(after["net.heads.3.weight"], start["net.heads.3.weight"])
+
+
+def test_bf16_autocast_and_loader_workers(tiny_data, tmp_path):
+    fp32 = run(tiny_data, tmp_path / "fp32", epochs=1)
+    workers = run(tiny_data, tmp_path / "workers", epochs=1, workers=2)
+    assert [h[2] for h in workers.history] == [h[2] for h in fp32.history]  # same samples, same order
+    bf16 = run(tiny_data, tmp_path / "bf16", epochs=1, precision="bf16")
+    # bfloat16 keeps 8 bits of mantissa: the summed loss agrees to about 1 %
+    for a, b in zip(bf16.history, fp32.history, strict=True):
+        assert a[2] == pytest.approx(b[2], rel=0.03)
+    with pytest.raises(DbdError, match="fp16 needs a CUDA device"):
+        run(tiny_data, tmp_path / "fp16", epochs=1, precision="fp16", device="cpu")
+    with pytest.raises(DbdError, match="unknown --precision"):
+        run(tiny_data, tmp_path / "fp8", epochs=1, precision="fp8")
 
 
 def test_init_starts_from_the_checkpoint_weights(tiny_data, tmp_path):
