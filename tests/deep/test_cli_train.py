@@ -60,6 +60,6 @@ def test_device_precision_and_workers_errors_are_one_line(tiny_data, tmp_path):
         one_line_error(invoke(*base, "--device", "cuda"), "no CUDA device", "--device cpu")
     one_line_error(invoke(*base, "--device", "tpu"), "--device 'tpu' is not a PyTorch device")
     one_line_error(invoke(*base, "--device", "cpu", "--precision", "fp16"), "fp16 needs a CUDA device")
-    one_line_error(invoke(*base, "--workers", "-1"), "--workers must be 0 or more")
+    one_line_error(invoke(*base, "--workers", "-1"), "'--workers': -1 is not in the range")
     one_line_error(invoke(*base, "--freeze", "btbnet"), "--freeze btbnet", "--init")
     assert not (tmp_path / "run" / "last.pt").exists()

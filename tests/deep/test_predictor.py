@@ -122,7 +122,9 @@ try:
     method.func(np.zeros((32, 32, 3), np.uint8), checkpoint="model.pt")
 except DbdError as exc:
     print("predict:", exc)
-result = CliRunner().invoke(main, ["train", "--model", "btbcrl", "--data", ".", "--out", "x"])
+import os
+os.makedirs("d")
+result = CliRunner().invoke(main, ["train", "--model", "btbcrl", "--data", "d", "--out", "x"])
 print("train:", result.exit_code, result.output.strip())
 """
 
