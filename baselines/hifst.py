@@ -40,11 +40,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from dbdbench.baselines.edge_filters import domain_transform_rf
 from dbdbench.baselines.imageops import (
     as_rgb,
     dct_matrix,
     detector,
-    domain_transform_rf,
     entropy_filter_matlab,
     minmax,
     rgb2gray_matlab,
