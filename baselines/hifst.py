@@ -51,6 +51,7 @@ from dbdbench.baselines.imageops import (
     single_blas_thread,
 )
 from dbdbench.baselines.registry import Method, register
+from dbdbench.errors import DbdError
 
 SCALES = (7, 15, 31, 63)
 # Pixels per tile of the coefficient stage (bounds its working memory to about 40 MB).
@@ -124,17 +125,18 @@ class _Workspace:
         return flat[:size].reshape(shape)
 
 
-def _fold(src, m, axis, length, even, odd) -> None:
+def _fold(src, m, axis, length, even, odd, step: int = 1) -> None:
     """Even and odd folds of the length-``m`` windows along ``axis`` of ``src``.
 
     Fills ``even`` and ``odd``, which have a leading axis of size ``m // 2 + 1`` and ``m // 2`` and
-    ``length`` window positions along ``axis``: ``even[k][.., c, ..] = src[.., c + k, ..] +
-    src[.., c + m - 1 - k, ..]`` (``even[m // 2]`` is the centre), ``odd[k]`` the difference.
+    ``length`` window positions along ``axis``, every ``step``-th: ``even[k][.., c, ..] =
+    src[.., step c + k, ..] + src[.., step c + m - 1 - k, ..]`` (``even[m // 2]`` is the centre),
+    ``odd[k]`` the difference.
     """
     h = m // 2
 
     def window(k):
-        return src[(slice(None),) * axis + (slice(k, k + length),)]
+        return src[(slice(None),) * axis + (slice(k, k + step * (length - 1) + 1, step),)]
 
     for k in range(h):
         a, b = window(k), window(m - 1 - k)
@@ -143,7 +145,7 @@ def _fold(src, m, axis, length, even, odd) -> None:
     even[h] = window(h)
 
 
-def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace) -> None:
+def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace, stride: int = 1) -> None:
     """High-frequency DCT coefficients (signed) of every window centred in one tile.
 
     Parameters
@@ -151,7 +153,8 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
     gp : ndarray, shape (H + 62, W + 62), float32
         Zero-padded gradient magnitude.
     rows, cols : slice
-        The tile, in unpadded image coordinates.
+        The tile, in coordinates of the grid of every ``stride``-th pixel (image coordinates when
+        ``stride`` is 1): its windows are centred on image pixels ``stride * rows``, ``stride * cols``.
     scales : sequence of _Scale
     out : ndarray, shape (BLOCK * sum of scale widths, th * tw), float32
         Coefficient-major: one column per pixel of the tile (row-major). For each scale and block
@@ -160,6 +163,8 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
         write there directly. Rows outside the triangles (``_waste_index``) are left arbitrary.
     ws : _Workspace
         Scratch buffers.
+    stride : int
+        Step between window centres.
     """
     pad = max(s.m for s in scales) // 2
     th, tw = rows.stop - rows.start, cols.stop - cols.start
@@ -169,12 +174,13 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
         m, h = sc.m, sc.m // 2
         nb = len(sc.je)
         o = pad - h
-        g = gp[rows.start + o : rows.stop + o + m - 1, cols.start + o : cols.stop + o + m - 1]
+        y0, x0 = stride * rows.start + o, stride * cols.start + o
+        g = gp[y0 : y0 + stride * (th - 1) + m, x0 : x0 + stride * (tw - 1) + m]
         wp = g.shape[1]
         # Column transform: v[u, r, c] = sum_x D[u, x] g[r + x, c], u padded to whole blocks
         # with zeros (the padding is excluded as waste).
         ev, od = ws.get("ev", (h + 1, th, wp)), ws.get("od", (h, th, wp))
-        _fold(g, m, 0, th, ev, od)
+        _fold(g, m, 0, th, ev, od, stride)
         v = ws.get("v", (nb * BLOCK, th, wp))
         v[m:] = 0.0
         np.matmul(sc.even, ev.reshape(h + 1, -1), out=v[0:m:2].reshape(h + 1, -1))
@@ -182,7 +188,7 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
         # Row transform: coefficient (u, w) = sum_y D[w, y] v[u, r, c + y], one product per
         # block of u and parity of w over all pixels of the tile.
         even, odd = ws.get("even", (h + 1, nb * BLOCK, th, tw)), ws.get("odd", (h, nb * BLOCK, th, tw))
-        _fold(v, m, 2, tw, even, odd)
+        _fold(v, m, 2, tw, even, odd, stride)
         eb, ob = even.reshape(h + 1, nb, BLOCK * n), odd.reshape(h, nb, BLOCK * n)
         for b in range(nb):
             ne, no = h + 1 - sc.je[b], h - sc.jo[b]
@@ -199,6 +205,7 @@ def sorted_coefficient_layers(
     scales=SCALES,
     layers: int | None = None,
     tile_pixels: int = TILE_PIXELS,
+    stride: int = 1,
 ) -> np.ndarray:
     """The HiFST layers: per pixel, the smallest absolute high-frequency DCT coefficients, sorted.
 
@@ -212,25 +219,30 @@ def sorted_coefficient_layers(
         How many of the smallest values to keep (default: sum of scales + 1).
     tile_pixels : int
         Pixels per tile (bounds the working memory).
+    stride : int
+        Compute the layers at every ``stride``-th pixel of every ``stride``-th row (pixels
+        ``(stride i, stride j)``), 1 = every pixel.
 
     Returns
     -------
-    ndarray, shape (H, W, layers), dtype float32
+    ndarray, shape (ceil(H / stride), ceil(W / stride), layers), dtype float32
         Ascending along the last axis. Backed by a temporary file when larger than
         ``LAYERS_IN_MEMORY_BYTES``.
+
+    Raises
+    ------
+    DbdError
+        The temporary file cannot be created (disk full) or mapped (address-space limit).
     """
     scs = [_Scale.make(m) for m in scales]
     nl = layers if layers is not None else sum(scales) + 1
     width = sum(s.width for s in scs)
     waste = _waste_index(scs)
-    H, W = grad.shape
+    H, W = -(-grad.shape[0] // stride), -(-grad.shape[1] // stride)  # grid of window centres
     pad = max(scales) // 2
     gp = np.pad(np.asarray(grad, dtype=np.float32), pad)
     if H * W * nl * 4 > LAYERS_IN_MEMORY_BYTES:
-        fd, name = tempfile.mkstemp(prefix="dbdbench-hifst-", suffix=".f32")
-        os.close(fd)
-        result = np.memmap(name, dtype=np.float32, mode="w+", shape=(H, W, nl))
-        os.unlink(name)  # the mapping keeps the data until it is released
+        result = _file_backed((H, W, nl), grad.shape)
     else:
         result = np.empty((H, W, nl), dtype=np.float32)
     tw = min(W, tile_pixels)
@@ -243,7 +255,7 @@ def sorted_coefficient_layers(
             cols = slice(c0, min(W, c0 + tw))
             n = (rows.stop - rows.start) * (cols.stop - cols.start)
             coefs = buf[: BLOCK * width * n].reshape(BLOCK * width, n)
-            _tile_coefficients(gp, rows, cols, scs, coefs, ws)
+            _tile_coefficients(gp, rows, cols, scs, coefs, ws, stride)
             coefs[waste] = np.inf  # never among the smallest
             # Pixel-major, for a contiguous selection per pixel; the folds' memory is free now.
             pix = ws.get("even", (n, BLOCK * width))
@@ -255,6 +267,40 @@ def sorted_coefficient_layers(
             smallest = np.sort(pix[:, :nl], axis=1)
             result[rows, cols] = smallest.reshape(rows.stop - rows.start, cols.stop - cols.start, nl)
     return result
+
+
+def _file_backed(shape: tuple[int, ...], image_shape: tuple[int, int]) -> np.memmap:
+    """A float32 array in a temporary file, which is removed whatever happens.
+
+    The file's blocks are allocated up front, so that a full disk is an error here and not a
+    crash (SIGBUS) when a page of the mapping is first written; the name is unlinked as soon as the
+    mapping exists, or on any failure, so no file is left behind.
+    """
+    nbytes = int(np.prod(shape)) * 4
+    fd, name = tempfile.mkstemp(prefix="dbdbench-hifst-", suffix=".f32")
+    try:
+        try:
+            _allocate(fd, nbytes)
+            return np.memmap(name, dtype=np.float32, mode="r+", shape=shape)
+        except (OSError, MemoryError, ValueError) as exc:
+            h, w = image_shape
+            raise DbdError(
+                f"hifst: cannot keep the {nbytes / 2**30:.1f} GB of layers of a {w}x{h} photo in a "
+                f"temporary file in {os.path.dirname(name)} ({exc.__class__.__name__}: "
+                f"{getattr(exc, 'strerror', None) or exc}); free disk there (or set TMPDIR), or pass "
+                "--param stride=4 (16x less) or a smaller photo"
+            ) from None
+    finally:
+        os.close(fd)
+        os.unlink(name)  # an open mapping keeps the data until it is released
+
+
+def _allocate(fd: int, nbytes: int) -> None:
+    """Reserve ``nbytes`` of disk for the file ``fd`` (OSError when the disk is full)."""
+    if hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(fd, 0, nbytes)
+    else:
+        os.ftruncate(fd, nbytes)
 
 
 def _max_of_normalised_layers(layers: np.ndarray, rows_per_block: int = 64) -> np.ndarray:
@@ -293,6 +339,42 @@ def _sobel_magnitude(grey: np.ndarray) -> np.ndarray:
     return np.hypot(gx, gy)
 
 
+def filter_guide(grey: np.ndarray) -> np.ndarray:
+    """Guide of the final filter: min-max normalised grey, 3 x 3 Gaussian (sigma 1, zero border).
+
+    Parameters
+    ----------
+    grey : ndarray, shape (H, W), uint8
+
+    Returns
+    -------
+    ndarray, shape (H, W), float64, in [0, 1]
+    """
+    return cv2.filter2D(
+        minmax(grey.astype(np.float64)),
+        -1,
+        cv2.getGaussianKernel(3, 1.0) @ cv2.getGaussianKernel(3, 1.0).T,
+        borderType=cv2.BORDER_CONSTANT,
+    )
+
+
+def _upsample_grid(values: np.ndarray, stride: int, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear interpolation of values at pixels ``(stride i, stride j)`` to every pixel of
+    ``shape``; beyond the last grid row or column the nearest grid value is kept."""
+    h, w = shape
+    map_x = np.broadcast_to(np.arange(w, dtype=np.float32) / stride, (h, w))
+    map_y = np.broadcast_to((np.arange(h, dtype=np.float32) / stride)[:, None], (h, w))
+    return cv2.remap(
+        values.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    ).astype(np.float64)
+
+
+def _check_stride(stride) -> int:
+    if isinstance(stride, bool) or not isinstance(stride, int | np.integer) or stride < 1:
+        raise DbdError(f"hifst: stride={stride!r} must be an integer >= 1 (1 = every pixel; e.g. 4)")
+    return int(stride)
+
+
 @detector("hifst")
 def hifst(
     image: np.ndarray,
@@ -300,8 +382,9 @@ def hifst(
     sigma_r: float = 0.25,
     iterations: int = 3,
     entropy_window: int = 7,
+    stride: int = 1,
 ) -> np.ndarray:
-    """HiFST defocus/blur map (Golestaneh & Karam, CVPR 2017), every pixel.
+    """HiFST defocus/blur map (Golestaneh & Karam, CVPR 2017), every pixel or every ``stride``-th.
 
     Parameters
     ----------
@@ -313,26 +396,40 @@ def hifst(
         Iterations of that filter.
     entropy_window : int
         Side of the local-entropy window.
+    stride : int
+        1 (default): the layers at every pixel. S > 1: at every S-th pixel of every S-th row (as
+        the ``blur-detector`` port does), about S^2 times less work; their fused maximum ``T`` is
+        interpolated bilinearly to every pixel, and the entropy weighting and the image-guided
+        filter run at full size, so the map's edges still follow the photo's.
 
     Returns
     -------
     ndarray, shape (H, W), dtype float32
         Values in [0, 1], 1 = in-focus.
+
+    Raises
+    ------
+    DbdError
+        Bad ``stride``; not enough memory or temporary disk for the photo.
     """
+    stride = _check_stride(stride)
     rgb = as_rgb(image, method="hifst")
-    grey = _smoothed_grey(rgb)
-    with single_blas_thread():
-        layers = sorted_coefficient_layers(_sobel_magnitude(grey))
-    t = minmax(_max_of_normalised_layers(layers))
-    del layers
-    d = entropy_filter_matlab(t, entropy_window) * t
-    guide = cv2.filter2D(
-        minmax(grey.astype(np.float64)),
-        -1,
-        cv2.getGaussianKernel(3, 1.0) @ cv2.getGaussianKernel(3, 1.0).T,
-        borderType=cv2.BORDER_CONSTANT,
-    )
-    final = domain_transform_rf(d, guide, sigma_s, sigma_r, iterations)
+    try:
+        grey = _smoothed_grey(rgb)
+        with single_blas_thread():
+            layers = sorted_coefficient_layers(_sobel_magnitude(grey), stride=stride)
+        t = minmax(_max_of_normalised_layers(layers))
+        del layers
+        if stride > 1:
+            t = _upsample_grid(t, stride, grey.shape)
+        d = entropy_filter_matlab(t, entropy_window) * t
+        final = domain_transform_rf(d, filter_guide(grey), sigma_s, sigma_r, iterations)
+    except MemoryError:
+        h, w = rgb.shape[:2]
+        raise DbdError(
+            f"hifst: not enough memory for a {w}x{h} photo; pass --param stride=4 (16x less "
+            "for the layers), use fewer --workers, or a smaller photo"
+        ) from None
     return minmax(final).astype(np.float32)
 
 
@@ -341,7 +438,7 @@ register(
         name="hifst",
         func=hifst,
         citation="Golestaneh & Karam, CVPR 2017",
-        params={"sigma_s": 15.0, "sigma_r": 0.25, "iterations": 3, "entropy_window": 7},
+        params={"sigma_s": 15.0, "sigma_r": 0.25, "iterations": 3, "entropy_window": 7, "stride": 1},
         description="multiscale sorted high-frequency DCT coefficients of gradient magnitudes, every pixel",
     )
 )
