@@ -93,7 +93,7 @@ def _rf_direct(src: np.ndarray, guide: np.ndarray, sigma_s: float, sigma_r: floa
         sigma_h = sigma_s * math.sqrt(3) * 2 ** (n - i) / math.sqrt(4**n - 1)
         a = math.exp(-math.sqrt(2) / sigma_h)
 
-        def feedback(p, q):
+        def feedback(p, q, a=a):
             return a ** (1 + sigma_s / sigma_r * sum(abs(g[p][c] - g[q][c]) for c in range(g.shape[2])))
 
         for y in range(h):
@@ -187,7 +187,8 @@ def _jbf_direct(guide, src, sigma_colour, sigma_space):
                         continue
                     yy, xx = _reflect101(y + dy, h), _reflect101(x + dx, w)
                     d = sum(abs(guide[yy, xx, k] - guide[y, x, k]) for k in range(c))
-                    wgt = math.exp(-(dy * dy + dx * dx) / (2 * sigma_space**2) - d * d / (2 * sigma_colour**2))
+                    space = (dy * dy + dx * dx) / (2 * sigma_space**2)
+                    wgt = math.exp(-space - d * d / (2 * sigma_colour**2))
                     num += wgt * src[yy, xx]
                     den += wgt
             out[y, x] = num / den
