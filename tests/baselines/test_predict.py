@@ -183,14 +183,8 @@ def test_cli_writes_maps_and_reports_errors_in_one_line(image_dir, tmp_path):
 
 def test_cli_dataset(monkeypatch, image_dir, tmp_path):
     res = _cli(
-        "--method",
-        "lapvar",
-        "--dataset",
-        "cuhk",
-        "--root",
-        str(tmp_path / "nope"),
-        "--out",
-        str(tmp_path / "o"),
+        "--method", "lapvar", "--dataset", "cuhk", "--root", str(tmp_path / "nope"),
+        "--out", str(tmp_path / "o"),
     )
     assert res.exit_code == 2 and "nope" in res.output  # a missing root: one line, exit 2
     assert len(res.output.strip().splitlines()) == 1
