@@ -126,7 +126,8 @@ def superpixel_labels(image: np.ndarray, grid: int = SUPERPIXEL_GRID) -> np.ndar
     Achanta et al., IEEE TPAMI 2012); OpenCV's marker-controlled watershed (Meyer's flooding,
     F. Meyer, "Color image segmentation", IPA 1992) grows them over the CIELAB image until regions
     meet at colour edges (Neubert & Protzel's compact watershed, ICPR 2014, without the
-    compactness term). The watershed lines between regions join the neighbouring region.
+    compactness term). Each pixel of the watershed lines between regions joins the neighbouring
+    region of nearest colour.
 
     Parameters
     ----------
@@ -154,14 +155,29 @@ def superpixel_labels(image: np.ndarray, grid: int = SUPERPIXEL_GRID) -> np.ndar
     markers = np.zeros((h, w), np.int32)
     markers[ys[seeds, best], xs[seeds, best]] = seeds + 1
     cv2.watershed(lab, markers)  # in place; -1 on the lines between regions and the image frame
-    labels = np.maximum(markers, 0).astype(np.uint8)  # grid**2 <= 255 labels
-    kernel = np.ones((3, 3), np.uint8)
+    return _join_lines(np.maximum(markers, 0), lab.astype(np.int32))
+
+
+def _join_lines(labels: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Labels 1.. with the 0 pixels (watershed lines) given to the 4-neighbour of nearest colour
+    (L1), so a line pixel on a colour edge joins its own side; returns labels - 1."""
+    labels = labels.copy()
+    h, w = labels.shape
+    lp = np.pad(labels, 1)
+    cp = np.pad(colour, ((1, 1), (1, 1), (0, 0)))
     while True:
-        line = labels == 0
-        if not line.any():
-            break
-        labels[line] = cv2.dilate(labels, kernel)[line]
-    return labels.astype(np.int32) - 1
+        ys, xs = np.nonzero(labels == 0)
+        if ys.size == 0:
+            return labels - 1
+        best = np.zeros(ys.size, np.int32)
+        best_dist = np.full(ys.size, np.iinfo(np.int32).max)
+        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            nb = lp[ys + 1 + dy, xs + 1 + dx]
+            dist = np.abs(cp[ys + 1 + dy, xs + 1 + dx] - colour[ys, xs]).sum(axis=1)
+            better = (nb > 0) & (dist < best_dist)
+            best[better], best_dist[better] = nb[better], dist[better]
+        labels[ys, xs] = best  # a pixel with no labelled neighbour yet waits for the next round
+        lp[1 : h + 1, 1 : w + 1] = labels
 
 
 def superpixels(rng: np.random.Generator, size: int, image: np.ndarray) -> np.ndarray:
