@@ -4,7 +4,8 @@ S. A. Golestaneh and L. J. Karam, "Spatially-varying blur detection based on mul
 sorted transform coefficients of gradient magnitudes", CVPR 2017.
 
 Written from the paper and the published description of the authors' MATLAB implementation, at
-every pixel (no stride):
+every pixel (``stride=S`` computes the layers of step 2 at every S-th pixel and interpolates their
+fused maximum, see :func:`hifst`):
 
 1. Gaussian smoothing of each RGB channel (sigma 0.5, 3 x 3, replicated border, rounded to uint8),
    MATLAB ``rgb2gray``, Sobel gradient magnitude (replicated border), zero padding by 31.
@@ -28,7 +29,7 @@ set to +inf) contiguous for a partial selection of the 117 smallest on their bit
 CUHK photos this takes 2.6-2.75x the time of the stride-4 port ``blur-detector`` at the same scales
 on the idle 2-core development machine (``benchmarks/bench_baselines.py --part hifst``; 2.1x at
 load 1.3, where ``blur-detector`` slows down more). Memory is bounded by the tile size; the 117
-layers of a large photo go to a temporary file.
+layers of a large photo go to a temporary file, removed on success and on every failure.
 """
 
 from __future__ import annotations
