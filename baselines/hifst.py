@@ -361,13 +361,19 @@ def filter_guide(grey: np.ndarray) -> np.ndarray:
 
 def _upsample_grid(values: np.ndarray, stride: int, shape: tuple[int, int]) -> np.ndarray:
     """Bilinear interpolation of values at pixels ``(stride i, stride j)`` to every pixel of
-    ``shape``; beyond the last grid row or column the nearest grid value is kept."""
-    h, w = shape
-    map_x = np.broadcast_to(np.arange(w, dtype=np.float32) / stride, (h, w))
-    map_y = np.broadcast_to((np.arange(h, dtype=np.float32) / stride)[:, None], (h, w))
-    return cv2.remap(
-        values.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    ).astype(np.float64)
+    ``shape``; beyond the last grid row or column the nearest grid value is kept. Separable, in
+    float64 (OpenCV's remap quantises the weights to 1/32)."""
+
+    def taps(n: int, m: int):
+        pos = np.minimum(np.arange(n) / stride, m - 1)
+        lo = np.floor(pos).astype(np.intp)
+        return lo, np.minimum(lo + 1, m - 1), pos - lo
+
+    values = np.asarray(values, dtype=np.float64)
+    r0, r1, fy = taps(shape[0], values.shape[0])
+    rows = values[r0] * (1 - fy)[:, None] + values[r1] * fy[:, None]
+    c0, c1, fx = taps(shape[1], values.shape[1])
+    return rows[:, c0] * (1 - fx) + rows[:, c1] * fx
 
 
 def _check_stride(stride) -> int:
