@@ -124,7 +124,7 @@ def superpixel_labels(image: np.ndarray, grid: int = SUPERPIXEL_GRID) -> np.ndar
     Seeds sit on a ``grid`` x ``grid`` lattice, each moved to the pixel of least colour gradient
     in its 5 x 5 neighbourhood so that none starts on an edge (as SLIC places its initial centres,
     Achanta et al., IEEE TPAMI 2012); OpenCV's marker-controlled watershed (Meyer's flooding,
-    F. Meyer, "Color image segmentation", IPA 1992) grows them over the CIELAB image until regions
+    F. Meyer, "Color image segmentation", 1992) grows them over the CIELAB image until regions
     meet at colour edges (Neubert & Protzel's compact watershed, ICPR 2014, without the
     compactness term). Each pixel of the watershed lines between regions joins the neighbouring
     region of nearest colour.
