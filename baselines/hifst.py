@@ -4,7 +4,8 @@ S. A. Golestaneh and L. J. Karam, "Spatially-varying blur detection based on mul
 sorted transform coefficients of gradient magnitudes", CVPR 2017.
 
 Written from the paper and the published description of the authors' MATLAB implementation, at
-every pixel (no stride):
+every pixel (``stride=S`` computes the layers of step 2 at every S-th pixel and interpolates their
+fused maximum, see :func:`hifst`):
 
 1. Gaussian smoothing of each RGB channel (sigma 0.5, 3 x 3, replicated border, rounded to uint8),
    MATLAB ``rgb2gray``, Sobel gradient magnitude (replicated border), zero padding by 31.
@@ -28,7 +29,7 @@ set to +inf) contiguous for a partial selection of the 117 smallest on their bit
 CUHK photos this takes 2.6-2.75x the time of the stride-4 port ``blur-detector`` at the same scales
 on the idle 2-core development machine (``benchmarks/bench_baselines.py --part hifst``; 2.1x at
 load 1.3, where ``blur-detector`` slows down more). Memory is bounded by the tile size; the 117
-layers of a large photo go to a temporary file.
+layers of a large photo go to a temporary file, removed on success and on every failure.
 """
 
 from __future__ import annotations
@@ -40,16 +41,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from dbdbench.baselines.edge_filters import domain_transform_rf
 from dbdbench.baselines.imageops import (
     as_rgb,
     dct_matrix,
-    domain_transform_rf,
     entropy_filter_matlab,
     minmax,
     rgb2gray_matlab,
     single_blas_thread,
 )
 from dbdbench.baselines.registry import detector
+from dbdbench.errors import DbdError
 from dbdbench.params import at_least, odd_between, positive
 
 SCALES = (7, 15, 31, 63)
@@ -124,17 +126,18 @@ class _Workspace:
         return flat[:size].reshape(shape)
 
 
-def _fold(src, m, axis, length, even, odd) -> None:
+def _fold(src, m, axis, length, even, odd, step: int = 1) -> None:
     """Even and odd folds of the length-``m`` windows along ``axis`` of ``src``.
 
     Fills ``even`` and ``odd``, which have a leading axis of size ``m // 2 + 1`` and ``m // 2`` and
-    ``length`` window positions along ``axis``: ``even[k][.., c, ..] = src[.., c + k, ..] +
-    src[.., c + m - 1 - k, ..]`` (``even[m // 2]`` is the centre), ``odd[k]`` the difference.
+    ``length`` window positions along ``axis``, every ``step``-th: ``even[k][.., c, ..] =
+    src[.., step c + k, ..] + src[.., step c + m - 1 - k, ..]`` (``even[m // 2]`` is the centre),
+    ``odd[k]`` the difference.
     """
     h = m // 2
 
     def window(k):
-        return src[(slice(None),) * axis + (slice(k, k + length),)]
+        return src[(slice(None),) * axis + (slice(k, k + step * (length - 1) + 1, step),)]
 
     for k in range(h):
         a, b = window(k), window(m - 1 - k)
@@ -143,7 +146,7 @@ def _fold(src, m, axis, length, even, odd) -> None:
     even[h] = window(h)
 
 
-def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace) -> None:
+def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace, stride: int = 1) -> None:
     """High-frequency DCT coefficients (signed) of every window centred in one tile.
 
     Parameters
@@ -151,7 +154,8 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
     gp : ndarray, shape (H + 62, W + 62), float32
         Zero-padded gradient magnitude.
     rows, cols : slice
-        The tile, in unpadded image coordinates.
+        The tile, in coordinates of the grid of every ``stride``-th pixel (image coordinates when
+        ``stride`` is 1): its windows are centred on image pixels ``stride * rows``, ``stride * cols``.
     scales : sequence of _Scale
     out : ndarray, shape (BLOCK * sum of scale widths, th * tw), float32
         Coefficient-major: one column per pixel of the tile (row-major). For each scale and block
@@ -160,6 +164,8 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
         write there directly. Rows outside the triangles (``_waste_index``) are left arbitrary.
     ws : _Workspace
         Scratch buffers.
+    stride : int
+        Step between window centres.
     """
     pad = max(s.m for s in scales) // 2
     th, tw = rows.stop - rows.start, cols.stop - cols.start
@@ -169,12 +175,13 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
         m, h = sc.m, sc.m // 2
         nb = len(sc.je)
         o = pad - h
-        g = gp[rows.start + o : rows.stop + o + m - 1, cols.start + o : cols.stop + o + m - 1]
+        y0, x0 = stride * rows.start + o, stride * cols.start + o
+        g = gp[y0 : y0 + stride * (th - 1) + m, x0 : x0 + stride * (tw - 1) + m]
         wp = g.shape[1]
         # Column transform: v[u, r, c] = sum_x D[u, x] g[r + x, c], u padded to whole blocks
         # with zeros (the padding is excluded as waste).
         ev, od = ws.get("ev", (h + 1, th, wp)), ws.get("od", (h, th, wp))
-        _fold(g, m, 0, th, ev, od)
+        _fold(g, m, 0, th, ev, od, stride)
         v = ws.get("v", (nb * BLOCK, th, wp))
         v[m:] = 0.0
         np.matmul(sc.even, ev.reshape(h + 1, -1), out=v[0:m:2].reshape(h + 1, -1))
@@ -182,7 +189,7 @@ def _tile_coefficients(gp, rows: slice, cols: slice, scales, out, ws: _Workspace
         # Row transform: coefficient (u, w) = sum_y D[w, y] v[u, r, c + y], one product per
         # block of u and parity of w over all pixels of the tile.
         even, odd = ws.get("even", (h + 1, nb * BLOCK, th, tw)), ws.get("odd", (h, nb * BLOCK, th, tw))
-        _fold(v, m, 2, tw, even, odd)
+        _fold(v, m, 2, tw, even, odd, stride)
         eb, ob = even.reshape(h + 1, nb, BLOCK * n), odd.reshape(h, nb, BLOCK * n)
         for b in range(nb):
             ne, no = h + 1 - sc.je[b], h - sc.jo[b]
@@ -199,6 +206,7 @@ def sorted_coefficient_layers(
     scales=SCALES,
     layers: int | None = None,
     tile_pixels: int = TILE_PIXELS,
+    stride: int = 1,
 ) -> np.ndarray:
     """The HiFST layers: per pixel, the smallest absolute high-frequency DCT coefficients, sorted.
 
@@ -212,25 +220,30 @@ def sorted_coefficient_layers(
         How many of the smallest values to keep (default: sum of scales + 1).
     tile_pixels : int
         Pixels per tile (bounds the working memory).
+    stride : int
+        Compute the layers at every ``stride``-th pixel of every ``stride``-th row (pixels
+        ``(stride i, stride j)``), 1 = every pixel.
 
     Returns
     -------
-    ndarray, shape (H, W, layers), dtype float32
+    ndarray, shape (ceil(H / stride), ceil(W / stride), layers), dtype float32
         Ascending along the last axis. Backed by a temporary file when larger than
         ``LAYERS_IN_MEMORY_BYTES``.
+
+    Raises
+    ------
+    DbdError
+        The temporary file cannot be created (disk full) or mapped (address-space limit).
     """
     scs = [_Scale.make(m) for m in scales]
     nl = layers if layers is not None else sum(scales) + 1
     width = sum(s.width for s in scs)
     waste = _waste_index(scs)
-    H, W = grad.shape
+    H, W = -(-grad.shape[0] // stride), -(-grad.shape[1] // stride)  # grid of window centres
     pad = max(scales) // 2
     gp = np.pad(np.asarray(grad, dtype=np.float32), pad)
     if H * W * nl * 4 > LAYERS_IN_MEMORY_BYTES:
-        fd, name = tempfile.mkstemp(prefix="dbdbench-hifst-", suffix=".f32")
-        os.close(fd)
-        result = np.memmap(name, dtype=np.float32, mode="w+", shape=(H, W, nl))
-        os.unlink(name)  # the mapping keeps the data until it is released
+        result = _file_backed((H, W, nl), grad.shape)
     else:
         result = np.empty((H, W, nl), dtype=np.float32)
     tw = min(W, tile_pixels)
@@ -243,7 +256,7 @@ def sorted_coefficient_layers(
             cols = slice(c0, min(W, c0 + tw))
             n = (rows.stop - rows.start) * (cols.stop - cols.start)
             coefs = buf[: BLOCK * width * n].reshape(BLOCK * width, n)
-            _tile_coefficients(gp, rows, cols, scs, coefs, ws)
+            _tile_coefficients(gp, rows, cols, scs, coefs, ws, stride)
             coefs[waste] = np.inf  # never among the smallest
             # Pixel-major, for a contiguous selection per pixel; the folds' memory is free now.
             pix = ws.get("even", (n, BLOCK * width))
@@ -255,6 +268,40 @@ def sorted_coefficient_layers(
             smallest = np.sort(pix[:, :nl], axis=1)
             result[rows, cols] = smallest.reshape(rows.stop - rows.start, cols.stop - cols.start, nl)
     return result
+
+
+def _file_backed(shape: tuple[int, ...], image_shape: tuple[int, int]) -> np.memmap:
+    """A float32 array in a temporary file, which is removed whatever happens.
+
+    The file's blocks are allocated up front, so that a full disk is an error here and not a
+    crash (SIGBUS) when a page of the mapping is first written; the name is unlinked as soon as the
+    mapping exists, or on any failure, so no file is left behind.
+    """
+    nbytes = int(np.prod(shape)) * 4
+    fd, name = tempfile.mkstemp(prefix="dbdbench-hifst-", suffix=".f32")
+    try:
+        try:
+            _allocate(fd, nbytes)
+            return np.memmap(name, dtype=np.float32, mode="r+", shape=shape)
+        except (OSError, MemoryError, ValueError) as exc:
+            h, w = image_shape
+            raise DbdError(
+                f"hifst: cannot keep the {nbytes / 2**30:.1f} GB of layers of a {w}x{h} photo in a "
+                f"temporary file in {os.path.dirname(name)} ({exc.__class__.__name__}: "
+                f"{getattr(exc, 'strerror', None) or exc}); free disk there (or set TMPDIR), or pass "
+                "--param stride=4 (16x less) or a smaller photo"
+            ) from None
+    finally:
+        os.close(fd)
+        os.unlink(name)  # an open mapping keeps the data until it is released
+
+
+def _allocate(fd: int, nbytes: int) -> None:
+    """Reserve ``nbytes`` of disk for the file ``fd`` (OSError when the disk is full)."""
+    if hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(fd, 0, nbytes)
+    else:
+        os.ftruncate(fd, nbytes)
 
 
 def _max_of_normalised_layers(layers: np.ndarray, rows_per_block: int = 64) -> np.ndarray:
@@ -293,6 +340,42 @@ def _sobel_magnitude(grey: np.ndarray) -> np.ndarray:
     return np.hypot(gx, gy)
 
 
+def filter_guide(grey: np.ndarray) -> np.ndarray:
+    """Guide of the final filter: min-max normalised grey, 3 x 3 Gaussian (sigma 1, zero border).
+
+    Parameters
+    ----------
+    grey : ndarray, shape (H, W), uint8
+
+    Returns
+    -------
+    ndarray, shape (H, W), float64, in [0, 1]
+    """
+    return cv2.filter2D(
+        minmax(grey.astype(np.float64)),
+        -1,
+        cv2.getGaussianKernel(3, 1.0) @ cv2.getGaussianKernel(3, 1.0).T,
+        borderType=cv2.BORDER_CONSTANT,
+    )
+
+
+def _upsample_grid(values: np.ndarray, stride: int, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear interpolation of values at pixels ``(stride i, stride j)`` to every pixel of
+    ``shape``; beyond the last grid row or column the nearest grid value is kept. Separable, in
+    float64 (OpenCV's remap quantises the weights to 1/32)."""
+
+    def taps(n: int, m: int):
+        pos = np.minimum(np.arange(n) / stride, m - 1)
+        lo = np.floor(pos).astype(np.intp)
+        return lo, np.minimum(lo + 1, m - 1), pos - lo
+
+    values = np.asarray(values, dtype=np.float64)
+    r0, r1, fy = taps(shape[0], values.shape[0])
+    rows = values[r0] * (1 - fy)[:, None] + values[r1] * fy[:, None]
+    c0, c1, fx = taps(shape[1], values.shape[1])
+    return rows[:, c0] * (1 - fx) + rows[:, c1] * fx
+
+
 @detector(
     "hifst",
     citation="Golestaneh & Karam, CVPR 2017",
@@ -304,6 +387,7 @@ def _sobel_magnitude(grey: np.ndarray) -> np.ndarray:
         # entropyfilt windows are odd; window 1 has zero entropy everywhere (a constant map), and
         # the 8-bit window counts of entropy_filter_matlab hold up to 15 x 15 = 225 pixels
         "entropy_window": odd_between(3, 15),
+        "stride": at_least(1),
     },
 )
 def hifst(
@@ -312,8 +396,9 @@ def hifst(
     sigma_r: float = 0.25,
     iterations: int = 3,
     entropy_window: int = 7,
+    stride: int = 1,
 ) -> np.ndarray:
-    """HiFST defocus/blur map (Golestaneh & Karam, CVPR 2017), every pixel.
+    """HiFST defocus/blur map (Golestaneh & Karam, CVPR 2017), every pixel or every ``stride``-th.
 
     Parameters
     ----------
@@ -325,24 +410,37 @@ def hifst(
         Iterations of that filter.
     entropy_window : int
         Side of the local-entropy window (odd, 3..15).
+    stride : int
+        1 (default): the layers at every pixel. S > 1: at every S-th pixel of every S-th row (as
+        the ``blur-detector`` port does), about S^2 times less work; their fused maximum ``T`` is
+        interpolated bilinearly to every pixel, and the entropy weighting and the image-guided
+        filter run at full size, so the map's edges still follow the photo's.
 
     Returns
     -------
     ndarray, shape (H, W), dtype float32
         Values in [0, 1], 1 = in-focus.
+
+    Raises
+    ------
+    DbdError
+        Bad ``stride``; not enough memory or temporary disk for the photo.
     """
     rgb = as_rgb(image, method="hifst")
-    grey = _smoothed_grey(rgb)
-    with single_blas_thread():
-        layers = sorted_coefficient_layers(_sobel_magnitude(grey))
-    t = minmax(_max_of_normalised_layers(layers))
-    del layers
-    d = entropy_filter_matlab(t, entropy_window) * t
-    guide = cv2.filter2D(
-        minmax(grey.astype(np.float64)),
-        -1,
-        cv2.getGaussianKernel(3, 1.0) @ cv2.getGaussianKernel(3, 1.0).T,
-        borderType=cv2.BORDER_CONSTANT,
-    )
-    final = domain_transform_rf(d, guide, sigma_s, sigma_r, iterations)
+    try:
+        grey = _smoothed_grey(rgb)
+        with single_blas_thread():
+            layers = sorted_coefficient_layers(_sobel_magnitude(grey), stride=stride)
+        t = minmax(_max_of_normalised_layers(layers))
+        del layers
+        if stride > 1:
+            t = _upsample_grid(t, stride, grey.shape)
+        d = entropy_filter_matlab(t, entropy_window) * t
+        final = domain_transform_rf(d, filter_guide(grey), sigma_s, sigma_r, iterations)
+    except MemoryError:
+        h, w = rgb.shape[:2]
+        raise DbdError(
+            f"hifst: not enough memory for a {w}x{h} photo; pass --param stride=4 (16x less "
+            "for the layers), use fewer --workers, or a smaller photo"
+        ) from None
     return minmax(final).astype(np.float32)

@@ -1,6 +1,6 @@
 """Image operations shared by the classical detectors: input conversion, parameter checking, grey
-conversion and normalisation (MATLAB-compatible where a port needs it), the domain-transform recursive
-filter, guided-filter refinement.
+conversion and normalisation (MATLAB-compatible where a port needs it), guided-filter refinement
+(the filters themselves are in :mod:`dbdbench.baselines.edge_filters`).
 
 Every detector starts with :func:`as_rgb` (any grey, RGB or RGBA photo of uint8, uint16, bool or
 [0, 1] float becomes RGB uint8).
@@ -17,7 +17,7 @@ import contextlib
 import cv2
 import numpy as np
 
-from dbdbench.cvcompat import ximgproc
+from dbdbench.baselines.edge_filters import guided_filter
 from dbdbench.errors import DbdError
 
 # ITU-R BT.601 luma weights as MATLAB's rgb2gray uses them (rows of the inverse YIQ matrix).
@@ -192,44 +192,8 @@ def entropy_filter_matlab(unit: np.ndarray, size: int = 7) -> np.ndarray:
     return np.maximum(np.log2(n) - acc / n, 0.0)
 
 
-def domain_transform_rf(
-    src: np.ndarray, guide: np.ndarray, sigma_s: float, sigma_r: float, iterations: int = 3
-) -> np.ndarray:
-    """Edge-preserving recursive filter in the transformed domain (Gastal & Oliveira, SIGGRAPH 2011).
-
-    The domain-transform derivative is ``1 + sigma_s / sigma_r * |dJ|`` (finite differences of the
-    guide ``J``); each iteration runs a horizontal then a vertical two-way recursive filter with
-    feedback ``exp(-sqrt(2) / sigma_i) ** derivative``, ``sigma_i`` halving per iteration (eq. 14 of
-    the paper). OpenCV's ``ximgproc.dtFilter`` (recursive mode) computes exactly this.
-
-    Parameters
-    ----------
-    src : ndarray, shape (H, W), float
-        Image to filter.
-    guide : ndarray, shape (H, W), float
-        Joint (guide) image, same size, on the scale ``sigma_r`` refers to (e.g. [0, 1]).
-    sigma_s, sigma_r : float
-        Spatial and range standard deviations.
-    iterations : int
-        Number of iterations.
-
-    Returns
-    -------
-    ndarray, shape (H, W), dtype float32
-    """
-    xip = ximgproc()
-    return xip.dtFilter(
-        np.asarray(guide, dtype=np.float32),
-        np.asarray(src, dtype=np.float32),
-        float(sigma_s),
-        float(sigma_r),
-        mode=xip.DTF_RF,
-        numIters=int(iterations),
-    )
-
-
 def guided_refine(map01: np.ndarray, rgb: np.ndarray, radius: int = 8, eps: float = 1e-3) -> np.ndarray:
-    """Refine a map with a guided filter (He et al., ECCV 2010) guided by the image.
+    """Refine a map with a colour guided filter (He et al., ECCV 2010) guided by the image.
 
     Parameters
     ----------
@@ -245,6 +209,5 @@ def guided_refine(map01: np.ndarray, rgb: np.ndarray, radius: int = 8, eps: floa
     -------
     ndarray, shape (H, W), float32, in [0, 1]
     """
-    guide = rgb.astype(np.float32) / 255.0
-    out = ximgproc().guidedFilter(guide, map01.astype(np.float32), radius, eps)
+    out = guided_filter(rgb.astype(np.float64) / 255.0, map01, radius, eps)
     return np.clip(out, 0.0, 1.0).astype(np.float32)

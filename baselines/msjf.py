@@ -9,8 +9,8 @@ the name**, the natural non-learned counterpart of CRLNet, not a port:
    (default 1, 0.8, 0.6; area averaging). Scales whose image would be smaller than the detectors'
    minimum side are skipped.
 2. Resize each map back to the image size (bilinear) and fuse them by the mean.
-3. Refine the fused map with the guided filter of He, Sun & Tang (ECCV 2010 / TPAMI 2013; OpenCV
-   ``ximgproc.guidedFilter``, :func:`~dbdbench.baselines.imageops.guided_refine`), the colour image
+3. Refine the fused map with the guided filter of He, Sun & Tang (ECCV 2010 / TPAMI 2013;
+   :func:`~dbdbench.baselines.imageops.guided_refine`, colour form), the colour image
    in [0, 1] as guide, window radius ``radius``, ridge ``eps``; clip and min-max normalise.
 """
 

@@ -186,7 +186,7 @@ def zhuo_sim(
         Sharpness in [0, 1], 1 = in-focus.
     """
     from dbdbench.baselines import matting
-    from dbdbench.cvcompat import ximgproc
+    from dbdbench.baselines.edge_filters import joint_bilateral_filter
 
     if sigma2 <= sigma1:
         raise DbdError(f"zhuo: sigma2 ({sigma2}) must exceed sigma1 ({sigma1}); the blur ratio needs it")
@@ -198,12 +198,11 @@ def zhuo_sim(
         sigma, valid = edge_blur(grey, edges, float(sigma1), float(sigma2), float(max_blur))
         if not valid.any():
             return np.zeros(grey.shape)
-        guide = rgb01.astype(np.float32)
-        mask = valid.astype(np.float32)
-        args = (-1, float(jbf_colour), float(jbf_space))
-        jbf = ximgproc().jointBilateralFilter
-        num = jbf(guide, (sigma * mask).astype(np.float32), *args)
-        den = jbf(guide, mask, *args)
+        mask = valid.astype(np.float64)
+        both = np.stack([sigma * mask, mask], axis=-1)  # one pass: the two share the weights
+        num, den = np.moveaxis(
+            joint_bilateral_filter(rgb01, both, float(jbf_colour), float(jbf_space)), -1, 0
+        )
         sparse = np.where(valid, num / np.maximum(den, 1e-12), 0.0)
         blur = matting.propagate("zhuo", rgb01, valid, sparse, float(lam))
         # the matting Laplacian has no maximum principle: far from edges the solution can overshoot

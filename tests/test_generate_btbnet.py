@@ -58,6 +58,31 @@ def test_superpixels_region_is_seeded_and_sized():
         assert ndimage.label(m)[1] <= 3  # a compact region, not scattered cells
 
 
+def test_superpixel_labels_stop_at_colour_edges():
+    """On a photo made of flat colour regions every superpixel lies inside one region, but for a
+    pixel of the watershed lines here and there: the lines fall on the colour edges (a label
+    straddling an edge would mix two colours)."""
+    from dbdbench.generators.masks import superpixel_labels
+
+    rng = np.random.default_rng(2)
+    truth = np.zeros((90, 110), np.int32)
+    truth[:, 47:] = 1
+    truth[30:70, 20:80] = 2  # a rectangle across the first edge
+    truth[(np.indices(truth.shape).sum(axis=0) > 150)] = 3  # and a diagonal edge
+    colours = rng.integers(0, 256, (4, 3), dtype=np.uint8)
+    img = colours[truth]
+    labels = superpixel_labels(img)
+    assert labels.shape == truth.shape and labels.min() == 0 and labels.max() < 100
+    assert len(np.unique(labels)) > 80  # nearly every seed keeps a region
+    majority = 0
+    for lab in np.unique(labels):
+        counts = np.bincount(truth[labels == lab], minlength=4)
+        assert counts.max() >= 0.95 * counts.sum(), (lab, counts)  # a watershed-line pixel may stray
+        majority += counts.max()
+    assert majority >= 0.998 * truth.size
+    np.testing.assert_array_equal(labels, superpixel_labels(img))  # deterministic
+
+
 def test_draw_region_weights_and_user_masks(tmp_path):
     from dbdbench.imageio import write_image
 
