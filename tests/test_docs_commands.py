@@ -12,7 +12,10 @@ The rules, so that a command added to the docs is checked by default:
   right layout (:data:`DATA_FIXTURES`). Fixtures taken from the real data folder (``$DBDBENCH_DATA``)
   are absent without it: the first command that needs one is then skipped together with the rest of
   its page, and the test says so.
-- A command runs unless :data:`NOT_RUNNABLE` lists it, word for word, with the reason. It must exit 0.
+- A command runs unless :data:`NOT_RUNNABLE` lists it, word for word, with the reason, or its block
+  follows a line ``<!-- not run by test_docs_commands: REASON -->`` (a block that another test runs
+  its own way), or it runs a ``benchmarks/`` script other than :data:`QUICK_BENCHMARKS` (benchmarks
+  measure for minutes; their options are still checked). It must exit 0.
 - Every ``dbdbench`` command line, runnable or not, names an existing command, and every ``--option``
   it uses appears in that command's ``--help``; every ``benchmarks/`` script's options appear in its
   ``--help``. ``dbdbench COMMAND --help`` works for every command and subcommand.
@@ -41,10 +44,6 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 DATA = os.environ.get("DBDBENCH_DATA")
 
 INSTALLS = "creates a virtual environment or installs packages; CI (.ci/run) does this on a fresh machine"
-PAPER = (
-    "paper preset: needs the ImageNet VGG16 file and the full datasets a user downloads, and hours of "
-    "training on a large machine"
-)
 #: Commands that are not run, word for word, with the reason. Their options are still checked.
 NOT_RUNNABLE = {
     "pip install -e .": INSTALLS,
@@ -58,33 +57,18 @@ NOT_RUNNABLE = {
     "DBDBENCH_DATA=../shared/data .venv/bin/python -m pytest -n 2": "runs this test suite (CI runs it)",
     ".venv/bin/ruff check . && .venv/bin/ruff format --check .": "lints the checkout's sources",
     ".venv/bin/mkdocs build --strict": "builds this site; CI (.ci/run) runs it after the tests",
-    "dbdbench train --model btbcrl --preset paper --backbone-weights vgg16-397923af.pth --dataset cuhk "
-    "--root ~/data/CUHK --split tr1 --out runs/dt-shd": PAPER,
-    "dbdbench generate-sim --out sim-btbnet --workers 2": "the full btbnet set: 40000 samples, minutes",
-    "dbdbench train --model btbcrl --preset paper --backbone-weights vgg16-397923af.pth --data sim-btbnet "
-    "--out runs/pt-sd": PAPER,
-    "dbdbench train --model btbcrl --preset paper --init runs/pt-sd/last.pt --dataset cuhk "
-    "--root ~/data/CUHK --split tr1 --out runs/ft-sd-shd": PAPER,
-    "dbdbench train --model btbcrl --preset paper --init runs/ft-sd-shd/last.pt --dataset cuhk "
-    "--root ~/data/CUHK --split tr1 --dataset dut --root ~/data/DUT --split train "
-    "--out runs/ft-sd-shd-od": PAPER,
-    "dbdbench predict --method btbcrl --checkpoint runs/ft-sd-shd-od/last.pt --images ~/photos "
-    "--out maps/btbcrl-paper": "uses the checkpoint of the paper-preset run above",
-    "DBDBENCH_DATA=../shared/data python benchmarks/bench_evaluate.py --repeat 2": (
-        "a benchmark of minutes (PySODMetrics on 1000 images, repeated)"
+    "python -m dbdbench.cvcompat": (
+        "checks the environment it runs in (exit 1 where several OpenCV wheels are installed, as on a "
+        "shared development machine); .ci/run runs it after the install, tests/test_cvcompat.py tests it"
     ),
-    "python benchmarks/bench_generate.py --count 300 --repeat 2": "a benchmark of minutes (4 x 300 samples)",
-    "DBDBENCH_DATA=../shared/data python benchmarks/bench_baselines.py --part speed --repeats 5": (
-        "a benchmark of minutes (every detector on full-size photos, 5 repeats)"
-    ),
-    "DBDBENCH_DATA=../shared/data python benchmarks/bench_baselines.py --part hifst --repeats 5": (
-        "a benchmark of several minutes (three HiFST implementations on 9 photos, 5 repeats)"
-    ),
-    "DBDBENCH_DATA=../shared/data python benchmarks/bench_baselines.py --part accuracy": (
-        "a benchmark of minutes (the slow detectors take seconds per image)"
-    ),
-    "python benchmarks/bench_train_tiny.py --seed 0": "trains for 3 minutes by design",
 }
+
+
+#: Benchmark scripts quick enough to run as printed; other ``benchmarks/`` lines are only checked.
+QUICK_BENCHMARKS = ("benchmarks/bench_staple.py",)
+#: Marks the next ``bash`` block as run elsewhere; the text up to ``-->`` is the reason.
+SKIP_MARK = "<!-- not run by test_docs_commands: "
+BENCHMARK = re.compile(r"^(\w+=\S+ )*python (benchmarks/\S+)")
 
 
 def _votes(home: Path) -> None:
@@ -135,14 +119,25 @@ def _has_torch() -> bool:
     return True
 
 
+#: Commands of blocks marked with :data:`SKIP_MARK` -> the reason.
+MARKED: dict[str, str] = {}
+
+
 def doc_commands(page: Path) -> list[str]:
     """The commands of the fenced ``bash`` blocks of ``page``, continuation lines joined."""
-    commands, block, pending = [], False, ""
+    commands, block, pending, reason = [], False, "", None
     for line in page.read_text(encoding="utf-8").splitlines():
         stripped = line.strip()
+        if stripped.startswith(SKIP_MARK):
+            reason = stripped.removeprefix(SKIP_MARK).removesuffix("-->").strip()
+            continue
         if stripped.startswith("```"):
             block = stripped == "```bash" if not block else False
+            if not block:
+                reason = None
             continue
+        if block and reason and stripped and not stripped.startswith("#") and not stripped.endswith("\\"):
+            MARKED[pending + stripped] = reason
         if not block or not stripped or stripped.startswith("#"):
             continue
         if stripped.endswith("\\"):
@@ -271,7 +266,8 @@ def test_commands_run(page, tmp_path):
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     ran = 0
     for command in ALL[page]:
-        if command in NOT_RUNNABLE:
+        bench = BENCHMARK.match(command)
+        if command in NOT_RUNNABLE or command in MARKED or (bench and bench.group(2) not in QUICK_BENCHMARKS):
             continue
         missing = [w for w, (_, _, needs) in DATA_FIXTURES.items() if needs and not DATA and w in command]
         if missing:
