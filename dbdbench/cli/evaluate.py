@@ -110,7 +110,8 @@ def parse_preds(values: tuple[str, ...], name: str | None) -> dict[str, str]:
     """Method name -> folder from the ``--pred`` values (``DIR`` or ``NAME=DIR``).
 
     A value is ``NAME=DIR`` when it holds ``=`` and is not itself an existing path. A bare ``DIR``
-    is named by ``--name`` (one --pred only) or by its folder name.
+    is named by ``--name`` (one --pred only) or by its folder name. A leading ``~`` of ``DIR`` is
+    the home folder (shells expand it only where ``NAME`` could be a shell variable name).
 
     Raises
     ------
@@ -130,6 +131,7 @@ def parse_preds(values: tuple[str, ...], name: str | None) -> dict[str, str]:
             method, folder = value.split("=", 1)
             if not method or not folder:
                 raise DbdError(f"--pred '{value}' must be DIR or NAME=DIR with both parts given")
+            folder = os.path.expanduser(folder)
         else:
             folder = value
             method = name or Path(value).resolve().name
