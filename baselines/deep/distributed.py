@@ -7,6 +7,7 @@ only tells a process where it stands. ``torchrun`` sets ``RANK``, ``WORLD_SIZE``
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -57,9 +58,18 @@ def start(ranks: Ranks, device: torch.device) -> bool:
     return True
 
 
-def stop(created: bool) -> None:
-    """Leave the process group created by :func:`start`."""
+def stop(created: bool, clean: bool = True) -> None:
+    """Leave the process group created by :func:`start`.
+
+    After a clean run every process first drops what still refers to the group (the
+    DistributedDataParallel reducer's pending gloo work) and waits for the others, so that no process
+    tears its connections down while a peer still uses them; after an error it leaves at once (a
+    barrier could wait for a process that died).
+    """
     if created and dist.is_initialized():
+        if clean:
+            gc.collect()
+            dist.barrier()
         dist.destroy_process_group()
 
 

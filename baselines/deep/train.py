@@ -518,9 +518,12 @@ def train(
     try:
         log = _Log(last.parent / "train.log" if ranks.main else None, echo)
         model, state = resume_run(opts, last, log) if opts.resume else new_run(opts, preset, log)
-        return _train_model(opts, sources, model, state, epochs, ranks, device, log, progress)
-    finally:
-        distributed.stop(created)
+        result = _train_model(opts, sources, model, state, epochs, ranks, device, log, progress)
+    except BaseException:
+        distributed.stop(created, clean=False)
+        raise
+    distributed.stop(created)
+    return result
 
 
 def _train_model(
