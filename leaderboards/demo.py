@@ -187,8 +187,8 @@ def run_demo(
             params = {"checkpoint": str(checkpoint), "device": "cpu"}
             predict_folder(DEEP_METHOD, data / "image", out / "predictions" / DEEP_METHOD, params=params)
             run.methods.append(DEEP_METHOD)
-        run.seconds["train"] = time.perf_counter() - t
-        log(f"{DEEP_METHOD} stage took {run.seconds['train']:.1f} s")
+            run.seconds["train"] = time.perf_counter() - t
+            log(f"{DEEP_METHOD} stage took {run.seconds['train']:.1f} s")
 
     t = time.perf_counter()
     for p in protocols:
