@@ -261,8 +261,10 @@ def check_memory(r: Recipe, workers: int, scheduler: str | None) -> None:
     DbdError
         Naming ``--size``, the memory it needs and the largest size that fits.
     """
+    if scheduler:
+        return
     avail = available_memory()
-    if scheduler or avail is None:
+    if avail is None:
         return
     workers = min(workers, r.count)  # no more samples in flight than samples
     per_pixel = WORKING_BYTES_PER_PIXEL[r.recipe]

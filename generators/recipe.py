@@ -194,9 +194,10 @@ def _apply(obj: Any, table: dict[str, Any], prefix: str, source: str) -> None:
                 raise DbdError(f"recipe {source}: key '{where}' must be a table [{where}]")
             _apply(current, value, f"{where}.", source)
         else:
-            setattr(obj, key, coerce(value, current, f"recipe {source}: key '{where}'", text=False))
+            value = coerce(value, current, f"recipe {source}: key '{where}'", text=False)
             if isinstance(current, dict):  # a partial table overrides key by key, the rest stay
-                setattr(obj, key, {**current, **getattr(obj, key)})
+                value = {**current, **value}
+            setattr(obj, key, value)
 
 
 def recipe_from_dict(data: dict[str, Any], source: str = "") -> Recipe:

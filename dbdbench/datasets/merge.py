@@ -34,7 +34,6 @@ import numpy as np
 from dbdbench.atomic import temporaries_removed_on_failure, write_text_atomic
 from dbdbench.datasets.agreement import fleiss_kappa_masks, iou
 from dbdbench.datasets.index import to_infocus
-from dbdbench.datasets.registry import POLARITIES
 from dbdbench.datasets.staple import staple
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
@@ -42,6 +41,7 @@ from dbdbench.imageio import read_grey, to_uint8, write_image
 from dbdbench.notes import note
 from dbdbench.outputs import check_apart, check_output_file, check_output_folder
 from dbdbench.pairing import list_images
+from dbdbench.polarity import POLARITIES
 
 RULES = ("mean", "majority", "staple")
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from dbdbench.errors import DbdError
 from dbdbench.polarity import BLURRED_WHITE, FOCUS_WHITE
-from dbdbench.polarity import POLARITIES as POLARITIES  # re-exported for the dataset modules
 
 
 @dataclass(frozen=True)
