@@ -32,7 +32,7 @@ WINDOW = {"window": at_least(2)}
 
 def _prepare(image, window, method):
     rgb = as_rgb(image, min_size=window, method=method)
-    return rgb, rgb2gray_matlab(rgb, opencv=True).astype(np.float32) / np.float32(255.0), window
+    return rgb, rgb2gray_matlab(rgb, opencv=True).astype(np.float32) / np.float32(255.0)
 
 
 @detector(
@@ -57,7 +57,7 @@ def lapvar(image: np.ndarray, window: int = 15, refine: bool = False) -> np.ndar
     -------
     ndarray, shape (H, W), dtype float32, values in [0, 1], 1 = in-focus
     """
-    rgb, g, window = _prepare(image, window, "lapvar")
+    rgb, g = _prepare(image, window, "lapvar")
     lap = cv2.Laplacian(g, cv2.CV_32F, ksize=1, borderType=BORDER)
     var = box_mean(lap * lap, window) - box_mean(lap, window) ** 2
     return finish(np.sqrt(np.maximum(var, 0)), rgb, refine, window // 2)
@@ -74,7 +74,7 @@ def tenengrad(image: np.ndarray, window: int = 15, refine: bool = False) -> np.n
 
     Parameters and returns as :func:`lapvar`.
     """
-    rgb, g, window = _prepare(image, window, "tenengrad")
+    rgb, g = _prepare(image, window, "tenengrad")
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, borderType=BORDER)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, borderType=BORDER)
     return finish(np.sqrt(np.maximum(box_mean(gx * gx + gy * gy, window), 0)), rgb, refine, window // 2)
@@ -108,7 +108,7 @@ def kurtosis(image: np.ndarray, window: int = 15, refine: bool = False) -> np.nd
 
     Parameters and returns as :func:`lapvar`.
     """
-    rgb, g, window = _prepare(image, window, "kurtosis")
+    rgb, g = _prepare(image, window, "kurtosis")
     dx = cv2.filter2D(g, cv2.CV_32F, np.array([[-1, 1]], np.float32), borderType=BORDER)
     dy = cv2.filter2D(g, cv2.CV_32F, np.array([[-1], [1]], np.float32), borderType=BORDER)
     k = np.minimum(_local_kurtosis(dx, window), _local_kurtosis(dy, window))
@@ -164,7 +164,7 @@ def dct(image: np.ndarray, window: int = 15, refine: bool = False, cutoff: int =
     -------
     ndarray, shape (H, W), dtype float32, values in [0, 1], 1 = in-focus
     """
-    rgb, g, window = _prepare(image, window, "dct")
+    rgb, g = _prepare(image, window, "dct")
     h, w = g.shape
     # Pad 4 on the top/left and up to a multiple of 4 plus 4 on the bottom/right: block (i, j)
     # then covers image rows 4i - 4 .. 4i + 3, centred on 4i - 0.5.

@@ -26,3 +26,7 @@ MODELS: dict[str, tuple[str, str]] = {
 }
 
 PRESET_NAMES = ("tiny", "paper")
+#: What ``dbdbench train --freeze`` can fix.
+FREEZE_PARTS = ("none", "backbone", "btbnet")
+#: ``--precision`` choices: float32, or autocast to bfloat16 / float16 (float16 with loss scaling, CUDA).
+PRECISIONS = ("fp32", "bf16", "fp16")

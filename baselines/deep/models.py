@@ -15,14 +15,12 @@ import torch
 from torch import nn
 
 from dbdbench.baselines.deep.btbnet import BTBNet, MultiStream, VGGFCNet, resize
-from dbdbench.baselines.deep.catalog import MODELS
+from dbdbench.baselines.deep.catalog import FREEZE_PARTS, MODELS
 from dbdbench.baselines.deep.refine import ARLNet, CRLNet, FRRNet
 from dbdbench.baselines.deep.vgg import VGGBackbone, scaled_blocks
 from dbdbench.errors import DbdError
 
 SCALES = (1.0, 0.8, 0.6)
-#: What ``dbdbench train --freeze`` can fix.
-FREEZE_PARTS = ("none", "backbone", "btbnet")
 # The smallest stream must be at least this many pixels high and wide.
 MIN_STREAM_SIZE = 16
 

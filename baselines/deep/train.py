@@ -31,19 +31,16 @@ import torch
 
 from dbdbench.atomic import write_text_atomic
 from dbdbench.baselines.deep import distributed
+from dbdbench.baselines.deep.catalog import FREEZE_PARTS, PRECISIONS
 from dbdbench.baselines.deep.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from dbdbench.baselines.deep.data import TrainingSet
 from dbdbench.baselines.deep.distributed import Ranks
 from dbdbench.baselines.deep.losses import deep_supervision_loss
-from dbdbench.baselines.deep.models import FREEZE_PARTS, DBDModel, Preset, build_model, get_preset
+from dbdbench.baselines.deep.models import DBDModel, Preset, build_model, get_preset
 from dbdbench.baselines.deep.vgg import load_vgg16_weights, read_vgg16_state
 from dbdbench.datasets import DatasetIndex
 from dbdbench.errors import DbdError
 
-#: ``--precision`` choices: float32, or autocast to bfloat16 / float16 (float16 with loss scaling, CUDA).
-PRECISIONS = ("fp32", "bf16", "fp16")
-#: ``--device`` choices besides explicit ones such as ``cuda:1``.
-DEVICES = ("auto", "cpu", "cuda")
 # Architecture fields of a preset: a checkpoint's weights fit only a model with the same ones.
 _SHAPE_FIELDS = ("width", "min_channels", "refine_width", "refine_depth", "rr_steps")
 
@@ -316,12 +313,13 @@ def load_init(model: DBDModel, path: Path, log: _Log) -> None:
     source = model_from_checkpoint(ckpt, path, None, "--init")
     if any(getattr(source.preset, f) != getattr(model.preset, f) for f in _SHAPE_FIELDS):
         raise DbdError(f"--init '{path}' was trained with another preset; use the same --preset")
-    own = model.state_dict()
-    shared = {k: v for k, v in source.state_dict().items() if k in own and own[k].shape == v.shape}
+    weights = source.state_dict()
     if source.name == model.name:
-        model.load_state_dict(source.state_dict())
+        model.load_state_dict(weights)
         log(f"initialised '{model.name}' from {path}")
         return
+    own = model.state_dict()
+    shared = {k: v for k, v in weights.items() if k in own and own[k].shape == v.shape}
     if not shared:
         raise DbdError(
             f"--init '{path}' holds a '{source.name}' model, which shares no parameters with "

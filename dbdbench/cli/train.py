@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from dbdbench.baselines.deep.catalog import FREEZE_PARTS, PRECISIONS, PRESET_NAMES
 from dbdbench.cli import options
 
 
@@ -26,7 +27,7 @@ from dbdbench.cli import options
     "--out", type=click.Path(file_okay=False, path_type=str), help="Output folder for checkpoints and logs."
 )
 @click.option(
-    "--preset", type=click.Choice(["tiny", "paper"]), default="tiny", help="Network size and recipe."
+    "--preset", type=click.Choice(PRESET_NAMES), default="tiny", help="Network size and recipe."
 )
 @click.option(
     "--init", type=click.Path(dir_okay=False, path_type=str), help="Start from this checkpoint's weights."
@@ -48,7 +49,7 @@ from dbdbench.cli import options
 )
 @click.option(
     "--freeze",
-    type=click.Choice(["none", "backbone", "btbnet"]),
+    type=click.Choice(FREEZE_PARTS),
     default="none",
     help="Fix part of the network: the VGG16 backbones, or the whole BTBNet (train only the "
     "refinement network on the BTBNet given by --init, as the TPAMI ablations do).",
@@ -62,7 +63,7 @@ from dbdbench.cli import options
 )
 @click.option(
     "--precision",
-    type=click.Choice(["fp32", "bf16", "fp16"]),
+    type=click.Choice(PRECISIONS),
     default="fp32",
     help="Autocast the forward pass to bfloat16 or float16 (fp16 with loss scaling, CUDA only).",
 )
@@ -140,8 +141,6 @@ def command(
     from dbdbench.baselines.deep.train import TrainOptions, train
 
     if threads is not None:
-        if threads < 1:
-            raise DbdError(f"--threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
     named = [
         (name, root, (splits[k] if len(splits) > 1 else splits[0]) if splits else None)
