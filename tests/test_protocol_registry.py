@@ -144,3 +144,15 @@ def test_out_of_range_toy_summary_is_refused(toy, tmp_path):
     run = CliRunner().invoke(main, ["leaderboard", str(path), "--out", str(tmp_path / "o")])
     assert run.exit_code == 2
     assert "summary.accuracy is 1.5, outside [0, 1] (Acc of protocol toy)" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["evaluate", "--pred", ".", "--gt", "."], ["leaderboard", "x.json", "--out", "b"]]
+)
+def test_a_protocol_list_naming_no_protocol_is_one_line(command, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    flag = "--protocol" if command[0] == "evaluate" else "--protocols"
+    result = CliRunner().invoke(main, [*command, flag, ","])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "',' names no protocol" in lines[0], result.output

@@ -136,4 +136,8 @@ class ProtocolChoice(click.Choice):
         if isinstance(value, list):
             return value
         names = [v.strip() for v in str(value).split(",") if v.strip()]
-        return [super(ProtocolChoice, self).convert(n, param, ctx) for n in names] or None
+        if not names:
+            self.fail(
+                f"{value!r} names no protocol; give one or more of {', '.join(self.choices)}", param, ctx
+            )
+        return [super(ProtocolChoice, self).convert(n, param, ctx) for n in names]
