@@ -239,13 +239,14 @@ def run_sensitivity(
         raise DbdError(
             f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(protocol_names())}"
         )
-    from dbdbench.evaluation import evaluate
+    from dbdbench.evaluation import evaluate_many
 
+    # one pass: each GT mask is read and prepared once for every method and protocol
+    results = evaluate_many(predictions, gt_dir, protocols=protocols, workers=workers, **options)
     written = []
-    for method, pred_dir in predictions.items():
+    for method in predictions:
         for p in protocols:
-            result = evaluate(pred_dir, gt_dir, protocol=p, name=method, workers=workers, **options)
             path = Path(out_dir) / p / f"{method}.json"
-            result.save(path)
+            results[method, p].save(path)
             written.append(path)
     return written
