@@ -157,11 +157,22 @@ def predict_folder(
     DbdError
         Missing folder, a folder without images, or any image that cannot be read.
     """
+    return predict_paths(
+        method, folder_items(images_dir), out_dir, params=params, workers=workers, scheduler=scheduler
+    )
+
+
+def folder_items(images_dir: str | os.PathLike) -> list[tuple[str, Path]]:
+    """(stem, path) of every image in a folder, in name order.
+
+    Raises
+    ------
+    DbdError
+        Missing folder, or a folder without images.
+    """
     from dbdbench.pairing import list_images
 
     images = list_images(images_dir, what="--images folder")
     if not images:
         raise DbdError(f"--images folder '{images_dir}' has no images (.png, .jpg, ...); check the path")
-    return predict_paths(
-        method, list(images.items()), out_dir, params=params, workers=workers, scheduler=scheduler
-    )
+    return list(images.items())

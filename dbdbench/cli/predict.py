@@ -66,7 +66,7 @@ def command(
     if checkpoint is not None:
         params.append(f"checkpoint={checkpoint}")
 
-    from dbdbench.baselines.predict import predict_paths, resolve_params
+    from dbdbench.baselines.predict import folder_items, predict_paths, resolve_params
     from dbdbench.baselines.registry import get_method
     from dbdbench.outputs import check_output_folder
 
@@ -75,12 +75,7 @@ def command(
     if images is not None:
         if root is not None or split is not None:
             raise DbdError("--root and --split go with --dataset, not --images")
-        from dbdbench.pairing import list_images
-
-        found = list_images(images, what="--images folder")
-        if not found:
-            raise DbdError(f"--images folder '{images}' has no images (.png, .jpg, ...); check the path")
-        items = list(found.items())
+        items = folder_items(images)
         inputs = [("--images", images)]
     else:
         if root is None:
