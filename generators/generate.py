@@ -178,7 +178,6 @@ def resolve_recipe(
     sources: str | os.PathLike | None = None,
     masks: str | os.PathLike | None = None,
     depths: str | os.PathLike | None = None,
-    folder_count: int | None = None,
 ) -> Recipe:
     """The recipe with the command's options applied: a new object (``recipe`` is not changed).
 
@@ -187,9 +186,6 @@ def resolve_recipe(
     recipe : str, path-like or Recipe
     count, size, seed, sources, masks, depths :
         Options overriding the recipe (None keeps the recipe's).
-    folder_count : int, optional
-        The count recorded in the folder being resumed: used when ``count`` is None, so that a plain
-        ``--resume`` completes the folder as it is.
 
     Raises
     ------
@@ -197,8 +193,6 @@ def resolve_recipe(
         A bad option or value (the message names it).
     """
     r = copy.deepcopy(recipe) if isinstance(recipe, Recipe) else load_recipe(recipe)
-    if count is None:
-        count = folder_count
     if count is not None:
         r.count = int(count)
     if size is not None:
@@ -434,6 +428,8 @@ def generate_sim(
     """
     t0 = time.perf_counter()
     out = Path(out)
+    if resume and count is None:  # a plain --resume completes the folder as it is
+        count = writer.recorded_count(out)
     r = resolve_recipe(
         recipe,
         count=count,
@@ -442,7 +438,6 @@ def generate_sim(
         sources=sources,
         masks=masks,
         depths=depths,
-        folder_count=writer.recorded_count(out) if resume else None,
     )
     check_memory(r, workers, scheduler)
     source_set, depth_files = find_sources(r, workers, scheduler)
