@@ -33,6 +33,7 @@ from dbdbench.generators.checks import check_sample
 from dbdbench.generators.recipe import Recipe, dump_recipe, load_recipe, validate
 from dbdbench.generators.sources import SourceSet, scan_sources
 from dbdbench.imageio import encode_image
+from dbdbench.outputs import check_apart
 from dbdbench.pairing import list_images
 
 PREVIEW_SAMPLES = 16
@@ -439,6 +440,13 @@ def generate_sim(
         masks=masks,
         depths=depths,
     )
+    # --overwrite clears out: it may neither hold nor lie inside an input folder (options or recipe)
+    inputs = {
+        "--sources": r.sources if r.sources != "builtin" else None,
+        "--masks": r.masks,
+        "--depths": r.depths,
+    }
+    check_apart(out, [(what, folder or None) for what, folder in inputs.items()])
     check_memory(r, workers, scheduler)
     source_set, depth_files = find_sources(r, workers, scheduler)
     user_masks = find_user_masks(r)

@@ -46,10 +46,7 @@ def command(
     OUT/manifest.csv; the lens recipe also writes OUT/defocus/ (uint16 CoC maps).
     """
     from dbdbench.generators import generate_sim
-    from dbdbench.outputs import check_apart
 
-    # --overwrite clears --out: it may neither hold nor lie inside an input folder
-    check_apart(out, [("--sources", sources), ("--masks", masks), ("--depths", depths)])
     s = generate_sim(
         out,
         recipe=recipe,

@@ -26,9 +26,7 @@ from dbdbench.cli import options
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=str), help="Output folder for checkpoints and logs."
 )
-@click.option(
-    "--preset", type=click.Choice(PRESET_NAMES), default="tiny", help="Network size and recipe."
-)
+@click.option("--preset", type=click.Choice(PRESET_NAMES), default="tiny", help="Network size and recipe.")
 @click.option(
     "--init", type=click.Path(dir_okay=False, path_type=str), help="Start from this checkpoint's weights."
 )
