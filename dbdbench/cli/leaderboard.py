@@ -23,11 +23,9 @@ from dbdbench.cli import options
     help="With --published: the dataset name of your results that is the published image set (e.g. "
     "'gt' for results evaluated with --gt cuhk/gt); names cuhk-full and cuhk-1000 are recognised.",
 )
-@click.option(
-    "--protocols",
-    type=options.ProtocolChoice(many=True),
-    help="Only these protocols, comma-separated; a result of another protocol is an error. With "
-    "--sensitivity: the protocols to score under (default: all).",
+@options.protocol(
+    "Only these protocols, comma-separated; a result of another protocol is an error. With "
+    "--sensitivity: the protocols to score under (default: all)."
 )
 @click.option(
     "--sensitivity",
@@ -38,11 +36,12 @@ from dbdbench.cli import options
     "--pred",
     "preds",
     multiple=True,
-    metavar="NAME=DIR",
-    help="With --sensitivity: a method name and its folder of prediction maps (repeatable).",
+    metavar="[NAME=]DIR",
+    help="With --sensitivity: a method name and its folder of prediction maps (repeatable; a bare DIR "
+    "is named by its folder name).",
 )
 @click.option("--gt", type=click.Path(file_okay=False), help="With --sensitivity: the ground-truth folder.")
-@options.polarity("--gt-polarity", "With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).")
+@options.gt_polarity("With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).")
 @click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
 @options.overwrite("Replace a leaderboard written before in --out.")
 @options.workers("Worker processes (figures, --sensitivity).")
@@ -51,7 +50,7 @@ def command(
     out,
     published,
     published_dataset,
-    protocols,
+    protocol,
     sensitivity,
     preds,
     gt,
@@ -80,20 +79,14 @@ def command(
     from dbdbench.leaderboards.build import build_leaderboard
 
     paths = list(results)
-    _check_out(out, sensitivity, preds, gt, paths, overwrite)
+    protocols = protocol
+    folders = options.parse_preds(preds)
+    _check_out(out, sensitivity, folders, gt, paths, overwrite)
     if sensitivity:
         from dbdbench.leaderboards.sensitivity import run_sensitivity
 
         if not preds or not gt:
             raise DbdError("--sensitivity needs --gt DIR and at least one --pred NAME=DIR")
-        folders = {}
-        for item in preds:
-            name, sep, folder = item.partition("=")
-            if not sep or not name or not folder:
-                raise DbdError(f"--pred '{item}': write it as NAME=DIR, e.g. --pred lapvar=preds/lapvar")
-            if name in folders:
-                raise DbdError(f"--pred: method name '{name}' is given twice; give each method once")
-            folders[name] = folder
         paths += run_sensitivity(
             folders,
             gt,
@@ -130,7 +123,7 @@ def command(
     click.echo(f"open {board.files['html'].resolve().as_uri()}")
 
 
-def _check_out(out, sensitivity, preds, gt, results, overwrite):
+def _check_out(out, sensitivity, folders, gt, results, overwrite):
     """The leaderboard files in ``out`` may not exist (without --overwrite) nor be an input."""
     from pathlib import Path
 
@@ -139,7 +132,7 @@ def _check_out(out, sensitivity, preds, gt, results, overwrite):
     from dbdbench.outputs import check_output_folder
 
     out = Path(out)
-    inputs = [("--gt", gt)] + [(f"--pred {p.partition('=')[0]}", p.partition("=")[2] or None) for p in preds]
+    inputs = [("--gt", gt)] + [(f"--pred {name}", folder) for name, folder in folders.items()]
     files = list(OUTPUT_FILES)
     for sub in ("plots", "results") if sensitivity else ("plots",):  # rewritten: any file there counts
         if (out / sub).is_dir():
