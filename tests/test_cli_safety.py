@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from dbdbench.cli import main
 from dbdbench.errors import DbdError
 from dbdbench.imageio import read_grey, read_rgb, write_image
+from dbdbench.outputs import MANIFEST_FILE
 
 H, W = 24, 32
 
@@ -163,7 +164,13 @@ def test_export_twice_into_one_folder(three):
     )
     res = run("datasets", "export", "folder", "--root", src2, "--out", three / "e", "--overwrite")
     assert res.exit_code == 0, res.output
-    assert sorted(digest(three / "e")) == ["gt/x.png", "gt/y.png", "image/x.jpg", "image/y.jpg"]
+    assert sorted(digest(three / "e")) == [
+        MANIFEST_FILE,
+        "gt/x.png",
+        "gt/y.png",
+        "image/x.jpg",
+        "image/y.jpg",
+    ]
 
 
 def test_evaluate_out_rules(three):
@@ -332,7 +339,7 @@ def test_predict_says_what_it_skipped(three):
     _clutter(three / "img")
     res = run("predict", "--method", "lapvar", "--images", three / "img", "--out", three / "m")
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (three / "m").iterdir()) == ["a.png", "b.png", "c.png"]
+    assert sorted(p.name for p in (three / "m").iterdir()) == [MANIFEST_FILE, "a.png", "b.png", "c.png"]
     notes = [ln for ln in res.stderr.splitlines() if ln.startswith("dbdbench: note:")]
     assert notes == [
         f"dbdbench: note: --images folder: skipped 6 entries in {three / 'img'} (2 unsupported .gif/.heic, "
@@ -479,7 +486,7 @@ def test_failed_predict_leaves_only_complete_maps(three):
     (three / "img" / "b.png").write_bytes(_png(W, H, 3))  # truncated: the run stops there
     res = run("predict", "--method", "lapvar", "--images", three / "img", "--out", three / "m")
     one_line_error(res, "b.png", "truncated")
-    assert sorted(p.name for p in (three / "m").iterdir()) == ["a.png"]  # no .tmp, no b.png
+    assert sorted(p.name for p in (three / "m").iterdir()) == [MANIFEST_FILE, "a.png"]  # no .tmp, no b.png
 
 
 def test_console_script_refusal_is_one_line(three):

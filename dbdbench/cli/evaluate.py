@@ -40,6 +40,7 @@ from dbdbench.metrics.protocols import DEFAULT_PROTOCOL
     help="Write <method>-<protocol>.json (and .csv) for every method and protocol here.",
 )
 @options.overwrite("Replace result files (--out JSON and CSV, or those --out-dir writes) that exist.")
+@options.one_writer("out", "out_dir")
 def command(
     preds, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,
     allow_missing, no_resize, method, bootstrap, seed, strict_polarity, workers, scheduler, out, out_dir,
@@ -90,8 +91,12 @@ def command(
     if out:
         next(iter(results.values())).save(out)
     if out_dir:
-        for (m, p), result in results.items():
-            result.save(Path(out_dir) / f"{m}-{p}.json")
+        from dbdbench.outputs import recording
+
+        files = [f"{m}-{p}{ext}" for m, p in results for ext in (".json", ".csv")]
+        with recording(out_dir, files, "evaluate"):
+            for (m, p), result in results.items():
+                result.save(Path(out_dir) / f"{m}-{p}.json")
     if len(results) == 1:
         click.echo(summary_table(next(iter(results.values()))))
     else:
@@ -128,7 +133,7 @@ def comparison_table(results: dict) -> str:
 
 def _check_outputs(out, out_dir, folders, protocols, inputs, overwrite):
     """Refuse outputs that would replace files without --overwrite or overlap an input."""
-    from dbdbench.outputs import check_output_file, check_output_folder
+    from dbdbench.outputs import check_output_file, check_output_folder, claim_outputs
 
     inputs = [("--pred", d) for d in folders.values()] + inputs
     if out:
@@ -138,6 +143,7 @@ def _check_outputs(out, out_dir, folders, protocols, inputs, overwrite):
     if out_dir:
         files = [f"{m}-{p}{ext}" for m in folders for p in protocols for ext in (".json", ".csv")]
         check_output_folder(out_dir, files=files, inputs=inputs, overwrite=overwrite, what="--out-dir")
+        claim_outputs(out_dir, files, command="evaluate", overwrite=overwrite, what="--out-dir")
 
 
 def _csv(out):

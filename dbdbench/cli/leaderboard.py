@@ -45,6 +45,7 @@ from dbdbench.cli import options
 @click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
 @options.overwrite("Replace a leaderboard written before in --out.")
 @options.workers("Worker processes (figures, --sensitivity).")
+@options.one_writer("out")
 def command(
     results,
     out,
@@ -73,6 +74,7 @@ def command(
       dbdbench leaderboard --sensitivity --pred lapvar=preds/lapvar --pred dct=preds/dct \\
           --gt data/gt --out board
     """
+    import os
     from pathlib import Path
 
     from dbdbench.errors import DbdError
@@ -81,37 +83,46 @@ def command(
     paths = list(results)
     protocols = protocol
     folders = options.parse_preds(preds)
-    _check_out(out, sensitivity, folders, gt, paths, overwrite)
-    if sensitivity:
-        from dbdbench.leaderboards.sensitivity import run_sensitivity
-
-        if not preds or not gt:
-            raise DbdError("--sensitivity needs --gt DIR and at least one --pred NAME=DIR")
-        paths += run_sensitivity(
-            folders,
-            gt,
-            Path(out) / "results",
-            protocols,
-            workers,
-            gt_polarity=gt_polarity,
-            pred_suffix=pred_suffix,
-        )
-    elif preds or gt:
+    scored = _scored_files(folders, protocols) if sensitivity else []
+    _check_out(out, sensitivity, folders, gt, paths, overwrite, scored)
+    if sensitivity and (not preds or not gt):
+        raise DbdError("--sensitivity needs --gt DIR and at least one --pred NAME=DIR")
+    if not sensitivity and (preds or gt):
         raise DbdError("--pred and --gt only work with --sensitivity; add it or give result files")
-    if not paths and not published:
+    if not paths and not published and not sensitivity:
         raise DbdError(
             "no result files given; pass RESULT.json files (from dbdbench evaluate) or --published"
         )
     if published_dataset and not published:
         raise DbdError("--published-dataset only works with --published; add it")
-    board = build_leaderboard(
-        paths,
-        out,
-        published=published,
-        protocols=protocols,
-        published_dataset=published_dataset,
-        workers=workers,
-    )
+    new = [f for f in scored if not os.path.lexists(Path(out) / f)]
+    created = not os.path.lexists(out)
+    try:
+        if sensitivity:
+            from dbdbench.leaderboards.sensitivity import run_sensitivity
+            from dbdbench.outputs import record_outputs
+
+            record_outputs(out, scored, "leaderboard")
+            paths += run_sensitivity(
+                folders,
+                gt,
+                Path(out) / "results",
+                protocols,
+                workers,
+                gt_polarity=gt_polarity,
+                pred_suffix=pred_suffix,
+            )
+        board = build_leaderboard(
+            paths,
+            out,
+            published=published,
+            protocols=protocols,
+            published_dataset=published_dataset,
+            workers=workers,
+        )
+    except BaseException:
+        _remove_new(Path(out), new, created)  # so that a failed run does not block its rerun
+        raise
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
     click.echo(
@@ -123,12 +134,45 @@ def command(
     click.echo(f"open {board.files['html'].resolve().as_uri()}")
 
 
-def _check_out(out, sensitivity, folders, gt, results, overwrite):
-    """The leaderboard files in ``out`` may not exist (without --overwrite) nor be an input."""
+def _scored_files(folders, protocols) -> list[str]:
+    """The result files ``--sensitivity`` writes, relative to ``--out``."""
+    from dbdbench.metrics.protocols import protocol_names
+
+    return [
+        f"results/{p}/{m}{ext}"
+        for p in protocols or protocol_names()
+        for m in folders
+        for ext in (".json", ".csv")
+    ]
+
+
+def _remove_new(out, files, created: bool) -> None:
+    """Remove the result files of a failed ``--sensitivity`` run that were not there before it
+    (and ``out`` when the run made it)."""
+    import contextlib
+
+    from dbdbench.outputs import MANIFEST_FILE
+
+    for f in files:
+        with contextlib.suppress(OSError):
+            (out / f).unlink()
+    for p in sorted({(out / f).parent for f in files}, reverse=True) + [out / "results"]:
+        with contextlib.suppress(OSError):
+            p.rmdir()
+    if created:
+        with contextlib.suppress(OSError):
+            if [q.name for q in out.iterdir()] == [MANIFEST_FILE]:
+                (out / MANIFEST_FILE).unlink()
+            out.rmdir()
+
+
+def _check_out(out, sensitivity, folders, gt, results, overwrite, scored):
+    """The leaderboard files in ``out`` may not exist (without --overwrite) nor be an input, and
+    only a board's files may be replaced."""
     from pathlib import Path
 
     from dbdbench.errors import DbdError
-    from dbdbench.leaderboards.build import OUTPUT_FILES
+    from dbdbench.leaderboards.build import OUTPUT_FILES, claim_board
     from dbdbench.outputs import check_output_folder
 
     out = Path(out)
@@ -138,6 +182,9 @@ def _check_out(out, sensitivity, folders, gt, results, overwrite):
         if (out / sub).is_dir():
             files += [p.relative_to(out) for p in (out / sub).rglob("*") if p.is_file()]
     check_output_folder(out, files=files, inputs=inputs, overwrite=overwrite)
+    claim_board(
+        out, overwrite=overwrite, extra=[*scored, *(f for f in files if str(f).startswith("results"))]
+    )
     written = {(out / f).resolve() for f in files}
     for r in results:
         if Path(r).resolve() in written:

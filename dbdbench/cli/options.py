@@ -11,6 +11,7 @@ Not a command: :data:`dbdbench.cli.COMMANDS` lists the command modules.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -27,6 +28,27 @@ def workers(help: str = "Local worker processes."):
     (:func:`dbdbench.executor.run_tasks`).
     """
     return click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help=help)
+
+
+def one_writer(*params: str):
+    """Run the command holding its outputs, the values of ``params`` (``"out"``, ``"out_dir"``):
+    a second dbdbench command writing one of them meanwhile stops at once with one line
+    (:func:`dbdbench.outputs.output_lock`). Put it below the options, just above the function."""
+
+    def decorate(f):
+        @functools.wraps(f)
+        def command(*args, **values):
+            from dbdbench.outputs import output_lock
+
+            with contextlib.ExitStack() as stack:
+                for name in params:
+                    what = "--" + name.replace("_", "-")
+                    stack.enter_context(output_lock(values.get(name), what=what))
+                return f(*args, **values)
+
+        return command
+
+    return decorate
 
 
 def overwrite(help: str = "Replace output files that already exist."):
