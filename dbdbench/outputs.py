@@ -1,5 +1,5 @@
 """Checking output paths before any work starts: nothing is overwritten unless asked, inputs are never
-outputs.
+outputs, ``--overwrite`` replaces only what dbdbench wrote, one writer at a time.
 
 Every command that writes files checks its outputs here first, so one rule holds everywhere
 (docs/conventions.md):
@@ -9,8 +9,19 @@ Every command that writes files checks its outputs here first, so one rule holds
   ``--overwrite`` (the run would read its own outputs, or replace its inputs); an output file equal
   to an input file or inside an input folder is refused too;
 * side files (the CSV beside a result JSON, a report's summary) follow the same rule as the file they
-  go with, and everything is checked before the first byte is written.
+  go with, and everything is checked before the first byte is written;
+* ``--overwrite`` replaces or removes only files dbdbench wrote (listed in the folder's manifest
+  :data:`MANIFEST_FILE`, or matching the command's naming in a folder without one), and nothing is
+  written or removed through a symlinked sub-folder (:func:`claim_outputs`, :func:`recording`);
+* one command at a time writes an output (:func:`output_lock`, an ``fcntl.flock`` that dies with the
+  process).
+
+``train --out`` (no ``--overwrite``): hold the folder with ``output_lock(out)`` (or
+``@options.one_writer("out")`` on the command) and check what a run replaces with
+``claim_outputs(out, files, command="train", overwrite=resume, naming=train_naming)``.
 """
+
+# Over 500 lines on purpose: every rule about outputs lives in this one module (docs/conventions.md).
 
 from __future__ import annotations
 
@@ -494,6 +505,14 @@ def _walk(path: Path) -> list[Path]:
         return sorted(path.iterdir())
     except OSError as exc:
         raise DbdError(f"cannot list '{path}': {exc.strerror}; check its permissions") from None
+
+
+def train_naming(rel: str) -> bool:
+    """A file ``train`` writes in its ``--out`` (``last.pt``, ``epoch-NNN.pt``, ``loss.csv``,
+    ``loss.png``, ``train.log``), the naming rule of :func:`claim_outputs` for a training folder."""
+    if rel in ("last.pt", "loss.csv", "loss.png", "train.log"):
+        return True
+    return rel.startswith("epoch-") and rel.endswith(".pt") and rel[6:-3].isdigit()
 
 
 def remove_outputs(paths: Iterable[Path]) -> None:
