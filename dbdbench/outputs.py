@@ -235,36 +235,40 @@ def check_output_folder(
 
 
 # ---------------------------------------------------------------- one writer at a time
-def _lock_path(path: Path) -> Path:
-    """The lock of output ``path``: ``.<name>.lock`` beside it, so a file, a folder not made yet and a
-    folder replaced as a whole (``leaderboard``) are all locked the same way."""
-    return path.parent / f".{path.name}.lock"
+#: The lock file inside an output folder (hidden: folder listings skip it).
+LOCK_FILE = ".dbdbench.lock"
+
+
+def lock_path(path: str | os.PathLike, folder: bool = True) -> Path:
+    """The lock of an output: ``LOCK_FILE`` inside a folder output (its parent may not be
+    writable: ``--out .``), ``.<name>.lock`` beside a file output (written in that folder anyway)."""
+    path = Path(os.path.abspath(path))
+    return path / LOCK_FILE if folder else path.parent / f".{path.name}.lock"
 
 
 def _holder(lock: Path) -> str:
     with contextlib.suppress(OSError, ValueError):
-        pid = int(lock.read_text(encoding="ascii").strip() or "x")
-        return f" (process {pid})"
+        return f" (process {int(lock.read_text(encoding='ascii').strip())})"
     return ""
 
 
-def _acquire(path: Path, what: str) -> tuple[int, Path, list[Path]]:
-    """Lock ``path`` (see :func:`output_lock`): the lock file's descriptor, its path and the parent
-    folders made for it."""
-    lock = _lock_path(Path(os.path.abspath(path)))
-    made = [p for p in (lock.parent, *lock.parent.parents) if not p.exists()]
+def _acquire(path: Path, folder: bool, what: str) -> tuple[int, Path, list[Path]]:
+    """Lock one output (see :func:`output_lock`): the lock's descriptor, its path, and the folders
+    made for it (removed again when they are left empty)."""
+    lock = lock_path(path, folder)
+    if folder and os.path.lexists(path) and not path.is_dir():
+        raise DbdError(f"{what} '{path}' is a file, not a folder; choose a folder")
+    made = [p for p in (lock.parent, *lock.parent.parents) if not os.path.lexists(p)]
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DbdError(
-            f"cannot create the folder of {what} '{path}': {exc.strerror}; choose another {what}"
-        ) from None
+        raise DbdError(f"cannot create {what} '{path}': {exc.strerror}; choose another {what}") from None
     while True:
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         except OSError as exc:
             raise DbdError(
-                f"cannot lock {what} '{path}' ({lock}): {exc.strerror}; check the folder's permissions"
+                f"cannot lock {what} '{path}' ({lock.name}): {exc.strerror}; check its permissions"
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -288,24 +292,29 @@ def _release(fd: int, lock: Path, made: list[Path]) -> None:
     with contextlib.suppress(OSError):
         os.unlink(lock)  # while still locked: a waiting opener then finds a new file (see _acquire)
     os.close(fd)
-    for folder in made:  # parents made only for the lock, left empty by a failed run
+    for folder in made:  # made for the lock and left empty (a failed run): removed
         with contextlib.suppress(OSError):
             folder.rmdir()
 
 
 @contextlib.contextmanager
-def output_lock(*paths: str | os.PathLike | None, what: str = "--out") -> Iterator[None]:
-    """Hold the outputs ``paths`` for this process: a second dbdbench command writing one of them
-    at the same time stops at once with one line.
+def output_lock(
+    *paths: str | os.PathLike | None, files: Iterable[str | os.PathLike | None] = (), what: str = "--out"
+) -> Iterator[None]:
+    """Hold outputs for this process: a second dbdbench command writing one of them at the same
+    time stops at once with one line.
 
-    The lock is an advisory ``fcntl.flock`` on ``.<name>.lock`` beside each output (file or folder).
-    The kernel releases it when the process ends, however it ends (an exception, Ctrl-C, SIGKILL), so
-    a lock file left by a killed run is no obstacle: the next run locks it again.
+    The lock is an advisory ``fcntl.flock`` on :func:`lock_path` (``LOCK_FILE`` inside a folder,
+    ``.<name>.lock`` beside a file). The kernel releases it when the process ends, however it ends
+    (an exception, Ctrl-C, SIGKILL), so a lock file left by a killed run is no obstacle: the next
+    run locks it again. A folder made for the lock and left empty is removed on release.
 
     Parameters
     ----------
     *paths : path-like or None
-        The outputs (None entries are skipped).
+        Output folders (created; None entries are skipped).
+    files : iterable of path-like or None
+        Output files.
     what : str
         The option naming them, for the message.
 
@@ -315,11 +324,12 @@ def output_lock(*paths: str | os.PathLike | None, what: str = "--out") -> Iterat
         Another process holds one of the outputs (the message names its pid), or the lock file
         cannot be made.
     """
+    wanted = [(Path(p), True) for p in paths if p is not None]
+    wanted += [(Path(p), False) for p in files if p is not None]
     held = []
     try:
-        for p in paths:
-            if p is not None:
-                held.append(_acquire(Path(p), what))
+        for p, folder in wanted:
+            held.append(_acquire(p, folder, what))
         yield
     finally:
         for h in reversed(held):
@@ -484,16 +494,16 @@ def recording(folder: str | os.PathLike, files: Iterable[str | os.PathLike], com
     run killed half-way still owns what it wrote). If the block fails and ``folder`` was made for
     it and holds nothing else, the folder is removed again."""
     folder = Path(folder)
-    created = not os.path.lexists(folder)
+    created = not os.path.lexists(folder) or {p.name for p in folder.iterdir()} <= {LOCK_FILE}
     manifest = record_outputs(folder, files, command)
     try:
         yield
     except BaseException:
         if created:
             with contextlib.suppress(OSError):
-                if [p.name for p in folder.iterdir()] == [MANIFEST_FILE]:
+                if {p.name for p in folder.iterdir()} <= {MANIFEST_FILE, LOCK_FILE}:
                     manifest.unlink()
-                    folder.rmdir()
+                    folder.rmdir()  # fails while locked: the lock's release removes it then
         raise
 
 

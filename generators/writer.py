@@ -41,7 +41,7 @@ from pathlib import Path
 from dbdbench.atomic import write_bytes_atomic, write_text_atomic
 from dbdbench.errors import DbdError
 from dbdbench.generators.recipe import read_toml
-from dbdbench.outputs import claim_outputs, remove_outputs
+from dbdbench.outputs import LOCK_FILE, claim_outputs, remove_outputs
 
 RECIPE_FILE = "recipe.toml"
 MANIFEST_FILE = "manifest.csv"
@@ -196,8 +196,8 @@ def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, ove
         raise DbdError("--resume and --overwrite exclude each other; pass one")
     if out.exists() and not out.is_dir():
         raise DbdError(f"--out '{out}' is a file; give a folder")
-    created = not out.exists()
-    entries = [p for p in out.iterdir()] if out.is_dir() else []
+    created = not out.exists() or {p.name for p in out.iterdir()} <= {LOCK_FILE}
+    entries = [p for p in out.iterdir() if p.name != LOCK_FILE] if out.is_dir() else []
     if entries and not overwrite:
         _claim(out, overwrite=False)  # a symlinked sub-folder would take the samples elsewhere
     existing = out / RECIPE_FILE

@@ -12,6 +12,7 @@ Output layout under ``out``::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -118,7 +119,7 @@ def build_leaderboard(
     paths : sequence of path-like
         Result JSON files written by ``dbdbench evaluate``.
     out : path-like
-        Output folder (created). The board is built in a hidden folder beside it and moved into
+        Output folder (created). The board is built in a hidden folder inside it and moved into
         place when finished, so a failed run leaves ``out`` as it was. What it replaces there must
         be a board's (:func:`claim_board`).
     published : bool
@@ -146,6 +147,7 @@ def build_leaderboard(
     out = Path(out)
     stale = claim_board(out, overwrite=True)
     results = _gather_results(paths, protocols, published, published_dataset)
+    made = not out.exists()
     stage = _stage(out)
     try:
         board = Leaderboard(out=stage, results=results, notes=_input_notes(results))
@@ -156,6 +158,12 @@ def build_leaderboard(
         figures = _draw_figures(board, groups, views, workers)
         _write_page(board, tabs, views, figures)
         return _move_into_place(board, out, stale)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if made:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
@@ -187,12 +195,13 @@ def claim_board(out: Path, *, overwrite: bool, extra=()) -> list[Path]:
 
 
 def _stage(out: Path) -> Path:
-    """A new hidden folder beside ``out`` to build the board in."""
+    """A new hidden folder in ``out`` to build the board in (inside, not beside: the folder above
+    ``out`` may not be writable, ``--out .``)."""
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".building", dir=out.parent))
+        out.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".leaderboard.", suffix=".building", dir=out))
     except OSError as exc:
-        raise DbdError(f"cannot write beside --out '{out}': {exc.strerror}; choose another --out") from None
+        raise DbdError(f"cannot write in --out '{out}': {exc.strerror}; choose another --out") from None
 
 
 def _move_into_place(board: Leaderboard, out: Path, stale: list[Path]) -> Leaderboard:

@@ -32,7 +32,7 @@ def command():
 @options.overwrite("Replace merged masks and report files that already exist.")
 @options.workers()
 @options.scheduler
-@options.one_writer("out", "report")
+@options.one_writer(folders=("out",), files=("report",))
 def merge_cmd(dirs, out, rule, report, gt_polarity, threshold, overwrite, workers, scheduler):
     """Merge annotator folders DIR1 DIR2 [DIR3 ...] (masks matched by file name) into OUT/<name>.png.
 

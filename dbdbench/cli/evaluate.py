@@ -40,7 +40,7 @@ from dbdbench.metrics.protocols import DEFAULT_PROTOCOL
     help="Write <method>-<protocol>.json (and .csv) for every method and protocol here.",
 )
 @options.overwrite("Replace result files (--out JSON and CSV, or those --out-dir writes) that exist.")
-@options.one_writer("out", "out_dir")
+@options.one_writer(folders=("out_dir",), files=("out",))
 def command(
     preds, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,
     allow_missing, no_resize, method, bootstrap, seed, strict_polarity, workers, scheduler, out, out_dir,

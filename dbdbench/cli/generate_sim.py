@@ -37,7 +37,7 @@ from dbdbench.cli import options
 )
 @options.overwrite("Replace a set written before (only the files generate-sim wrote there are removed).")
 @click.option("--preview", is_flag=True, help="Also write preview.png, a contact sheet with masks outlined.")
-@options.one_writer("out")
+@options.one_writer()
 def command(
     recipe, count, size, sources, masks, depths, seed, out, workers, scheduler, resume, overwrite, preview
 ):

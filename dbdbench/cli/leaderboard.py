@@ -45,7 +45,7 @@ from dbdbench.cli import options
 @click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
 @options.overwrite("Replace a leaderboard written before in --out.")
 @options.workers("Worker processes (figures, --sensitivity).")
-@options.one_writer("out")
+@options.one_writer()
 def command(
     results,
     out,
@@ -79,6 +79,7 @@ def command(
 
     from dbdbench.errors import DbdError
     from dbdbench.leaderboards.build import build_leaderboard
+    from dbdbench.outputs import LOCK_FILE
 
     paths = list(results)
     protocols = protocol
@@ -96,7 +97,7 @@ def command(
     if published_dataset and not published:
         raise DbdError("--published-dataset only works with --published; add it")
     new = [f for f in scored if not os.path.lexists(Path(out) / f)]
-    created = not os.path.lexists(out)
+    created = not os.path.lexists(out) or {p.name for p in Path(out).iterdir()} <= {LOCK_FILE}
     try:
         if sensitivity:
             from dbdbench.leaderboards.sensitivity import run_sensitivity
@@ -151,7 +152,7 @@ def _remove_new(out, files, created: bool) -> None:
     (and ``out`` when the run made it)."""
     import contextlib
 
-    from dbdbench.outputs import MANIFEST_FILE
+    from dbdbench.outputs import LOCK_FILE, MANIFEST_FILE
 
     for f in files:
         with contextlib.suppress(OSError):
@@ -161,9 +162,9 @@ def _remove_new(out, files, created: bool) -> None:
             p.rmdir()
     if created:
         with contextlib.suppress(OSError):
-            if [q.name for q in out.iterdir()] == [MANIFEST_FILE]:
+            if {q.name for q in out.iterdir()} <= {MANIFEST_FILE, LOCK_FILE}:
                 (out / MANIFEST_FILE).unlink()
-            out.rmdir()
+            out.rmdir()  # fails while locked: the lock's release removes it then
 
 
 def _check_out(out, sensitivity, folders, gt, results, overwrite, scored):

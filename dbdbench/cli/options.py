@@ -30,10 +30,10 @@ def workers(help: str = "Local worker processes."):
     return click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help=help)
 
 
-def one_writer(*params: str):
-    """Run the command holding its outputs, the values of ``params`` (``"out"``, ``"out_dir"``):
-    a second dbdbench command writing one of them meanwhile stops at once with one line
-    (:func:`dbdbench.outputs.output_lock`). Put it below the options, just above the function."""
+def one_writer(folders: tuple[str, ...] = ("out",), files: tuple[str, ...] = ()):
+    """Run the command holding its outputs, the values of the options ``folders`` (output folders)
+    and ``files`` (output files): a second dbdbench command writing one of them meanwhile stops at
+    once with one line (:func:`dbdbench.outputs.output_lock`). Put it just above the function."""
 
     def decorate(f):
         @functools.wraps(f)
@@ -41,9 +41,10 @@ def one_writer(*params: str):
             from dbdbench.outputs import output_lock
 
             with contextlib.ExitStack() as stack:
-                for name in params:
+                for name in (*folders, *files):
                     what = "--" + name.replace("_", "-")
-                    stack.enter_context(output_lock(values.get(name), what=what))
+                    paths = ([values.get(name)], []) if name in folders else ([], [values.get(name)])
+                    stack.enter_context(output_lock(*paths[0], files=paths[1], what=what))
                 return f(*args, **values)
 
         return command

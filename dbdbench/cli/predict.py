@@ -32,7 +32,7 @@ from dbdbench.cli import options
     is_flag=True,
     help="List the detectors, each with its parameters, defaults and valid ranges, and exit.",
 )
-@options.one_writer("out")
+@options.one_writer()
 def command(
     method_name, images, dataset, root, split, out, overwrite, workers, scheduler, params, checkpoint,
     list_methods,
