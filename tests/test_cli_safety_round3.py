@@ -238,8 +238,10 @@ HOSTILE = "[x](javascript:alert(1)) <img src=x onerror=alert(1)></script>"
 def test_hostile_names_are_escaped_everywhere(tmp_path):
     a = write_result(tmp_path, "a", method=HOSTILE, dataset="CUHK")
     b = write_result(tmp_path, "b", method='=HYPERLINK("http://x")', dataset="CUHK", summary={"max_f": 0.7})
+    c = write_result(tmp_path, "c", method="a$b_$^{x", dataset="CUHK")  # no formula in the figures
     board = tmp_path / "board"
-    assert run("leaderboard", a, b, "--out", board).exit_code == 0
+    res = run("leaderboard", a, b, c, "--out", board)
+    assert res.exit_code == 0, res.output
     md = (board / "leaderboard.md").read_text()
     assert "<img" not in md and "</script>" not in md and not re.search(r"(?<!\\)\]\(", md)  # no link
     assert r"\[x\](javascript:alert(1)) &lt;img src=x onerror=alert(1)&gt;&lt;/script&gt;" in md
@@ -250,7 +252,8 @@ def test_hostile_names_are_escaped_everywhere(tmp_path):
     assert r"\caption{Protocol sod, dataset CUHK" in tex
     rows = list(csv.DictReader(io.StringIO((board / "leaderboard.csv").read_text())))
     methods = {r["method"] for r in rows}
-    assert methods == {HOSTILE, '\'=HYPERLINK("http://x")'}
+    assert methods == {HOSTILE, '\'=HYPERLINK("http://x")', "a$b_$^{x"}
+    assert r"a\$b\_\$\textasciicircum{}\{x" in tex
 
 
 # ---- 6. a failed leaderboard does not block its rerun -------------------------------------------

@@ -96,6 +96,10 @@ def command(
         )
     if published_dataset and not published:
         raise DbdError("--published-dataset only works with --published; add it")
+    if published_dataset:
+        from dbdbench.names import check_name
+
+        check_name(published_dataset, "--published-dataset")
     new = [f for f in scored if not os.path.lexists(Path(out) / f)]
     created = not os.path.lexists(out) or {p.name for p in Path(out).iterdir()} <= {LOCK_FILE}
     try:
