@@ -92,7 +92,12 @@ def _predict_one(item: tuple[str, str], method_name: str, params: dict[str, Any]
 
     name, image_path = item
     image = read_rgb(image_path)
-    result = run_detector(method_name, image, params)
+    try:
+        result = run_detector(method_name, image, params)
+    except DbdError as exc:  # e.g. an image smaller than the window: say which file
+        if str(image_path) in str(exc):
+            raise
+        raise DbdError(f"image '{image_path}': {exc}") from None
     return write_image(Path(out_dir) / f"{name}.png", to_uint8(result))
 
 

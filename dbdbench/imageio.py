@@ -151,8 +151,8 @@ def _check_size(path: Path, data: np.ndarray) -> None:
     limit = max_pixels()
     if w * h > limit:
         raise DbdError(
-            f"image '{path}' is {w}x{h} = {w * h / 1e6:.0f} megapixels, over the limit of "
-            f"{limit / 1e6:.0f}; shrink it, or raise {MAX_PIXELS_ENV} if it is genuine"
+            f"image '{path}' is {w}x{h} = {w * h} pixels, over the limit of {limit} pixels "
+            f"({MAX_PIXELS_ENV}); shrink it, or raise {MAX_PIXELS_ENV} if it is genuine"
         )
     if data[:8].tobytes() == _PNG_SIGNATURE:
         depth, colour = int(data[24]), int(data[25])

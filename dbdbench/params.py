@@ -18,6 +18,10 @@ from typing import Any
 
 from dbdbench.errors import DbdError
 
+#: The largest seed of any ``--seed`` or recipe ``seed``: numpy takes no negative seed, and TOML
+#: integers are signed 64-bit.
+MAX_SEED = 2**63 - 1
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 

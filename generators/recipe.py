@@ -24,11 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from dbdbench.errors import DbdError
-from dbdbench.params import coerce
+from dbdbench.params import MAX_SEED, coerce
 
 RECIPES = ("btbnet", "lens")
-#: Largest seed: TOML integers are signed 64-bit.
-MAX_SEED = 2**63 - 1
 MASK_FAMILIES = ("ellipses", "polygons", "blobs", "superpixels", "halfplane", "band", "gradient", "user")
 
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from dbdbench.errors import DbdError
-from dbdbench.imageio import read_rgb
+from dbdbench.imageio import MAX_PIXELS_ENV, max_pixels, read_rgb
 
 # Real photographs bundled with scikit-image (colour or grey, natural content). Left out: synthetic
 # or non-photographic files (color wheel, logo, chessboards, phantom), microscopy, and retina/hubble.
@@ -102,11 +102,12 @@ def sharpness(rgb: np.ndarray) -> float:
 
 
 def _screen_one(path: str, size: int, min_sharpness: float) -> tuple[str, int, int]:
-    """Read one candidate; return (verdict, width, height), verdict ok/unreadable/too_small/blurry."""
+    """Read one candidate; return (verdict, width, height), verdict ok/unreadable/over_limit (over
+    the pixel limit, :func:`dbdbench.imageio.max_pixels`)/too_small/blurry."""
     try:
         img = load_photo(path)  # decoded through the cache: generation in this process reuses it
-    except DbdError:
-        return "unreadable", 0, 0
+    except DbdError as exc:
+        return ("over_limit" if MAX_PIXELS_ENV in str(exc) else "unreadable"), 0, 0
     h, w = img.shape[:2]
     if min(h, w) < size:
         return "too_small", w, h
@@ -179,14 +180,21 @@ def scan_sources(
         desc="screening sources",
     )
     photos, skipped = [], {"unreadable": 0, "too_small": 0, "blurry": 0}
+    over = 0  # counted as unreadable, and named in the message below
     for name, path, (verdict, w, h) in zip(names, paths, verdicts, strict=True):
         if verdict == "ok":
             photos.append(Source(name, path, w, h))
         else:
-            skipped[verdict] += 1
+            over += verdict == "over_limit"
+            skipped["unreadable" if verdict == "over_limit" else verdict] += 1
     if not photos and frac < 1:
+        limit = (
+            f", {over} of them over the pixel limit of {max_pixels()} pixels ({MAX_PIXELS_ENV})"
+            if over
+            else ""
+        )
         raise DbdError(
-            f"{what}: no usable source among {len(paths)} files ({skipped['unreadable']} unreadable, "
+            f"{what}: no usable source among {len(paths)} files ({skipped['unreadable']} unreadable{limit}, "
             f"{skipped['too_small']} smaller than --size {size}, {skipped['blurry']} blurry); "
             "give sharp photos at least --size pixels on their short side"
             + (" (or set screen.procedural_fraction = 1 to use textures only)" if folder is None else "")

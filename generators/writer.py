@@ -32,6 +32,7 @@ import errno
 import io
 import json
 import os
+import re
 import shutil
 import socket
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from pathlib import Path
 from dbdbench.atomic import write_bytes_atomic, write_text_atomic
 from dbdbench.errors import DbdError
 from dbdbench.generators.recipe import read_toml
+from dbdbench.outputs import LOCK_FILE, claim_outputs, remove_outputs
 
 RECIPE_FILE = "recipe.toml"
 MANIFEST_FILE = "manifest.csv"
@@ -72,13 +74,36 @@ def _first_difference(old: dict, new: dict) -> str | None:
     return None
 
 
+_SAMPLE_FILE = re.compile(r"[0-9]{6,}\.(png|jpg)")
+_TOP_FILES = (RECIPE_FILE, MANIFEST_FILE, PREVIEW_FILE)
+
+
+def _ours(rel: str) -> bool:
+    """A file this command writes, by its naming (the folder has no manifest: the rule of
+    :func:`dbdbench.outputs.claim_outputs`)."""
+    sub, _, name = rel.rpartition("/")
+    if not sub:
+        return name in _TOP_FILES
+    if sub == ROWS_DIR:
+        return name.endswith(".jsonl")
+    return sub in SUBDIRS and bool(_SAMPLE_FILE.fullmatch(name))
+
+
+def _claim(out: Path, overwrite: bool) -> list[Path]:
+    """Refuse a symlinked sub-folder and, with ``overwrite``, any file generate-sim did not write in
+    its sub-folders; the files to remove for ``overwrite``."""
+    return claim_outputs(
+        out, _TOP_FILES, command="generate-sim", overwrite=overwrite, clear=(*SUBDIRS, ROWS_DIR), naming=_ours
+    )
+
+
 def _clear(out: Path) -> None:
-    for name in OWNED:
-        p = out / name
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
+    """Remove what generate-sim wrote in ``out`` (refusing, before removing anything, when a
+    sub-folder holds anything else or is a symbolic link)."""
+    remove_outputs(_claim(out, overwrite=True) + [out / f for f in _TOP_FILES])
+    for sub in (*SUBDIRS, ROWS_DIR):
+        with contextlib.suppress(OSError):
+            (out / sub).rmdir()
 
 
 def _remove_temporaries(out: Path) -> None:
@@ -171,8 +196,10 @@ def prepare(out: Path, recipe_dict: dict, recipe_text: str, *, resume: bool, ove
         raise DbdError("--resume and --overwrite exclude each other; pass one")
     if out.exists() and not out.is_dir():
         raise DbdError(f"--out '{out}' is a file; give a folder")
-    created = not out.exists()
-    entries = [p for p in out.iterdir()] if out.is_dir() else []
+    created = not out.exists() or {p.name for p in out.iterdir()} <= {LOCK_FILE}
+    entries = [p for p in out.iterdir() if p.name != LOCK_FILE] if out.is_dir() else []
+    if entries and not overwrite:
+        _claim(out, overwrite=False)  # a symlinked sub-folder would take the samples elsewhere
     existing = out / RECIPE_FILE
     previous = None
     if entries and overwrite:

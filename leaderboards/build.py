@@ -12,7 +12,10 @@ Output layout under ``out``::
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +28,7 @@ from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.results import Result, group_results, load_results
 from dbdbench.leaderboards.style import Styles
 from dbdbench.metrics.protocols import get_protocol
+from dbdbench.outputs import claim_outputs, record_outputs, remove_outputs
 
 #: The files written at the top of ``out`` (``plots/`` and, with sensitivity, ``results/`` besides).
 OUTPUT_FILES = ("leaderboard.md", "leaderboard.tex", "leaderboard.csv", "sensitivity.csv", "index.html")
@@ -115,7 +119,9 @@ def build_leaderboard(
     paths : sequence of path-like
         Result JSON files written by ``dbdbench evaluate``.
     out : path-like
-        Output folder (created).
+        Output folder (created). The board is built in a hidden folder inside it and moved into
+        place when finished, so a failed run leaves ``out`` as it was. What it replaces there must
+        be a board's (:func:`claim_board`).
     published : bool
         Add the shipped published references, curves and tables (see
         :mod:`dbdbench.leaderboards.published`), each beside the user's results of the same protocol
@@ -135,17 +141,89 @@ def build_leaderboard(
     Raises
     ------
     DbdError
-        No results, or any input problem (see :func:`~dbdbench.leaderboards.results.load_results`).
+        No results, any input problem (see :func:`~dbdbench.leaderboards.results.load_results`), a
+        file in ``out`` that no board wrote.
     """
-    board = Leaderboard(out=Path(out))
-    board.results = _gather_results(paths, protocols, published, published_dataset)
-    board.notes = _input_notes(board.results)
-    groups = group_results(board.results)
-    tabs = tables.build_tables(groups)
-    views = sensitivity.sensitivity_views(board.results)
-    _write_tables(board, tabs, views)
-    figures = _draw_figures(board, groups, views, workers)
-    _write_page(board, tabs, views, figures)
+    out = Path(out)
+    stale = claim_board(out, overwrite=True)
+    results = _gather_results(paths, protocols, published, published_dataset)
+    made = not out.exists()
+    stage = _stage(out)
+    try:
+        board = Leaderboard(out=stage, results=results, notes=_input_notes(results))
+        groups = group_results(board.results)
+        tabs = tables.build_tables(groups)
+        views = sensitivity.sensitivity_views(board.results)
+        _write_tables(board, tabs, views)
+        figures = _draw_figures(board, groups, views, workers)
+        _write_page(board, tabs, views, figures)
+        return _move_into_place(board, out, stale)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if made:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def board_naming(rel: str) -> bool:
+    """A file ``leaderboard`` writes, by its naming: the files of :data:`OUTPUT_FILES`, figures in
+    ``plots/`` and, with ``--sensitivity``, ``results/<protocol>/<method>.json`` and ``.csv``."""
+    parts = rel.split("/")
+    if len(parts) == 1:
+        return rel in OUTPUT_FILES
+    if parts[0] == "plots" and len(parts) == 2:
+        return parts[1].endswith((".png", ".svg", ".pdf"))
+    return parts[0] == "results" and len(parts) == 3 and parts[2].endswith((".json", ".csv"))
+
+
+def claim_board(out: Path, *, overwrite: bool, extra=()) -> list[Path]:
+    """Check what a board written into ``out`` replaces (see :func:`dbdbench.outputs.claim_outputs`):
+    the files a board writes at the top, every file in ``plots/``, and ``extra``.
+
+    Returns
+    -------
+    list of Path
+        The old figures in ``plots/`` (removed when the new board moves in).
+    """
+    files = [*OUTPUT_FILES, *extra]
+    return claim_outputs(
+        out, files, command="leaderboard", overwrite=overwrite, clear=("plots",), naming=board_naming
+    )
+
+
+def _stage(out: Path) -> Path:
+    """A new hidden folder in ``out`` to build the board in (inside, not beside: the folder above
+    ``out`` may not be writable, ``--out .``)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".leaderboard.", suffix=".building", dir=out))
+    except OSError as exc:
+        raise DbdError(f"cannot write in --out '{out}': {exc.strerror}; choose another --out") from None
+
+
+def _move_into_place(board: Leaderboard, out: Path, stale: list[Path]) -> Leaderboard:
+    """Move the finished board from its stage into ``out``: the old figures (``stale``) and an old
+    board's files that this one does not write go, the new files replace the old ones."""
+    stage = board.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        remove_outputs([*stale, *(out / f for f in OUTPUT_FILES if not (stage / f).exists())])
+        if (out / "plots").is_dir():
+            (out / "plots").rmdir()
+        written = [p.relative_to(stage) for p in sorted(stage.rglob("*")) if p.is_file()]
+        record_outputs(out, written, "leaderboard")
+        for entry in sorted(stage.iterdir()):
+            os.replace(entry, out / entry.name)
+    except OSError as exc:
+        raise DbdError(
+            f"cannot move the leaderboard into '{out}': {exc.strerror}; check its permissions"
+        ) from None
+    board.out = out
+    board.files = {k: out / p.relative_to(stage) for k, p in board.files.items()}
+    board.plots = [out / p.relative_to(stage) for p in board.plots]
     return board
 
 

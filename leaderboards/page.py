@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from html import escape
 
 from dbdbench._version import __version__
 from dbdbench.leaderboards.tables import DECIMALS, MISSING, Table
+from dbdbench.names import heading
+from dbdbench.names import html as escape
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:60em;
@@ -171,7 +172,7 @@ def render_page(
             + "</ul></details>"
         )
     for t in tables:
-        parts.append(f'<h2 id="{escape(t.group.slug)}">{escape(t.title.capitalize())}</h2>')
+        parts.append(f'<h2 id="{escape(t.group.slug)}">{escape(heading(t.title))}</h2>')
         parts.append(table_html(t))
         parts.extend(_figure_html(f) for f in figures.get(t.group.slug, []))
     for title, html, figs in sensitivity:

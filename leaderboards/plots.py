@@ -105,7 +105,7 @@ def f_threshold_figure(group: Group, styles: Styles) -> tuple[Figure, dict[str, 
     with matplotlib.rc_context(RC):
         fig, ax, lines = _curve_figure(group, styles, "thresholds", "f")
         ax.set_xlabel(f"Threshold (protocol {group.protocol}: {get_protocol(group.protocol).curve_order})")
-        ax.set_ylabel(rf"F-measure ($\beta^2 = {BETA2:g}$)")
+        ax.set_ylabel(f"F-measure (β² = {BETA2:g})")
         ax.set_title(f"F against threshold — {group.dataset_label}")
         _legend(fig, ax)
     return fig, lines

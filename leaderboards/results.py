@@ -166,7 +166,7 @@ def load_results(paths: Sequence[str | os.PathLike], protocols: Sequence[str] | 
         unknown = [p for p in protocols if p not in protocol_names()]
         if unknown:
             raise DbdError(
-                f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(protocol_names())}"
+                f"--protocol: unknown protocol '{unknown[0]}'; choose from {', '.join(protocol_names())}"
             )
     results = [load_result(p) for p in paths]
     if protocols is not None:
@@ -174,7 +174,7 @@ def load_results(paths: Sequence[str | os.PathLike], protocols: Sequence[str] | 
             if r.protocol not in protocols:
                 raise DbdError(
                     f"result file '{r.path}' was scored under protocol '{r.protocol}', not under "
-                    f"--protocols {','.join(protocols)}; drop the file or add its protocol"
+                    f"--protocol {','.join(protocols)}; drop the file or add its protocol"
                 )
     check_unique(results)
     return results

@@ -23,6 +23,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from dbdbench import names
 from dbdbench.errors import DbdError
 from dbdbench.leaderboards.results import Result
 from dbdbench.leaderboards.style import COLUMN_WIDTH_IN, RC, Styles
@@ -120,7 +121,7 @@ def sensitivity_markdown(view: Sensitivity) -> str:
     for p in view.protocols:
         head += [f"{p} {headline_label(p)} ↑", f"{p} MAE ↓", f"{p} rank"]
     lines = [
-        f"### Protocol sensitivity — dataset {view.dataset}",
+        f"### Protocol sensitivity — dataset {names.markdown(view.dataset)}",
         "",
         "The same predictions under every protocol: headline F (the number each protocol's papers "
         "print), MAE, and the rank by headline F.",
@@ -129,7 +130,7 @@ def sensitivity_markdown(view: Sensitivity) -> str:
         "|---|" + "---:|" * (3 * len(view.protocols)),
     ]
     for m in view.methods:
-        cells = [m.replace("|", "\\|")]
+        cells = [names.markdown(m)]
         for p in view.protocols:
             rk = view.rank[(m, p)]
             cells += [_fmt(view.f[(m, p)]), _fmt(view.mae[(m, p)]), MISSING if rk is None else str(rk)]
@@ -157,8 +158,8 @@ def sensitivity_csv(views: list[Sensitivity]) -> str:
                 f, mae, rk = v.f[(m, p)], v.mae[(m, p)], v.rank[(m, p)]
                 w.writerow(
                     [
-                        v.dataset,
-                        m,
+                        names.csv_cell(v.dataset),
+                        names.csv_cell(m),
                         p,
                         get_protocol(p).headline_f,
                         "" if f is None else repr(f),
@@ -237,7 +238,7 @@ def run_sensitivity(
     unknown = [p for p in protocols if p not in protocol_names()]
     if unknown:
         raise DbdError(
-            f"--protocols: unknown protocol '{unknown[0]}'; choose from {', '.join(protocol_names())}"
+            f"--protocol: unknown protocol '{unknown[0]}'; choose from {', '.join(protocol_names())}"
         )
     from dbdbench.evaluation import evaluate_many
 

@@ -29,6 +29,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
 COLUMN_WIDTH_IN = 3.5
 
 RC = {
+    "text.parse_math": False,  # a method or dataset name holding '$' is text, not a formula
     "font.size": 7,
     "axes.titlesize": 7,
     "axes.labelsize": 7,

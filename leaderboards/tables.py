@@ -16,6 +16,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from dbdbench import names
 from dbdbench.leaderboards.results import PUBLISHED_SUFFIX, Group, Result
 from dbdbench.metrics.protocol import Metric
 from dbdbench.metrics.protocols import get_protocol
@@ -208,7 +209,7 @@ def _metric_cells(table: Table, row: Row, best: str, second: str, intervals: boo
 
 # ---------------------------------------------------------------- Markdown
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+    return names.markdown(text)
 
 
 def table_markdown(table: Table) -> str:
@@ -242,23 +243,9 @@ def table_markdown(table: Table) -> str:
 
 
 # ---------------------------------------------------------------- LaTeX
-_TEX = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-
-
 def tex_escape(text: str) -> str:
-    """Escape LaTeX special characters."""
-    return "".join(_TEX.get(c, c) for c in text)
+    """Escape LaTeX special characters (:func:`dbdbench.names.latex`)."""
+    return names.latex(text)
 
 
 def table_latex(table: Table) -> str:
@@ -272,7 +259,7 @@ def table_latex(table: Table) -> str:
     out = [
         r"\begin{table}[t]",
         r"\centering",
-        rf"\caption{{{tex_escape(table.title.capitalize())}. Best in bold, second underlined; "
+        rf"\caption{{{tex_escape(names.heading(table.title))}. Best in bold, second underlined; "
         r"n/a: no result.}",
         rf"\label{{{label}}}",
         rf"\begin{{tabular}}{{{cols}}}",
@@ -329,9 +316,9 @@ def tables_csv(tables: list[Table]) -> str:
                 w.writerow(
                     [
                         t.group.protocol,
-                        t.group.dataset,
-                        t.group.split or "",
-                        row.label.removesuffix(PUBLISHED_SUFFIX),
+                        names.csv_cell(t.group.dataset),
+                        names.csv_cell(t.group.split or ""),
+                        names.csv_cell(row.label.removesuffix(PUBLISHED_SUFFIX)),
                         res.source if res else "",
                         key,
                         "" if v is None else repr(v),

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from dbdbench.cli import main
 from dbdbench.errors import DbdError
 from dbdbench.imageio import read_grey, read_rgb, write_image
+from dbdbench.outputs import MANIFEST_FILE
 
 H, W = 24, 32
 
@@ -163,7 +164,13 @@ def test_export_twice_into_one_folder(three):
     )
     res = run("datasets", "export", "folder", "--root", src2, "--out", three / "e", "--overwrite")
     assert res.exit_code == 0, res.output
-    assert sorted(digest(three / "e")) == ["gt/x.png", "gt/y.png", "image/x.jpg", "image/y.jpg"]
+    assert sorted(digest(three / "e")) == [
+        MANIFEST_FILE,
+        "gt/x.png",
+        "gt/y.png",
+        "image/x.jpg",
+        "image/y.jpg",
+    ]
 
 
 def test_evaluate_out_rules(three):
@@ -245,7 +252,7 @@ def test_png_with_missing_rows_is_an_error_not_black(three):
     "side, fragment",
     [
         (12000, "truncated: its header says 12000x12000"),
-        (30000, "900 megapixels"),
+        (30000, "30000x30000 = 900000000 pixels, over the limit of 200000000 pixels"),
         (100000, "DBDBENCH_MAX_PIXELS"),
     ],
 )
@@ -261,7 +268,8 @@ def test_huge_headers_are_refused_before_decoding(tmp_path, side, fragment):
 def test_pixel_limit_comes_from_the_environment(tmp_path, monkeypatch):
     path = write_image(tmp_path / "p.png", np.zeros((H, W), np.uint8))
     monkeypatch.setenv("DBDBENCH_MAX_PIXELS", str(H * W - 1))
-    with pytest.raises(DbdError, match=f"{W}x{H} = 0 megapixels, over the limit"):
+    msg = rf"{W}x{H} = {W * H} pixels, over the limit of {W * H - 1} pixels \(DBDBENCH_MAX_PIXELS\)"
+    with pytest.raises(DbdError, match=msg):
         read_grey(path)
     monkeypatch.setenv("DBDBENCH_MAX_PIXELS", str(H * W))
     assert read_grey(path).shape == (H, W)
@@ -332,7 +340,7 @@ def test_predict_says_what_it_skipped(three):
     _clutter(three / "img")
     res = run("predict", "--method", "lapvar", "--images", three / "img", "--out", three / "m")
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in (three / "m").iterdir()) == ["a.png", "b.png", "c.png"]
+    assert sorted(p.name for p in (three / "m").iterdir()) == [MANIFEST_FILE, "a.png", "b.png", "c.png"]
     notes = [ln for ln in res.stderr.splitlines() if ln.startswith("dbdbench: note:")]
     assert notes == [
         f"dbdbench: note: --images folder: skipped 6 entries in {three / 'img'} (2 unsupported .gif/.heic, "
@@ -479,7 +487,7 @@ def test_failed_predict_leaves_only_complete_maps(three):
     (three / "img" / "b.png").write_bytes(_png(W, H, 3))  # truncated: the run stops there
     res = run("predict", "--method", "lapvar", "--images", three / "img", "--out", three / "m")
     one_line_error(res, "b.png", "truncated")
-    assert sorted(p.name for p in (three / "m").iterdir()) == ["a.png"]  # no .tmp, no b.png
+    assert sorted(p.name for p in (three / "m").iterdir()) == [MANIFEST_FILE, "a.png"]  # no .tmp, no b.png
 
 
 def test_console_script_refusal_is_one_line(three):

@@ -197,7 +197,7 @@ def test_merge_blurred_white_annotations(tmp_path):
         str(tmp_path / "gt"),
         "--rule",
         "majority",
-        "--polarity",
+        "--gt-polarity",
         "blurred-white",
     ]
     assert run("annotations", "merge", *args).exit_code == 0

@@ -66,7 +66,7 @@ def test_cli_many_writes_what_single_runs_write(tmp_path):
             assert invoke(*args).exit_code == 0
             assert (many / f"{m}-{p}.json").read_text() == single.read_text(), (m, p)
             assert (many / f"{m}-{p}.csv").read_text() == single.with_suffix(".csv").read_text()
-    assert len(list(many.iterdir())) == 2 * len(dirs) * len(PROTOCOLS)
+    assert len(list(many.iterdir())) == 2 * len(dirs) * len(PROTOCOLS) + 1  # and the manifest
 
 
 def test_many_with_workers_missing_maps_and_resizing(tmp_path):

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from dbdbench.cli import main
 from dbdbench.errors import DbdError
 from dbdbench.generators import generate, load_recipe
-from dbdbench.generators.recipe import MAX_SEED
 from dbdbench.generators.sources import SourceSet, scan_sources
 from dbdbench.imageio import write_image
+from dbdbench.params import MAX_SEED
 
 
 def _cli(*args):

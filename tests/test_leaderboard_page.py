@@ -18,7 +18,7 @@ METHODS = ["lapvar", "tenengrad", "dct<x>&y"]
 @pytest.fixture(scope="module")
 def board(tmp_path_factory):
     """A leaderboard of three methods under two protocols on one dataset, plus the published curves
-    (``--protocols`` leaves out the published ddffnet table: its own tests are below)."""
+    (``--protocol`` leaves out the published ddffnet table: its own tests are below)."""
     src = tmp_path_factory.mktemp("results")
     paths = []
     for i, m in enumerate(METHODS):
@@ -37,7 +37,7 @@ def board(tmp_path_factory):
                 )
             )
     out = tmp_path_factory.mktemp("board")
-    args = ["leaderboard", *map(str, paths), "--published", "--protocols", "sod,hifst", "--out", str(out)]
+    args = ["leaderboard", *map(str, paths), "--published", "--protocol", "sod,hifst", "--out", str(out)]
     run = CliRunner().invoke(main, args)
     assert run.exit_code == 0, run.output
     return out, run.output
@@ -70,7 +70,7 @@ def test_sensitivity_view(board):
     part = md.split("### Protocol sensitivity — dataset cuhk-full")[1]
     # sod ranks dct first (0.7), hifst ranks lapvar first (0.8): the ranking flips
     assert "| lapvar | 0.500 | 0.100 | 3 | 0.800 | 0.100 | 1 |" in part
-    assert "| dct<x>&y | 0.700 | 0.200 | 1 | 0.600 | 0.200 | 3 |" in part
+    assert "| dct&lt;x&gt;&amp;y | 0.700 | 0.200 | 1 | 0.600 | 0.200 | 3 |" in part
     assert "sod vs hifst: -1.00" in part
 
 
@@ -127,14 +127,14 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path):
     assert run.exit_code == 2 and "both hold method 'm'" in run.output
     run = runner.invoke(main, ["leaderboard", "--out", str(tmp_path / "o")])
     assert run.exit_code == 2 and "no result files given" in run.output
-    run = runner.invoke(main, ["leaderboard", str(a), "--protocols", "hifst", "--out", str(tmp_path / "o")])
-    assert run.exit_code == 2 and "protocol 'sod', not under --protocols hifst" in run.output
+    run = runner.invoke(main, ["leaderboard", str(a), "--protocol", "hifst", "--out", str(tmp_path / "o")])
+    assert run.exit_code == 2 and "protocol 'sod', not under --protocol hifst" in run.output
     run = runner.invoke(
-        main, ["leaderboard", "--sensitivity", "--pred", "x", "--gt", ".", "--out", str(tmp_path / "o")]
+        main, ["leaderboard", "--sensitivity", "--pred", "=x", "--gt", ".", "--out", str(tmp_path / "o")]
     )
     assert run.exit_code == 2
     assert run.stderr.strip() == (
-        "dbdbench: error: --pred 'x': write it as NAME=DIR, e.g. --pred lapvar=preds/lapvar"
+        "dbdbench: error: --pred '=x' must be DIR or NAME=DIR with both parts given"
     )
     assert not (tmp_path / "o").exists()
 

@@ -100,7 +100,7 @@ def test_protocol_outside_the_chosen_ones_is_refused(tmp_path):
     a = write_result(tmp_path, "a", method="x", protocol="sod")
     b = write_result(tmp_path, "b", method="y", protocol="hifst")
     with pytest.raises(
-        DbdError, match=r"b\.json' was scored under protocol 'hifst', not under --protocols sod"
+        DbdError, match=r"b\.json' was scored under protocol 'hifst', not under --protocol sod"
     ):
         load_results([a, b], protocols=["sod"])
     with pytest.raises(DbdError, match="unknown protocol 'f1'"):

@@ -70,7 +70,7 @@ def test_sensitivity_from_prediction_folders(tmp_path):
     out = tmp_path / "board"
     args = ["leaderboard", "--sensitivity", "--pred", f"good={tmp_path / 'good'}",
             "--pred", f"poor={tmp_path / 'poor'}", "--gt", str(gt_dir),
-            "--protocols", "sod,binseg", "--out", str(out)]  # fmt: skip
+            "--protocol", "sod,binseg", "--out", str(out)]  # fmt: skip
     run = CliRunner().invoke(main, args)
     assert run.exit_code == 0, run.output
     rows = {(r["method"], r["protocol"]): r for r in csv.DictReader((out / "sensitivity.csv").open())}

@@ -128,7 +128,7 @@ def test_toy_protocol_reaches_cli_result_and_leaderboard(toy, tmp_path):
     assert data["protocol"] == "toy" and data["summary"] == pytest.approx({"accuracy": 0.8, "error": 0.2})
 
     board = tmp_path / "board"
-    run = runner.invoke(main, ["leaderboard", str(out), "--protocols", "toy", "--out", str(board)])
+    run = runner.invoke(main, ["leaderboard", str(out), "--protocol", "toy", "--out", str(board)])
     assert run.exit_code == 0, run.output
     md = (board / "leaderboard.md").read_text()
     assert "### protocol toy, dataset gt, 2 images" in md
@@ -151,8 +151,7 @@ def test_out_of_range_toy_summary_is_refused(toy, tmp_path):
 )
 def test_a_protocol_list_naming_no_protocol_is_one_line(command, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    flag = "--protocol" if command[0] == "evaluate" else "--protocols"
-    result = CliRunner().invoke(main, [*command, flag, ","])
+    result = CliRunner().invoke(main, [*command, "--protocol", ","])
     assert result.exit_code == 2 and "Traceback" not in result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and "',' names no protocol" in lines[0], result.output
+    assert len(lines) == 1 and "',' holds an empty protocol name" in lines[0], result.output

@@ -85,7 +85,7 @@ def test_hifst_maps_reproduce_the_published_row(hifst_te1):
 @pytest.mark.slow  # draws 18 figure files
 def test_leaderboard_puts_our_result_beside_the_published_rows(hifst_te1, tmp_path):
     out = tmp_path / "board"
-    args = ["leaderboard", str(hifst_te1), "--published", "--protocols", "ddffnet", "--out", str(out)]
+    args = ["leaderboard", str(hifst_te1), "--published", "--protocol", "ddffnet", "--out", str(out)]
     run = CliRunner().invoke(main, args)
     assert run.exit_code == 0, run.output
     md = (out / "leaderboard.md").read_text()
@@ -115,7 +115,7 @@ def test_published_rows_never_beside_another_protocol(tmp_path):
     assert [r.label for r in groups[("ddffnet", "dut", "test")].results] == ["y"] + [
         f"{m} (published)" for m in METHODS
     ]
-    # with --protocols sod, the ddffnet table stays out entirely
+    # with --protocol sod, the ddffnet table stays out entirely
     only_sod = group_results(attach_published(load_results([sod]), protocols=["sod"]))
     assert [(g.protocol, len(g.results)) for g in only_sod] == [("sod", 1)]
 

@@ -25,16 +25,15 @@ def command():
     help="mean: soft average of the binarised masks (DUT); majority: vote; staple: STAPLE estimate.",
 )
 @click.option("--report", type=click.Path(path_type=str), default=None, help="Per-image agreement CSV.")
-@options.polarity(
-    "--polarity", "What white means in the annotators' masks (the output is always white = in-focus)."
-)
+@options.gt_polarity("What white means in the annotators' masks (the output is always white = in-focus).")
 @click.option(
     "--threshold", type=float, default=0.5, show_default=True, help="Binarisation threshold in [0, 1]."
 )
 @options.overwrite("Replace merged masks and report files that already exist.")
 @options.workers()
 @options.scheduler
-def merge_cmd(dirs, out, rule, report, polarity, threshold, overwrite, workers, scheduler):
+@options.one_writer(folders=("out",), files=("report",))
+def merge_cmd(dirs, out, rule, report, gt_polarity, threshold, overwrite, workers, scheduler):
     """Merge annotator folders DIR1 DIR2 [DIR3 ...] (masks matched by file name) into OUT/<name>.png.
 
     Exits 1 when an image lacks an annotation or has masks of different sizes (all images that can
@@ -50,7 +49,7 @@ def merge_cmd(dirs, out, rule, report, polarity, threshold, overwrite, workers, 
         rule=rule,
         report=report,
         threshold=threshold,
-        polarity=polarity,
+        polarity=gt_polarity,
         workers=workers,
         scheduler=scheduler,
         overwrite=overwrite,

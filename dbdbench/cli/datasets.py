@@ -72,6 +72,7 @@ def verify_cmd(name, root, split, workers, scheduler):
 @options.overwrite("Replace an export written before: its image/ and gt/ files are removed first.")
 @options.workers()
 @options.scheduler
+@options.one_writer()
 def export_cmd(name, root, out, split, overwrite, workers, scheduler):
     """Write a dataset split as OUT/image/<name>.<ext> + OUT/gt/<name>.png with in-focus = white.
 

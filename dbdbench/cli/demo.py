@@ -29,6 +29,7 @@ from dbdbench.leaderboards.demo import DEEP_EPOCHS
 )
 @options.overwrite("Run again into a non-empty --out, replacing what an earlier run wrote there.")
 @options.workers("Worker processes.")
+@options.one_writer()
 def command(out, count, size, seed, methods, deep_epochs, overwrite, workers):
     """Run the whole pipeline on built-in data: generate a small simulated set (BTBNet recipe), run
     the fast baselines, train the tiny BTBCRL on another simulated set (with PyTorch), evaluate them

@@ -3,6 +3,7 @@
 import click
 
 from dbdbench.cli import options
+from dbdbench.metrics.protocols import DEFAULT_PROTOCOL
 
 
 @click.command(name="evaluate", context_settings={"show_default": True})
@@ -15,16 +16,11 @@ from dbdbench.cli import options
     help="Folder of prediction maps; repeat as NAME=DIR to evaluate several methods in one run.",
 )
 @click.option("--gt", "gt_dir", type=click.Path(), help="Folder of ground-truth masks.")
-@options.polarity("--gt-polarity", "How the --gt masks are stored (CUHK: blurred-white).")
+@options.gt_polarity("How the --gt masks are stored (CUHK: blurred-white).")
 @click.option("--dataset", help="A registered dataset instead of --gt (needs --root).")
 @click.option("--root", type=click.Path(), help="Folder that holds the --dataset.")
 @click.option("--split", help="Dataset split (e.g. te1); predictions outside it are ignored.")
-@click.option(
-    "--protocol",
-    type=options.ProtocolChoice(many=True),
-    default="sod",
-    help="Protocol preset(s), comma-separated.",
-)
+@options.protocol("Protocol preset(s), comma-separated.", default=DEFAULT_PROTOCOL)
 @click.option("--pred-prefix", default="", help="Removed from prediction names before matching.")
 @click.option("--pred-suffix", default="", help="Removed from prediction names (e.g. _HiFSTBlurMap).")
 @click.option("--allow-missing", is_flag=True, help="Evaluate matched pairs when some GT lack a map.")
@@ -44,6 +40,7 @@ from dbdbench.cli import options
     help="Write <method>-<protocol>.json (and .csv) for every method and protocol here.",
 )
 @options.overwrite("Replace result files (--out JSON and CSV, or those --out-dir writes) that exist.")
+@options.one_writer(folders=("out_dir",), files=("out",))
 def command(
     preds, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,
     allow_missing, no_resize, method, bootstrap, seed, strict_polarity, workers, scheduler, out, out_dir,
@@ -59,10 +56,10 @@ def command(
     from pathlib import Path
 
     from dbdbench.errors import DbdError
-    from dbdbench.evaluation import _protocol_list, evaluate_many
+    from dbdbench.evaluation import evaluate_many
 
-    folders = parse_preds(preds, method)
-    protocols = _protocol_list(protocol)
+    folders = options.parse_preds(preds, method)
+    protocols = protocol
     if out and (len(folders) > 1 or len(protocols) > 1):
         raise DbdError("--out writes one result; with several methods or protocols use --out-dir DIR")
     if out and out_dir:
@@ -94,8 +91,12 @@ def command(
     if out:
         next(iter(results.values())).save(out)
     if out_dir:
-        for (m, p), result in results.items():
-            result.save(Path(out_dir) / f"{m}-{p}.json")
+        from dbdbench.outputs import recording
+
+        files = [f"{m}-{p}{ext}" for m, p in results for ext in (".json", ".csv")]
+        with recording(out_dir, files, "evaluate"):
+            for (m, p), result in results.items():
+                result.save(Path(out_dir) / f"{m}-{p}.json")
     if len(results) == 1:
         click.echo(summary_table(next(iter(results.values()))))
     else:
@@ -104,41 +105,6 @@ def command(
         click.echo(f"wrote {out} and {click.format_filename(str(_csv(out)))}")
     if out_dir:
         click.echo(f"wrote {len(results)} results (<method>-<protocol>.json and .csv) to {out_dir}")
-
-
-def parse_preds(values: tuple[str, ...], name: str | None) -> dict[str, str]:
-    """Method name -> folder from the ``--pred`` values (``DIR`` or ``NAME=DIR``).
-
-    A value is ``NAME=DIR`` when it holds ``=`` and is not itself an existing path. A bare ``DIR``
-    is named by ``--name`` (one --pred only) or by its folder name. A leading ``~`` of ``DIR`` is
-    the home folder (shells expand it only where ``NAME`` could be a shell variable name).
-
-    Raises
-    ------
-    DbdError
-        ``--name`` with several ``--pred``, an empty name or folder, or a name given twice.
-    """
-    import os
-    from pathlib import Path
-
-    from dbdbench.errors import DbdError
-
-    if name is not None and len(values) > 1:
-        raise DbdError("--name names a single --pred DIR; with several, write --pred NAME=DIR")
-    folders: dict[str, str] = {}
-    for value in values:
-        if "=" in value and not os.path.exists(value):
-            method, folder = value.split("=", 1)
-            if not method or not folder:
-                raise DbdError(f"--pred '{value}' must be DIR or NAME=DIR with both parts given")
-            folder = os.path.expanduser(folder)
-        else:
-            folder = value
-            method = name or Path(value).resolve().name
-        if method in folders:
-            raise DbdError(f"method '{method}' is given twice in --pred; name each one: --pred NAME=DIR")
-        folders[method] = folder
-    return folders
 
 
 def comparison_table(results: dict) -> str:
@@ -167,7 +133,7 @@ def comparison_table(results: dict) -> str:
 
 def _check_outputs(out, out_dir, folders, protocols, inputs, overwrite):
     """Refuse outputs that would replace files without --overwrite or overlap an input."""
-    from dbdbench.outputs import check_output_file, check_output_folder
+    from dbdbench.outputs import check_output_file, check_output_folder, claim_outputs
 
     inputs = [("--pred", d) for d in folders.values()] + inputs
     if out:
@@ -177,6 +143,7 @@ def _check_outputs(out, out_dir, folders, protocols, inputs, overwrite):
     if out_dir:
         files = [f"{m}-{p}{ext}" for m in folders for p in protocols for ext in (".json", ".csv")]
         check_output_folder(out_dir, files=files, inputs=inputs, overwrite=overwrite, what="--out-dir")
+        claim_outputs(out_dir, files, command="evaluate", overwrite=overwrite, what="--out-dir")
 
 
 def _csv(out):

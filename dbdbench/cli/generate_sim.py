@@ -35,8 +35,9 @@ from dbdbench.cli import options
     is_flag=True,
     help="Complete a partly written folder made with the same recipe, or extend it to a larger --count.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace a folder written before.")
+@options.overwrite("Replace a set written before (only the files generate-sim wrote there are removed).")
 @click.option("--preview", is_flag=True, help="Also write preview.png, a contact sheet with masks outlined.")
+@options.one_writer()
 def command(
     recipe, count, size, sources, masks, depths, seed, out, workers, scheduler, resume, overwrite, preview
 ):

@@ -23,11 +23,9 @@ from dbdbench.cli import options
     help="With --published: the dataset name of your results that is the published image set (e.g. "
     "'gt' for results evaluated with --gt cuhk/gt); names cuhk-full and cuhk-1000 are recognised.",
 )
-@click.option(
-    "--protocols",
-    type=options.ProtocolChoice(many=True),
-    help="Only these protocols, comma-separated; a result of another protocol is an error. With "
-    "--sensitivity: the protocols to score under (default: all).",
+@options.protocol(
+    "Only these protocols, comma-separated; a result of another protocol is an error. With "
+    "--sensitivity: the protocols to score under (default: all)."
 )
 @click.option(
     "--sensitivity",
@@ -38,20 +36,22 @@ from dbdbench.cli import options
     "--pred",
     "preds",
     multiple=True,
-    metavar="NAME=DIR",
-    help="With --sensitivity: a method name and its folder of prediction maps (repeatable).",
+    metavar="[NAME=]DIR",
+    help="With --sensitivity: a method name and its folder of prediction maps (repeatable; a bare DIR "
+    "is named by its folder name).",
 )
 @click.option("--gt", type=click.Path(file_okay=False), help="With --sensitivity: the ground-truth folder.")
-@options.polarity("--gt-polarity", "With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).")
+@options.gt_polarity("With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).")
 @click.option("--pred-suffix", default="", help="With --sensitivity: suffix removed from prediction stems.")
 @options.overwrite("Replace a leaderboard written before in --out.")
 @options.workers("Worker processes (figures, --sensitivity).")
+@options.one_writer()
 def command(
     results,
     out,
     published,
     published_dataset,
-    protocols,
+    protocol,
     sensitivity,
     preds,
     gt,
@@ -74,51 +74,60 @@ def command(
       dbdbench leaderboard --sensitivity --pred lapvar=preds/lapvar --pred dct=preds/dct \\
           --gt data/gt --out board
     """
+    import os
     from pathlib import Path
 
     from dbdbench.errors import DbdError
     from dbdbench.leaderboards.build import build_leaderboard
+    from dbdbench.outputs import LOCK_FILE
 
     paths = list(results)
-    _check_out(out, sensitivity, preds, gt, paths, overwrite)
-    if sensitivity:
-        from dbdbench.leaderboards.sensitivity import run_sensitivity
-
-        if not preds or not gt:
-            raise DbdError("--sensitivity needs --gt DIR and at least one --pred NAME=DIR")
-        folders = {}
-        for item in preds:
-            name, sep, folder = item.partition("=")
-            if not sep or not name or not folder:
-                raise DbdError(f"--pred '{item}': write it as NAME=DIR, e.g. --pred lapvar=preds/lapvar")
-            if name in folders:
-                raise DbdError(f"--pred: method name '{name}' is given twice; give each method once")
-            folders[name] = folder
-        paths += run_sensitivity(
-            folders,
-            gt,
-            Path(out) / "results",
-            protocols,
-            workers,
-            gt_polarity=gt_polarity,
-            pred_suffix=pred_suffix,
-        )
-    elif preds or gt:
+    protocols = protocol
+    folders = options.parse_preds(preds)
+    scored = _scored_files(folders, protocols) if sensitivity else []
+    _check_out(out, sensitivity, folders, gt, paths, overwrite, scored)
+    if sensitivity and (not preds or not gt):
+        raise DbdError("--sensitivity needs --gt DIR and at least one --pred NAME=DIR")
+    if not sensitivity and (preds or gt):
         raise DbdError("--pred and --gt only work with --sensitivity; add it or give result files")
-    if not paths and not published:
+    if not paths and not published and not sensitivity:
         raise DbdError(
             "no result files given; pass RESULT.json files (from dbdbench evaluate) or --published"
         )
     if published_dataset and not published:
         raise DbdError("--published-dataset only works with --published; add it")
-    board = build_leaderboard(
-        paths,
-        out,
-        published=published,
-        protocols=protocols,
-        published_dataset=published_dataset,
-        workers=workers,
-    )
+    if published_dataset:
+        from dbdbench.names import check_name
+
+        check_name(published_dataset, "--published-dataset")
+    new = [f for f in scored if not os.path.lexists(Path(out) / f)]
+    created = not os.path.lexists(out) or {p.name for p in Path(out).iterdir()} <= {LOCK_FILE}
+    try:
+        if sensitivity:
+            from dbdbench.leaderboards.sensitivity import run_sensitivity
+            from dbdbench.outputs import record_outputs
+
+            record_outputs(out, scored, "leaderboard")
+            paths += run_sensitivity(
+                folders,
+                gt,
+                Path(out) / "results",
+                protocols,
+                workers,
+                gt_polarity=gt_polarity,
+                pred_suffix=pred_suffix,
+            )
+        board = build_leaderboard(
+            paths,
+            out,
+            published=published,
+            protocols=protocols,
+            published_dataset=published_dataset,
+            workers=workers,
+        )
+    except BaseException:
+        _remove_new(Path(out), new, created)  # so that a failed run does not block its rerun
+        raise
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
     click.echo(
@@ -130,21 +139,57 @@ def command(
     click.echo(f"open {board.files['html'].resolve().as_uri()}")
 
 
-def _check_out(out, sensitivity, preds, gt, results, overwrite):
-    """The leaderboard files in ``out`` may not exist (without --overwrite) nor be an input."""
+def _scored_files(folders, protocols) -> list[str]:
+    """The result files ``--sensitivity`` writes, relative to ``--out``."""
+    from dbdbench.metrics.protocols import protocol_names
+
+    return [
+        f"results/{p}/{m}{ext}"
+        for p in protocols or protocol_names()
+        for m in folders
+        for ext in (".json", ".csv")
+    ]
+
+
+def _remove_new(out, files, created: bool) -> None:
+    """Remove the result files of a failed ``--sensitivity`` run that were not there before it
+    (and ``out`` when the run made it)."""
+    import contextlib
+
+    from dbdbench.outputs import LOCK_FILE, MANIFEST_FILE
+
+    for f in files:
+        with contextlib.suppress(OSError):
+            (out / f).unlink()
+    for p in sorted({(out / f).parent for f in files}, reverse=True) + [out / "results"]:
+        with contextlib.suppress(OSError):
+            p.rmdir()
+    if created:
+        with contextlib.suppress(OSError):
+            if {q.name for q in out.iterdir()} <= {MANIFEST_FILE, LOCK_FILE}:
+                (out / MANIFEST_FILE).unlink()
+            out.rmdir()  # fails while locked: the lock's release removes it then
+
+
+def _check_out(out, sensitivity, folders, gt, results, overwrite, scored):
+    """The leaderboard files in ``out`` may not exist (without --overwrite) nor be an input, and
+    only a board's files may be replaced."""
     from pathlib import Path
 
     from dbdbench.errors import DbdError
-    from dbdbench.leaderboards.build import OUTPUT_FILES
+    from dbdbench.leaderboards.build import OUTPUT_FILES, claim_board
     from dbdbench.outputs import check_output_folder
 
     out = Path(out)
-    inputs = [("--gt", gt)] + [(f"--pred {p.partition('=')[0]}", p.partition("=")[2] or None) for p in preds]
+    inputs = [("--gt", gt)] + [(f"--pred {name}", folder) for name, folder in folders.items()]
     files = list(OUTPUT_FILES)
     for sub in ("plots", "results") if sensitivity else ("plots",):  # rewritten: any file there counts
         if (out / sub).is_dir():
             files += [p.relative_to(out) for p in (out / sub).rglob("*") if p.is_file()]
     check_output_folder(out, files=files, inputs=inputs, overwrite=overwrite)
+    claim_board(
+        out, overwrite=overwrite, extra=[*scored, *(f for f in files if str(f).startswith("results"))]
+    )
     written = {(out / f).resolve() for f in files}
     for r in results:
         if Path(r).resolve() in written:

@@ -1,16 +1,24 @@
-"""Options shared by several commands (``--workers``, ``--scheduler``, ``--seed``, ``--overwrite``, mask
-polarity, finite numbers): one spelling, type, range and help.
+"""Options shared by several commands (``--workers``, ``--scheduler``, ``--seed``, ``--overwrite``,
+``--gt-polarity``, ``--protocol``, ``--pred NAME=DIR``, finite numbers): one spelling, type, range, rule
+and help.
 
 Every numeric option is range-checked by click before any work starts (exit 2, one ``Error:`` line).
+An option renamed for one spelling across commands keeps its old spelling as a hidden alias for one
+release (:func:`_renamed`): it still works, with a one-line deprecation note.
 
 Not a command: :data:`dbdbench.cli.COMMANDS` lists the command modules.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import os
+from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 
 def workers(help: str = "Local worker processes."):
@@ -20,6 +28,28 @@ def workers(help: str = "Local worker processes."):
     (:func:`dbdbench.executor.run_tasks`).
     """
     return click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help=help)
+
+
+def one_writer(folders: tuple[str, ...] = ("out",), files: tuple[str, ...] = ()):
+    """Run the command holding its outputs, the values of the options ``folders`` (output folders)
+    and ``files`` (output files): a second dbdbench command writing one of them meanwhile stops at
+    once with one line (:func:`dbdbench.outputs.output_lock`). Put it just above the function."""
+
+    def decorate(f):
+        @functools.wraps(f)
+        def command(*args, **values):
+            from dbdbench.outputs import output_lock
+
+            with contextlib.ExitStack() as stack:
+                for name in (*folders, *files):
+                    what = "--" + name.replace("_", "-")
+                    paths = ([values.get(name)], []) if name in folders else ([], [values.get(name)])
+                    stack.enter_context(output_lock(*paths[0], files=paths[1], what=what))
+                return f(*args, **values)
+
+        return command
+
+    return decorate
 
 
 def overwrite(help: str = "Replace output files that already exist."):
@@ -62,12 +92,43 @@ scheduler = click.option(
 )
 
 
-def polarity(name: str, help: str):
-    """A mask-polarity option ``name``: ``focus-white`` (default) or ``blurred-white``."""
+def _renamed(new: str, old: str, dest: str, **kwargs):
+    """Option ``new`` (value ``dest``) that also answers to the hidden, deprecated spelling ``old``.
+
+    ``old`` works for one release with a note; ``old`` and ``new`` together are a usage error.
+    """
+
+    def decorate(f):
+        alias = f"{dest}_deprecated_spelling"
+
+        @functools.wraps(f)
+        def command(*args, **values):
+            value = values.pop(alias)
+            if value is not None:
+                ctx = click.get_current_context()
+                if ctx.get_parameter_source(dest) is ParameterSource.COMMANDLINE:
+                    raise click.UsageError(f"give {new} once ({old} is its old spelling)", ctx)
+                from dbdbench.notes import note
+
+                note(f"{old} is now spelled {new}; the old spelling goes in the next release")
+                values[dest] = value
+            return f(*args, **values)
+
+        command = click.option(old, alias, hidden=True, default=None, type=kwargs.get("type"))(command)
+        return click.option(new, dest, **kwargs)(command)
+
+    return decorate
+
+
+def gt_polarity(help: str):
+    """``--gt-polarity``: how a folder of masks is stored, ``focus-white`` (default) or
+    ``blurred-white``; ``--polarity`` is its old spelling (``annotations merge``)."""
     from dbdbench.polarity import FOCUS_WHITE, POLARITIES
 
-    return click.option(
-        name,
+    return _renamed(
+        "--gt-polarity",
+        "--polarity",
+        "gt_polarity",
         type=click.Choice(POLARITIES),
         default=FOCUS_WHITE,
         show_default=True,
@@ -82,7 +143,7 @@ class _Seed(click.ParamType):
     name = "integer"
 
     def convert(self, value, param, ctx):
-        from dbdbench.generators.recipe import MAX_SEED
+        from dbdbench.params import MAX_SEED
 
         option = param.opts[0] if param is not None else "--seed"
         try:
@@ -135,9 +196,76 @@ class ProtocolChoice(click.Choice):
             return super().convert(value, param, ctx)
         if isinstance(value, list):
             return value
-        names = [v.strip() for v in str(value).split(",") if v.strip()]
-        if not names:
+        names = [v.strip() for v in str(value).split(",")]
+        if not all(names):
             self.fail(
-                f"{value!r} names no protocol; give one or more of {', '.join(self.choices)}", param, ctx
+                f"{value!r} holds an empty protocol name; give one or more of {', '.join(self.choices)}, "
+                "comma-separated",
+                param,
+                ctx,
             )
+        twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if twice is not None:
+            self.fail(f"{value!r} names the protocol '{twice}' twice; give each once", param, ctx)
         return [super(ProtocolChoice, self).convert(n, param, ctx) for n in names]
+
+
+def protocol(help: str, default: str | None = None):
+    """``--protocol P[,P...]``: one or more registered protocols, comma-separated (a list); an empty
+    or repeated name is a usage error. ``--protocols`` is its old spelling (``leaderboard``).
+
+    Parameters
+    ----------
+    help : str
+    default : str, optional
+        The default list, e.g. :data:`dbdbench.metrics.protocols.DEFAULT_PROTOCOL`; None: no default
+        (the command decides).
+    """
+    return _renamed(
+        "--protocol",
+        "--protocols",
+        "protocol",
+        type=ProtocolChoice(many=True),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def parse_preds(values: tuple[str, ...], name: str | None = None) -> dict[str, str]:
+    """Method name -> folder from ``--pred`` values (``DIR`` or ``NAME=DIR``), one rule for every
+    command.
+
+    A value is ``NAME=DIR`` when it holds ``=`` and is not itself an existing path. A bare ``DIR``
+    is named by ``name`` (``--name``, one ``--pred`` only) or by its folder name. A leading ``~`` of
+    ``DIR`` is the home folder (shells expand it only where ``NAME`` could be a shell variable name).
+    Every name passes :func:`dbdbench.names.check_name`.
+
+    Raises
+    ------
+    DbdError
+        ``name`` with several values, an empty name or folder, a name given twice, a name with a
+        control character.
+    """
+    from dbdbench.errors import DbdError
+    from dbdbench.names import check_name
+
+    if name is not None:
+        check_name(name, "--name")
+        if len(values) > 1:
+            raise DbdError("--name names a single --pred DIR; with several, write --pred NAME=DIR")
+    folders: dict[str, str] = {}
+    for value in values:
+        if "=" in value and not os.path.exists(value):
+            method, folder = value.split("=", 1)
+            if not method or not folder:
+                raise DbdError(f"--pred '{value}' must be DIR or NAME=DIR with both parts given")
+            folder = os.path.expanduser(folder)
+        else:
+            folder = os.path.expanduser(value)
+            method = name or Path(folder).resolve().name
+        check_name(method, "--pred NAME=DIR")
+        if method in folders:
+            raise DbdError(f"method '{method}' is given twice in --pred; name each one: --pred NAME=DIR")
+        folders[method] = folder
+    return folders

@@ -32,6 +32,7 @@ from dbdbench.cli import options
     is_flag=True,
     help="List the detectors, each with its parameters, defaults and valid ranges, and exit.",
 )
+@options.one_writer()
 def command(
     method_name, images, dataset, root, split, out, overwrite, workers, scheduler, params, checkpoint,
     list_methods,
@@ -87,11 +88,12 @@ def command(
         if not items:
             raise DbdError(f"dataset '{dataset}' at '{root}' has no images in this split")
         inputs = [("--root", root)]
-    check_output_folder(
-        out, files=[f"{name}.png" for name, _ in items], inputs=inputs, overwrite=overwrite, images=True
-    )
     from dbdbench.atomic import temporaries_removed_on_failure
+    from dbdbench.outputs import claim_outputs, recording
 
-    with temporaries_removed_on_failure(Path(out) / f"{name}.png" for name, _ in items):
+    files = [f"{name}.png" for name, _ in items]
+    check_output_folder(out, files=files, inputs=inputs, overwrite=overwrite, images=True)
+    claim_outputs(out, files, command="predict", overwrite=overwrite)
+    with recording(out, files, "predict"), temporaries_removed_on_failure(Path(out) / f for f in files):
         written = predict_paths(method, items, out, params=params, workers=workers, scheduler=scheduler)
     click.echo(f"wrote {len(written)} maps ({method.name}) to {out}")

@@ -11,10 +11,16 @@ from dbdbench.datasets.index import Sample, resolve
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
 from dbdbench.imageio import is_image_file, to_uint8, write_image
-from dbdbench.outputs import check_output_folder
+from dbdbench.outputs import check_output_folder, claim_outputs, recording, remove_outputs
 
-#: The sub-folders an export writes (and ``overwrite`` empties of images).
+#: The sub-folders an export writes (and ``overwrite`` empties of what an export wrote there).
 PARTS = ("image", "gt")
+
+
+def _ours(rel: str) -> bool:
+    """An export's naming, for a folder exported before manifests: an image file in a part."""
+    part, _, name = rel.partition("/")
+    return part in PARTS and "/" not in name and is_image_file(Path(name))
 
 
 def export_sample(sample: Sample, out: Path) -> bool:
@@ -53,8 +59,9 @@ def export_dataset(
     workers, scheduler
         Parallel export (:func:`dbdbench.executor.run_tasks`).
     overwrite : bool
-        Accept a non-empty ``out``: the image files in ``out/image`` and ``out/gt`` are removed first,
-        so two exports never mix; other files are left alone.
+        Accept a non-empty ``out``: the files an export wrote in ``out/image`` and ``out/gt`` (listed
+        in ``out``'s manifest, see :func:`dbdbench.outputs.claim_outputs`) are removed first, so two
+        exports never mix; a symbolic link or a file dbdbench did not write there is refused.
 
     Returns
     -------
@@ -72,19 +79,13 @@ def export_dataset(
     if out.resolve() == index.root.resolve():
         raise DbdError(f"--out '{out}' is the dataset folder itself; choose another folder")
     check_output_folder(out, inputs=[("--root", index.root)], overwrite=overwrite)
-    if overwrite:
-        for part in PARTS:
-            folder = out / part
-            for p in sorted(folder.iterdir()) if folder.is_dir() else []:
-                if is_image_file(p) and (p.is_symlink() or p.is_file()):
-                    try:
-                        p.unlink()
-                    except OSError as exc:
-                        raise DbdError(f"cannot remove '{p}' for --overwrite: {exc.strerror}") from None
     finals = [out / "gt" / f"{x.name}.png" for x in index.samples] + [
         out / "image" / f"{x.name}{x.image_path.suffix.lower()}" for x in index.samples if x.image_path
     ]
-    with temporaries_removed_on_failure(finals):
+    files = [f.relative_to(out) for f in finals]
+    command = "datasets export"
+    remove_outputs(claim_outputs(out, files, command=command, overwrite=overwrite, clear=PARTS, naming=_ours))
+    with recording(out, files, command), temporaries_removed_on_failure(finals):
         task = partial(export_sample, out=out)
         wrote = run_tasks(task, index.samples, workers=workers, scheduler=scheduler, desc="export")
     return len(wrote), sum(wrote)

@@ -39,7 +39,7 @@ from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
 from dbdbench.imageio import read_grey, to_uint8, write_image
 from dbdbench.notes import note
-from dbdbench.outputs import check_apart, check_output_file, check_output_folder
+from dbdbench.outputs import check_apart, check_output_file, check_output_folder, claim_outputs, recording
 from dbdbench.pairing import list_images
 from dbdbench.polarity import POLARITIES
 
@@ -277,9 +277,9 @@ def merge_annotations(
     stems = sorted(set().union(*listings))
     if not stems:
         raise DbdError(f"no masks in the annotator folders {', '.join(map(str, dirs))}; check the paths")
-    check_output_folder(
-        out, files=[f"{s}.png" for s in stems], inputs=inputs, overwrite=overwrite, images=True
-    )
+    files = [f"{s}.png" for s in stems]
+    check_output_folder(out, files=files, inputs=inputs, overwrite=overwrite, images=True)
+    claim_outputs(out, files, command="annotations merge", overwrite=overwrite)
     if report is not None:
         report = Path(report)
         check_output_file(
@@ -292,7 +292,7 @@ def merge_annotations(
         )
     items = [(s, [lst.get(s) for lst in listings]) for s in stems]
     func = partial(merge_one, out=out, rule=rule, threshold=threshold, polarity=polarity, names=names)
-    with temporaries_removed_on_failure(out / f"{s}.png" for s in stems):
+    with recording(out, files, "annotations merge"), temporaries_removed_on_failure(out / f for f in files):
         rows = run_tasks(func, items, workers=workers, scheduler=scheduler, desc="merge")
     result = MergeResult(annotators=names, rows=rows)
     result.written = sum(r["written"] for r in rows)

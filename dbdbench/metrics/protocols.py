@@ -7,7 +7,7 @@ time (a plug-in, a test); it is then known in this process only (worker processe
 ``--scheduler`` load the built-ins only).
 
 Everything that lists or describes protocols asks here: the ``evaluate --protocol`` and
-``leaderboard --protocols`` choices, :func:`dbdbench.evaluation.load_result`, the leaderboard tables,
+``leaderboard --protocol`` choices, :func:`dbdbench.evaluation.load_result`, the leaderboard tables,
 figures and sensitivity view, and the demo.
 """
 
@@ -27,6 +27,9 @@ BUILTIN = (
     "dbdbench.metrics.protocol_binseg:BinsegProtocol",
     "dbdbench.metrics.protocol_ddffnet:DdffnetProtocol",
 )
+
+#: The protocol used when none is named (``evaluate``, :func:`dbdbench.evaluate`).
+DEFAULT_PROTOCOL = "sod"
 
 _classes: dict[str, type[Protocol]] = {}
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")

@@ -18,6 +18,7 @@ from dbdbench.baselines.registry import get_method, list_methods
 from dbdbench.cli import main
 from dbdbench.errors import DbdError
 from dbdbench.imageio import read_grey, read_rgb, write_image
+from dbdbench.outputs import MANIFEST_FILE
 
 CLASSICAL = [m.name for m in list_methods() if m.kind == "classical"]
 OWN = ("hifst", "svd", "lapvar", "tenengrad", "kurtosis", "dct")
@@ -158,7 +159,7 @@ def test_cli_writes_maps_and_reports_errors_in_one_line(image_dir, tmp_path):
     out = tmp_path / "maps"
     res = _cli("--method", "lapvar", "--images", str(image_dir), "--out", str(out), "--param", "window=11")
     assert res.exit_code == 0, res.output
-    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_FILE, "a.png", "b.png", "c.png"]
     for args, needle in (
         (["--method", "nope", "--images", str(image_dir), "--out", str(out)], "choose one of: "),
         (["--method", "lapvar", "--images", str(image_dir), "--out", str(out), "--param", "k=1"], "valid"),
@@ -212,7 +213,7 @@ def test_cli_dataset(monkeypatch, image_dir, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert calls == [("cuhk", tmp_path / "data", "test")]
-    assert [p.name for p in out.iterdir()] == ["s1.png"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST_FILE, "s1.png"]
 
 
 @pytest.mark.parametrize(
