@@ -29,6 +29,11 @@ from dbdbench.cli import options
 @click.option("--pred-suffix", default="", help="Removed from prediction names (e.g. _HiFSTBlurMap).")
 @click.option("--allow-missing", is_flag=True, help="Evaluate matched pairs when some GT lack a map.")
 @click.option("--no-resize", is_flag=True, help="A prediction of another size than its GT is an error.")
+@click.option(
+    "--allow-resize",
+    is_flag=True,
+    help="Resize also a map whose size is its GT's, transposed (else an error).",
+)
 @click.option("--name", "method", help="Method name of a single --pred DIR [default: the folder name].")
 @click.option(
     "--bootstrap", type=click.IntRange(min=0), default=0, help="Bootstrap resamples for CIs (at most 100000)."
@@ -46,8 +51,8 @@ from dbdbench.cli import options
 @options.overwrite("Replace result files (--out JSON and CSV, or those --out-dir writes) that exist.")
 def command(
     preds, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,
-    allow_missing, no_resize, method, bootstrap, seed, strict_polarity, workers, scheduler, out, out_dir,
-    overwrite,
+    allow_missing, no_resize, allow_resize, method, bootstrap, seed, strict_polarity, workers, scheduler,
+    out, out_dir, overwrite,
 ):  # fmt: skip
     """Evaluate prediction maps (high = in-focus) against ground truth.
 
@@ -58,34 +63,38 @@ def command(
     """
     from pathlib import Path
 
+    from dbdbench.cli.flags import as_options
     from dbdbench.errors import DbdError
     from dbdbench.evaluation import _protocol_list, evaluate_many
 
     folders = parse_preds(preds, method)
-    protocols = _protocol_list(protocol)
+    with as_options(protocols="--protocol"):
+        protocols = _protocol_list(protocol)
     if out and (len(folders) > 1 or len(protocols) > 1):
         raise DbdError("--out writes one result; with several methods or protocols use --out-dir DIR")
     if out and out_dir:
         raise DbdError("give --out FILE.json or --out-dir DIR, not both")
     _check_outputs(out, out_dir, folders, protocols, [("--gt", gt_dir), ("--root", root)], overwrite)
-    results = evaluate_many(
-        folders,
-        gt_dir,
-        dataset=dataset,
-        root=root,
-        split=split,
-        gt_polarity=gt_polarity,
-        protocols=protocols,
-        pred_prefix=pred_prefix,
-        pred_suffix=pred_suffix,
-        allow_missing=allow_missing,
-        resize=not no_resize,
-        bootstrap=bootstrap,
-        seed=seed,
-        workers=workers,
-        scheduler=scheduler,
-        strict_polarity=strict_polarity,
-    )
+    with as_options(protocols="--protocol", resize_on="drop --no-resize"):
+        results = evaluate_many(
+            folders,
+            gt_dir,
+            dataset=dataset,
+            root=root,
+            split=split,
+            gt_polarity=gt_polarity,
+            protocols=protocols,
+            pred_prefix=pred_prefix,
+            pred_suffix=pred_suffix,
+            allow_missing=allow_missing,
+            resize=not no_resize,
+            allow_resize=allow_resize,
+            bootstrap=bootstrap,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            strict_polarity=strict_polarity,
+        )
     seen = []
     for result in results.values():
         seen += [w for w in result.warnings if w not in seen]
