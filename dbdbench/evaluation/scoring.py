@@ -129,6 +129,11 @@ def score_items(
     out = []
     for _, gt_path, pred_paths in items:
         gt, gt_scale = read_levels(gt_path, mask=True)
+        if gt.size < 2:
+            raise DbdError(
+                f"GT mask '{gt_path}' is {size_text(gt)}: the measures need 2 pixels or more "
+                "(the E-measure divides by pixels - 1); give full-size masks"
+            )
         prepared = [proto.prepare_gt(gt, polarity) for proto in protos]
         mask = focus_mask(gt, polarity)
         maps = []
