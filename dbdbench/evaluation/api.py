@@ -219,7 +219,11 @@ def _reference(gt_dir, dataset, root, split, gt_polarity) -> _Reference:
         check_polarity(index.gt_polarity, "gt_polarity")
         masks = {s.name: Path(s.gt_path) for s in index.samples}
         if not masks:
-            raise DbdError(f"dataset '{dataset}' (split {split}) has no samples; check --root and --split")
+            raise ParameterError(
+                "{dataset} '{got}' (split {which}) has no samples; check {root} and {split}",
+                got=dataset,
+                which=split,
+            )
         return _Reference(masks, index.name, index.split, index.gt_polarity)
     if gt_dir is None:
         raise ParameterError("give the ground truth: {gt_dir} DIR, or {dataset} NAME with {root} DIR")
@@ -232,7 +236,9 @@ def _reference(gt_dir, dataset, root, split, gt_polarity) -> _Reference:
     check_polarity(gt_polarity, "gt_polarity")
     masks = list_images(gt_dir, what="--gt folder")
     if not masks:
-        raise DbdError(f"--gt folder '{gt_dir}' has no images; point it at the ground-truth masks")
+        raise ParameterError(
+            "{gt_dir} folder '{got}' has no images; point it at the ground-truth masks", got=gt_dir
+        )
     return _Reference(masks, Path(gt_dir).resolve().name, None, gt_polarity)
 
 
@@ -262,19 +268,31 @@ def _pair(preds: Mapping, ref: _Reference, prefix: str, suffix: str, allow_missi
     return pairings
 
 
-def _score(methods, pairings: dict[str, Pairing], ref: _Reference, protocols, **run) -> list:
-    """Score every GT mask with a map, in chunks: ``[(name, GtScore)]`` in name order."""
+def _score(
+    methods,
+    pairings: dict[str, Pairing],
+    ref: _Reference,
+    protocols,
+    *,
+    workers,
+    scheduler,
+    progress,
+    **rules,
+) -> list:
+    """Score every GT mask with a map, in chunks: ``[(name, GtScore)]`` in name order.
+
+    ``rules`` are :func:`~dbdbench.evaluation.scoring.score_items`' size rules (``resize``,
+    ``allow_resize``).
+    """
     by_name = [{n: str(p) for n, p, _ in pairings[m].pairs} for m in methods]
     gt_items = [
         (name, str(ref.masks[name]), tuple(pred.get(name) for pred in by_name))
         for name in sorted(ref.masks)
         if any(name in pred for pred in by_name)
     ]
-    workers, scheduler = run.pop("workers"), run.pop("scheduler")
-    progress = run.pop("progress")
     parallel = workers > 1 or bool(scheduler)
     tasks = chunks(gt_items, workers, parallel)
-    func = partial(score_items, protocols=tuple(protocols), polarity=ref.polarity, **run)
+    func = partial(score_items, protocols=tuple(protocols), polarity=ref.polarity, **rules)
     what = f"{len(methods)} methods, " if len(methods) > 1 else ""
     per_task = f" ({len(tasks[0])} GT masks per task)" if parallel else ""
     desc = f"evaluate {what}{','.join(protocols)}{per_task}"
