@@ -13,8 +13,6 @@ import dbdbench
 from dbdbench.errors import DbdError
 from dbdbench.evaluation import evaluate, load_result
 from dbdbench.imageio import write_image
-from dbdbench.metrics.protocol import stack
-from dbdbench.metrics.protocols import get_protocol
 
 
 def make_set(root: Path, n: int = 4, size=(24, 32), seed: int = 0, pred_name="{}.png", gt_white="focus"):
@@ -32,12 +30,10 @@ def make_set(root: Path, n: int = 4, size=(24, 32), seed: int = 0, pred_name="{}
     return pred_dir, gt_dir, preds, gts
 
 
-def test_result_matches_protocol_on_arrays(tmp_path):
-    pred_dir, gt_dir, preds, gts = make_set(tmp_path)
+def test_result_names_counts_and_keys(tmp_path):
+    # the numbers themselves: test_package_level_evaluate_matches_pysodmetrics
+    pred_dir, gt_dir, preds, _ = make_set(tmp_path)
     result = evaluate(pred_dir, gt_dir, name="m", progress=False)
-    proto = get_protocol("sod")
-    stacked = stack([proto.score_image(preds[k], gts[k], "focus-white") for k in sorted(preds)])
-    assert result.summary == proto.summarize(stacked)
     assert result.method == "m" and result.dataset == "gt" and result.split is None
     assert result.counts == {"gt": 4, "evaluated": 4, "missing": 0}
     assert [r["name"] for r in result.per_image] == sorted(preds)
