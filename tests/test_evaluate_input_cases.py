@@ -281,3 +281,23 @@ def test_a_one_pixel_gt_is_an_error_naming_it(tmp_path):
         f"dbdbench: error: GT mask '{tmp_path / 'gt' / 'a.png'}' is 1x1: the measures need 2 pixels or "
         "more (the E-measure divides by pixels - 1); give full-size masks"
     )
+
+
+def test_parameter_errors_keep_braces_of_values_and_name_options_in_other_commands(tmp_path):
+    exc = ParameterError("{out} '{got}' is taken", got="{weird}")
+    assert str(exc) == "out '{weird}' is taken" and exc.spelled(str.upper) == "OUT '{weird}' is taken"
+    masks = [tmp_path / "a1", tmp_path / "a2"]
+    for d in masks:
+        write_image(d / "x.png", np.full((4, 4), 255, np.uint8))
+    merge = CliRunner().invoke(
+        main, ["annotations", "merge", *map(str, masks), "--out", str(tmp_path / "m"), "--threshold", "2"]
+    )
+    assert one_line_error(merge) == "dbdbench: error: --threshold must be in (0, 1], got 2.0"
+    assert not (tmp_path / "m").exists()
+    gen = CliRunner().invoke(
+        main, ["generate-sim", "--out", str(tmp_path / "g"), "--count", "2", "--depths", str(masks[0])]
+    )
+    assert one_line_error(gen) == (
+        "dbdbench: error: --depths needs --recipe lens (the btbnet recipe has no depth)"
+    )
+    assert not (tmp_path / "g").exists()
