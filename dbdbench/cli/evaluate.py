@@ -32,7 +32,7 @@ from dbdbench.cli import options
 @click.option(
     "--allow-resize",
     is_flag=True,
-    help="Resize also a map whose size is its GT's, transposed (else an error).",
+    help="Also resize a map whose width and height are its GT's swapped (else an error).",
 )
 @click.option("--name", "method", help="Method name of a single --pred DIR [default: the folder name].")
 @click.option(
