@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from dbdbench._version import __version__
-from dbdbench.errors import DbdError
+from dbdbench.errors import DbdError, ParameterError
 from dbdbench.generators import writer
 from dbdbench.generators.allocator import keep_freed_memory
 from dbdbench.generators.checks import check_sample
@@ -200,20 +200,20 @@ def resolve_recipe(
         r.size = int(size)
     if seed is not None:
         r.seed = int(seed)
-    for option, value in (("--sources", sources), ("--masks", masks), ("--depths", depths)):
+    for param, value in (("sources", sources), ("masks", masks), ("depths", depths)):
         if value is not None and not Path(value).is_dir():
-            raise DbdError(f"{option} '{value}' is not a folder; check the path")
+            raise ParameterError("{" + param + "} '{got}' is not a folder; check the path", got=value)
     if sources is not None:
         r.sources = str(Path(sources).resolve())
     if masks is not None:
         r.masks = str(Path(masks).resolve())
     if depths is not None:
         if r.lens is None:
-            raise DbdError("--depths needs --recipe lens (the btbnet recipe has no depth)")
+            raise ParameterError("{depths} needs {recipe} lens (the btbnet recipe has no depth)")
         r.depths = str(Path(depths).resolve())
         r.lens.depth_source = "folder"
     if r.lens is not None and r.lens.depth_source == "folder" and not r.depths:
-        raise DbdError("recipe key 'lens.depth_source' is 'folder' but no --depths folder was given")
+        raise ParameterError("recipe key 'lens.depth_source' is 'folder' but no {depths} folder was given")
     validate(r, "options")
     r.generator_version = __version__
     return r
@@ -267,10 +267,16 @@ def check_memory(r: Recipe, workers: int, scheduler: str | None) -> None:
     if need > avail:
         largest = math.isqrt(avail // (per_pixel * workers))
         gib = 2.0**30
-        raise DbdError(
-            f"--size {r.size} needs about {need / gib:.1f} GiB of memory for {workers} worker(s) "
-            f"({per_pixel} bytes per pixel each) but {avail / gib:.1f} GiB is available; "
-            f"use --size {largest} or less" + (" or fewer --workers" if workers > 1 else "")
+        raise ParameterError(
+            "{size} {got} needs about {need} GiB of memory for {n} worker(s) ({per_pixel} bytes per "
+            "pixel each) but {avail} GiB is available; use {size} {largest} or less"
+            + (" or fewer {workers}" if workers > 1 else ""),
+            got=r.size,
+            need=f"{need / gib:.1f}",
+            n=workers,
+            per_pixel=per_pixel,
+            avail=f"{avail / gib:.1f}",
+            largest=largest,
         )
 
 
@@ -289,9 +295,10 @@ def find_sources(r: Recipe, workers: int, scheduler: str | None) -> tuple[Source
         from dbdbench.generators.lens import middlebury
 
         if r.size > min(middlebury()[1].shape):
-            raise DbdError(
-                f"--size {r.size} is larger than the Middlebury Motorcycle view (741 x 500); "
-                "use --size 500 or less"
+            raise ParameterError(
+                "{size} {got} is larger than the Middlebury Motorcycle view (741 x 500); "
+                "use {size} 500 or less",
+                got=r.size,
             )
         source_set = SourceSet(photos=[], procedural_fraction=0.0)
         r.sources = "skimage:motorcycle"
@@ -308,9 +315,10 @@ def find_sources(r: Recipe, workers: int, scheduler: str | None) -> tuple[Source
         found = {k: str(v) for k, v in list_images(r.depths, recursive=True, what="--depths folder").items()}
         paired = [s for s in source_set.photos if s.name.rsplit(".", 1)[0] in found]
         if not paired:
-            raise DbdError(
-                f"--depths '{r.depths}' has no depth map named like a usable source photo; "
-                "name each depth map after its photo (same stem)"
+            raise ParameterError(
+                "{depths} '{got}' has no depth map named like a usable source photo; "
+                "name each depth map after its photo (same stem)",
+                got=r.depths,
             )
         source_set.skipped["no_depth"] = len(source_set.photos) - len(paired)
         source_set.photos = paired
@@ -326,7 +334,9 @@ def find_user_masks(r: Recipe) -> tuple[str, ...]:
         return ()
     user_masks = tuple(str(p) for p in list_images(r.masks, recursive=True, what="--masks folder").values())
     if not user_masks:
-        raise DbdError(f"--masks '{r.masks}' holds no image files; give a folder of mask images")
+        raise ParameterError(
+            "{masks} '{got}' holds no image files; give a folder of mask images", got=r.masks
+        )
     return user_masks
 
 

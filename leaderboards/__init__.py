@@ -9,5 +9,6 @@
 - :mod:`~dbdbench.leaderboards.published` — published reference curves and tables shipped as package data
 - :mod:`~dbdbench.leaderboards.sensitivity` — the same predictions under every protocol
 - :mod:`~dbdbench.leaderboards.build` — everything above into one folder (``dbdbench leaderboard``)
-- :mod:`~dbdbench.leaderboards.demo` — the whole pipeline on built-in data (``dbdbench demo``)
+
+The whole pipeline on built-in data (``dbdbench demo``) is :mod:`dbdbench.pipeline`.
 """

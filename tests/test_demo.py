@@ -49,7 +49,7 @@ def test_demo_scores_btbcrl_beside_the_baselines(tmp_path):
 
 
 def test_demo_without_pytorch_says_why_there_is_no_btbcrl_row(tmp_path, monkeypatch):
-    from dbdbench.leaderboards.demo import _train_deep
+    from dbdbench.pipeline import _train_deep
 
     monkeypatch.setitem(sys.modules, "torch", None)  # as if PyTorch were not installed
     lines = []

@@ -109,7 +109,7 @@ def test_memory_limit_hand_worked(monkeypatch):
     r.size = 1000
     generate.check_memory(r, workers=2, scheduler=None)  # exactly fits
     r.size = 1001
-    with pytest.raises(DbdError, match=r"--size 1001 needs .* use --size 1000 or less or fewer --workers"):
+    with pytest.raises(DbdError, match=r"^size 1001 needs .* use size 1000 or less or fewer workers$"):
         generate.check_memory(r, workers=2, scheduler=None)
     generate.check_memory(r, workers=1, scheduler=None)  # one worker needs half
     generate.check_memory(r, workers=2, scheduler="tcp://host:1")  # a cluster's memory is not known here

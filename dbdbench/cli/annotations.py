@@ -41,19 +41,21 @@ def merge_cmd(dirs, out, rule, report, gt_polarity, threshold, overwrite, worker
     """
     import numpy as np
 
+    from dbdbench.cli.flags import as_options
     from dbdbench.datasets.merge import merge_annotations
 
-    res = merge_annotations(
-        dirs,
-        out,
-        rule=rule,
-        report=report,
-        threshold=threshold,
-        polarity=gt_polarity,
-        workers=workers,
-        scheduler=scheduler,
-        overwrite=overwrite,
-    )
+    with as_options():
+        res = merge_annotations(
+            dirs,
+            out,
+            rule=rule,
+            report=report,
+            threshold=threshold,
+            polarity=gt_polarity,
+            workers=workers,
+            scheduler=scheduler,
+            overwrite=overwrite,
+        )
     click.echo(
         f"merged {res.written} of {len(res.rows)} images from {len(res.annotators)} annotators "
         f"({rule}) into {out}"

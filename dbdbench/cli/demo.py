@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from dbdbench.cli import options
-from dbdbench.leaderboards.demo import DEEP_EPOCHS
+from dbdbench.pipeline import DEEP_EPOCHS, run_demo
 
 
 @click.command(name="demo")
@@ -36,7 +36,6 @@ def command(out, count, size, seed, methods, deep_epochs, overwrite, workers):
     under every protocol, and build the leaderboard. Takes about a minute and a half on two cores;
     prints where everything is.
     """
-    from dbdbench.leaderboards.demo import run_demo
     from dbdbench.outputs import check_output_folder
 
     check_output_folder(out, overwrite=overwrite)

@@ -25,6 +25,11 @@ from dbdbench.metrics.protocols import DEFAULT_PROTOCOL
 @click.option("--pred-suffix", default="", help="Removed from prediction names (e.g. _HiFSTBlurMap).")
 @click.option("--allow-missing", is_flag=True, help="Evaluate matched pairs when some GT lack a map.")
 @click.option("--no-resize", is_flag=True, help="A prediction of another size than its GT is an error.")
+@click.option(
+    "--allow-resize",
+    is_flag=True,
+    help="Also resize a map whose width and height are its GT's swapped (else an error).",
+)
 @click.option("--name", "method", help="Method name of a single --pred DIR [default: the folder name].")
 @click.option(
     "--bootstrap", type=click.IntRange(min=0), default=0, help="Bootstrap resamples for CIs (at most 100000)."
@@ -43,8 +48,8 @@ from dbdbench.metrics.protocols import DEFAULT_PROTOCOL
 @options.one_writer(folders=("out_dir",), files=("out",))
 def command(
     preds, gt_dir, gt_polarity, dataset, root, split, protocol, pred_prefix, pred_suffix,
-    allow_missing, no_resize, method, bootstrap, seed, strict_polarity, workers, scheduler, out, out_dir,
-    overwrite,
+    allow_missing, no_resize, allow_resize, method, bootstrap, seed, strict_polarity, workers, scheduler,
+    out, out_dir, overwrite,
 ):  # fmt: skip
     """Evaluate prediction maps (high = in-focus) against ground truth.
 
@@ -55,6 +60,7 @@ def command(
     """
     from pathlib import Path
 
+    from dbdbench.cli.flags import as_options
     from dbdbench.errors import DbdError
     from dbdbench.evaluation import evaluate_many
 
@@ -65,24 +71,26 @@ def command(
     if out and out_dir:
         raise DbdError("give --out FILE.json or --out-dir DIR, not both")
     _check_outputs(out, out_dir, folders, protocols, [("--gt", gt_dir), ("--root", root)], overwrite)
-    results = evaluate_many(
-        folders,
-        gt_dir,
-        dataset=dataset,
-        root=root,
-        split=split,
-        gt_polarity=gt_polarity,
-        protocols=protocols,
-        pred_prefix=pred_prefix,
-        pred_suffix=pred_suffix,
-        allow_missing=allow_missing,
-        resize=not no_resize,
-        bootstrap=bootstrap,
-        seed=seed,
-        workers=workers,
-        scheduler=scheduler,
-        strict_polarity=strict_polarity,
-    )
+    with as_options(protocols="--protocol", resize_on="drop --no-resize"):
+        results = evaluate_many(
+            folders,
+            gt_dir,
+            dataset=dataset,
+            root=root,
+            split=split,
+            gt_polarity=gt_polarity,
+            protocols=protocols,
+            pred_prefix=pred_prefix,
+            pred_suffix=pred_suffix,
+            allow_missing=allow_missing,
+            resize=not no_resize,
+            allow_resize=allow_resize,
+            bootstrap=bootstrap,
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            strict_polarity=strict_polarity,
+        )
     seen = []
     for result in results.values():
         seen += [w for w in result.warnings if w not in seen]

@@ -46,24 +46,26 @@ def command(
     Writes OUT/image/NNNNNN.png, OUT/gt/NNNNNN.png (white = in focus), OUT/recipe.toml and
     OUT/manifest.csv; the lens recipe also writes OUT/defocus/ (uint16 CoC maps).
     """
+    from dbdbench.cli.flags import as_options
     from dbdbench.generators import generate_sim
 
-    s = generate_sim(
-        out,
-        recipe=recipe,
-        count=count,
-        size=size,
-        seed=seed,
-        sources=sources,
-        masks=masks,
-        depths=depths,
-        workers=workers,
-        scheduler=scheduler,
-        resume=resume,
-        overwrite=overwrite,
-        preview=preview,
-        notify=lambda note: click.echo(f"generate-sim: note: {note}", err=True),
-    )
+    with as_options():
+        s = generate_sim(
+            out,
+            recipe=recipe,
+            count=count,
+            size=size,
+            seed=seed,
+            sources=sources,
+            masks=masks,
+            depths=depths,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            overwrite=overwrite,
+            preview=preview,
+            notify=lambda note: click.echo(f"generate-sim: note: {note}", err=True),
+        )
     skipped = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in s.skipped_sources.items() if v) or "none"
     click.echo(
         f"generate-sim: {s.count} samples in {s.out} ({s.generated} made now, "

@@ -35,13 +35,13 @@ from dbdbench.atomic import temporaries_removed_on_failure, write_text_atomic
 from dbdbench.datasets.agreement import fleiss_kappa_masks, iou
 from dbdbench.datasets.index import to_infocus
 from dbdbench.datasets.staple import staple
-from dbdbench.errors import DbdError
+from dbdbench.errors import DbdError, ParameterError
 from dbdbench.executor import run_tasks
 from dbdbench.imageio import read_grey, to_uint8, write_image
 from dbdbench.notes import note
 from dbdbench.outputs import check_apart, check_output_file, check_output_folder, claim_outputs, recording
 from dbdbench.pairing import list_images
-from dbdbench.polarity import POLARITIES
+from dbdbench.polarity import FOCUS_WHITE, check_polarity
 
 RULES = ("mean", "majority", "staple")
 
@@ -211,7 +211,7 @@ def merge_annotations(
     rule: str = "mean",
     report: str | os.PathLike | None = None,
     threshold: float = 0.5,
-    polarity: str = "focus-white",
+    polarity: str = FOCUS_WHITE,
     workers: int = 1,
     scheduler: str | None = None,
     overwrite: bool = False,
@@ -248,14 +248,16 @@ def merge_annotations(
     DbdError
         Fewer than two folders, a folder given twice, a missing folder, ``out`` or ``report`` equal
         to, inside or containing an input, a report name not ending in .csv, existing output files
-        without ``overwrite``, no masks at all.
+        without ``overwrite``, no masks at all; a bad ``rule``, ``polarity`` or ``threshold``
+        (:class:`~dbdbench.errors.ParameterError`, naming the parameter).
     """
     if rule not in RULES:
-        raise DbdError(f"unknown --rule '{rule}'; choose one of: {', '.join(RULES)}")
-    if polarity not in POLARITIES:
-        raise DbdError(f"unknown --polarity '{polarity}'; choose one of: {', '.join(POLARITIES)}")
+        raise ParameterError(
+            "unknown {rule} '{got}'; choose one of: {known}", got=rule, known=", ".join(RULES)
+        )
+    check_polarity(polarity)
     if not 0.0 < threshold <= 1.0:
-        raise DbdError(f"--threshold must be in (0, 1], got {threshold}")
+        raise ParameterError("{threshold} must be in (0, 1], got {got}", got=threshold)
     dirs = [Path(d) for d in dirs]
     if len(dirs) < 2:
         raise DbdError("annotation merging needs at least two annotator folders")
@@ -269,7 +271,9 @@ def merge_annotations(
     out = Path(out)
     for d in dirs:
         if d.exists() and out.exists() and d.resolve() == out.resolve():
-            raise DbdError(f"--out '{out}' is one of the annotator folders; choose another folder")
+            raise ParameterError(
+                "{out} '{got}' is one of the annotator folders; choose another folder", got=out
+            )
     inputs = [("annotator", d) for d in dirs]
     check_apart(out, inputs)
     listings = [list_images(d, what="annotator folder") for d in dirs]

@@ -22,6 +22,7 @@ from dbdbench.datasets.registry import guess_from_names
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
 from dbdbench.imageio import max_level, read_grey
+from dbdbench.polarity import white_means
 
 OK, INFO, PROBLEM = "ok", "info", "PROBLEM"
 
@@ -74,7 +75,7 @@ class VerifyReport:
     def render(self) -> str:
         """A readable multi-line report."""
         ix = self.index
-        white = "in-focus" if ix.gt_polarity == "focus-white" else "blurred"
+        white = white_means(ix.gt_polarity)
         head = f"{ix.name} '{ix.split}' at {ix.root} (masks as stored: white = {white})"
         lines = [head] + [f"  {f.level:<7} {f.message}" for f in self.findings]
         n = len(self.problems)
@@ -270,7 +271,7 @@ def _check_masks(rep: VerifyReport, stats: list[dict]) -> None:
         )
     else:
         share = sum(s["centre"] > s["border"] for s in varied) / len(varied)
-        white = "in-focus" if ix.gt_polarity == "focus-white" else "blurred"
+        white = white_means(ix.gt_polarity)
         msg = f"centre more in focus than border in {100 * share:.0f}% of masks, read with white = {white}"
         if share < 0.5:
             rep.add(
