@@ -59,7 +59,8 @@ def write(folder, arrays):
 
 
 def summaries(out_dir):
-    return {p.stem: json.loads(p.read_text())["summary"] for p in sorted(out_dir.glob("*.json"))}
+    results = (p for p in sorted(out_dir.glob("*.json")) if not p.name.startswith("."))  # not the manifest
+    return {p.stem: json.loads(p.read_text())["summary"] for p in results}
 
 
 def run_all(maps, gt, out_dir):
