@@ -2,8 +2,11 @@
 
 A detector maps an image (grey, RGB or RGBA) to a float32 map of shape (H, W) in [0, 1],
 1 = in-focus. Each detector module decorates its function with :func:`detector`, which registers it
-when the module is imported; the registry imports the modules listed in ``_MODULES`` on first use.
-Deep models register without torch installed and import it only when they run.
+when the module is imported. The built-in detector modules are found, not listed: every module of
+this package that imports :func:`detector` (``from dbdbench.baselines.registry import detector``) is
+imported on first use, so adding a detector touches its module only. Plug-ins register through the
+``dbdbench.detectors`` entry points (:mod:`dbdbench.registry`) with the same decorator. Deep models
+register without torch installed and import it only when they run.
 
 The function's signature is the one statement of its parameters: their names, defaults and types
 (bool, int, float, str or a tuple of floats; a ``float`` annotation makes an int default a float).
@@ -15,28 +18,16 @@ parameter and the range.
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dbdbench.errors import DbdError
 from dbdbench.params import Check, coerce, kind_of
-
-# Modules (relative to dbdbench.baselines) that register detectors, in listing order.
-_MODULES = (
-    "focus_operators",
-    "hifst",
-    "lbp",
-    "svd",
-    "zhuo",
-    "msjf",
-    "deep.predictor",
-)
-
-_REGISTRY: dict[str, Method] = {}
-_LOADED = False
+from dbdbench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -185,31 +176,62 @@ def detector(
     return wrap
 
 
+def _origin(obj: Any) -> Any:
+    """The undecorated function of a Method or of a function :func:`detector` returned."""
+    func = obj.func if isinstance(obj, Method) else obj
+    return getattr(func, "__wrapped__", func)
+
+
+def _adopt(obj: Any) -> Method:
+    """An entry point's object: a :class:`Method`, or a function that :func:`detector` registered."""
+    if isinstance(obj, Method):
+        return obj
+    raise TypeError(f"{obj!r} is not a detector; decorate it with @detector(...) from {__name__}")
+
+
+#: Matches the import line of a detector module (the one that uses :func:`detector`).
+_USES_DECORATOR = re.compile(r"^from dbdbench\.baselines\.registry import [^\n]*\bdetector\b", re.M)
+
+
+def detector_modules() -> tuple[str, ...]:
+    """The modules of this package that register detectors, as ``dbdbench.baselines.<name>``.
+
+    Found by reading the sources (nothing is imported): a module whose import block takes
+    :func:`detector` from this module. Modules of the package come first, then those of its
+    subpackages, each group sorted by name: the listing order of ``predict --list``.
+    """
+    root = Path(__file__).resolve().parent
+    found = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root).with_suffix("")
+        if path != Path(__file__).resolve() and _USES_DECORATOR.search(path.read_text(encoding="utf-8")):
+            found.append((len(rel.parts), ".".join(rel.parts)))
+    return tuple(f"{__package__}.{name}" for _, name in sorted(found))
+
+
+DETECTORS: Registry[Method] = Registry(
+    "method",
+    detector_modules(),
+    group="dbdbench.detectors",
+    adopt=_adopt,
+    same=lambda a, b: _origin(a) is _origin(b),
+)
+
+
 def register(method: Method) -> Method:
-    """Add a detector to the registry (done by :func:`detector`)."""
+    """Add a detector to the registry (done by :func:`detector`).
 
-    def origin(m: Method):
-        return getattr(m.func, "__wrapped__", m.func)
-
-    if method.name in _REGISTRY and origin(_REGISTRY[method.name]) is not origin(method):
-        raise ValueError(f"detector '{method.name}' is registered twice")
-    _REGISTRY[method.name] = method
-    return method
-
-
-def _load() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    for mod in _MODULES:
-        importlib.import_module(f"dbdbench.baselines.{mod}")
-    _LOADED = True
+    Raises
+    ------
+    ValueError
+        Another function is registered under the same name.
+    """
+    return DETECTORS.register(method)
 
 
 def list_methods() -> list[Method]:
-    """All registered detectors, in registry order."""
-    _load()
-    return list(_REGISTRY.values())
+    """All registered detectors: the built-ins, then the plug-ins, then those registered at run time."""
+    return DETECTORS.entries()
 
 
 def get_method(name: str) -> Method:
@@ -220,7 +242,4 @@ def get_method(name: str) -> Method:
     DbdError
         Unknown name; the message lists the valid ones.
     """
-    _load()
-    if name not in _REGISTRY:
-        raise DbdError(f"unknown method '{name}'; choose one of: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    return DETECTORS.get(name)

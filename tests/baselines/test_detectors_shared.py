@@ -213,4 +213,4 @@ def test_documented_example_detector_registers_and_keeps_the_contract():
         with pytest.raises(DbdError, match="meangrad: parameter window must be an integer >= 2, got 1"):
             method.func(half_blurred(), window=1)
     finally:
-        registry._REGISTRY.pop("meangrad", None)
+        registry.DETECTORS.unregister("meangrad")
