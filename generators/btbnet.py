@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from dbdbench.generators.masks import draw_region
-from dbdbench.generators.sources import SourceSet, draw_source
+from dbdbench.generators.sources import draw_source
 
 _EPS = 1e-6
 
@@ -83,20 +83,16 @@ def composite(
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def render(
-    rng: np.random.Generator, recipe, sources: SourceSet, user_masks: tuple[str, ...] = ()
-) -> tuple[np.ndarray, np.ndarray, dict[str, object], dict[str, np.ndarray]] | None:
+def render(rng: np.random.Generator, job) -> tuple[np.ndarray, np.ndarray, dict, dict] | None:
     """Draw and render one ``btbnet`` sample.
 
     Parameters
     ----------
     rng : numpy Generator
         The sample's own stream.
-    recipe : Recipe
-        With ``recipe.btbnet`` set.
-    sources : SourceSet
-    user_masks : tuple of str
-        Files of the ``user`` mask family.
+    job : dbdbench.generators.generate.Job
+        Its ``recipe`` (with ``recipe.btbnet`` set), ``sources`` (SourceSet) and ``user_masks``
+        (files of the ``user`` mask family).
 
     Returns
     -------
@@ -112,6 +108,7 @@ def render(
     None is returned instead when the in-focus fraction is outside ``recipe.checks`` (the draw is
     rejected before the costly blur).
     """
+    recipe, sources, user_masks = job.recipe, job.sources, job.user_masks
     opts, size = recipe.btbnet, recipe.size
     sharp, info = draw_source(rng, sources, size)
     region, kind = draw_region(rng, size, recipe.mask.weights, sharp, user_masks)

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from dbdbench.errors import DbdError
-from dbdbench.generators.masks import draw_region
+from dbdbench.generators.masks import draw_region, lens_objects
 from dbdbench.generators.sources import SourceSet, apply_crop, draw_source, load_photo, skimage_data_dir
 from dbdbench.imageio import read_grey
 
@@ -41,7 +41,6 @@ MIDDLEBURY_FOCAL_PX = 994.978
 MIDDLEBURY_DOFFS_PX = 31.086
 MIDDLEBURY_BASELINE_M = 0.193001
 
-OBJECT_FAMILIES = ("ellipses", "polygons", "blobs", "superpixels", "user")
 _EPS = 1e-6
 
 
@@ -381,7 +380,8 @@ def _procedural_scene(rng, recipe, sources: SourceSet, user_masks: tuple[str, ..
     t = (t - t.min()) / max(t.max() - t.min(), _EPS)
     bg_depth = 1.0 / (ub[0] + (ub[1] - ub[0]) * t)
     layers = [Layer(srgb_to_linear(bg), np.ones((size, size), np.float32), bg_depth)]
-    weights = {k: v for k, v in recipe.mask.weights.items() if k in OBJECT_FAMILIES} or {"ellipses": 1.0}
+    objects = lens_objects()
+    weights = {k: v for k, v in recipe.mask.weights.items() if k in objects} or {"ellipses": 1.0}
     n_obj = int(rng.integers(1, lo.max_objects + 1))
     inv_obj = np.sort(rng.uniform(ub.max() + 0.1 * span, inv_near, n_obj))  # far to near
     visible = bg_depth.copy()
@@ -404,27 +404,17 @@ def _procedural_scene(rng, recipe, sources: SourceSet, user_masks: tuple[str, ..
     return layers, visible, focus, foreground, info
 
 
-def render(
-    rng: np.random.Generator,
-    recipe,
-    sources: SourceSet,
-    user_masks: tuple[str, ...] = (),
-    depth_files: dict[str, str] | None = None,
-) -> tuple[np.ndarray, np.ndarray, dict[str, object], dict[str, np.ndarray]] | None:
+def render(rng: np.random.Generator, job) -> tuple[np.ndarray, np.ndarray, dict, dict] | None:
     """Draw and render one ``lens`` sample.
 
     Parameters
     ----------
     rng : numpy Generator
         The sample's own stream.
-    recipe : Recipe
-        With ``recipe.lens`` set.
-    sources : SourceSet
-        Textures (procedural scenes) or photos paired with depth maps (``folder``).
-    user_masks : tuple of str
-        Object shapes of the ``user`` family.
-    depth_files : dict of str to str
-        Source name -> depth map file (``depth_source = "folder"``).
+    job : dbdbench.generators.generate.Job
+        Its ``recipe`` (with ``recipe.lens`` set), ``sources`` (SourceSet: textures of procedural
+        scenes, or photos paired with depth maps), ``user_masks`` (object shapes of the ``user``
+        family) and ``depth_files`` (pairs source name, depth map file; ``depth_source = "folder"``).
 
     Returns
     -------
@@ -439,11 +429,14 @@ def render(
     None is returned instead when the in-focus fraction is outside ``recipe.checks`` (the draw is
     rejected before the costly rendering).
     """
+    recipe, sources = job.recipe, job.sources
     lo, size = recipe.lens, recipe.size
     if lo.depth_source == "procedural":
-        layers, visible, focus, foreground, info = _procedural_scene(rng, recipe, sources, user_masks)
+        layers, visible, focus, foreground, info = _procedural_scene(rng, recipe, sources, job.user_masks)
     else:
-        layers, visible, focus, foreground, info = _depth_map_scene(rng, recipe, sources, depth_files or {})
+        layers, visible, focus, foreground, info = _depth_map_scene(
+            rng, recipe, sources, dict(job.depth_files)
+        )
     focal = float(lo.focal_lengths_mm[int(rng.integers(len(lo.focal_lengths_mm)))])
     target = float(rng.uniform(*lo.coc_max_px))
     geometry = dict(focal_mm=focal, focus_m=focus, sensor_width_mm=lo.sensor_width_mm, width_px=size)
