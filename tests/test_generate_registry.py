@@ -11,6 +11,7 @@ from dbdbench.generators.generate import Job, render_sample
 from dbdbench.generators.masks import FAMILIES, draw_region, lens_objects, mask_family
 from dbdbench.generators.recipe import RECIPES, default_recipe, dump_recipe, get_recipe, recipe_from_dict
 from dbdbench.generators.sources import SourceSet
+from dbdbench.imageio import write_image
 
 PROCEDURAL = SourceSet(photos=[], procedural_fraction=1.0)  # dead-leaves textures: no files read
 
@@ -39,15 +40,16 @@ def test_every_recipe_round_trips_and_renders_valid_samples(name):
 
 
 @pytest.mark.parametrize("name", FAMILIES.names())
-def test_every_mask_family_draws_a_seeded_binary_region(name):
+def test_every_mask_family_draws_a_seeded_binary_region(name, tmp_path):
     family = FAMILIES.get(name)
     image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    paths = ()
-    if "paths" in family.inputs:
-        pytest.skip("the user family needs mask files: tests/test_generate_btbnet.py draws it")
+    disc = np.where(np.hypot(*np.mgrid[-20:20, -30:30]) < 15, 255, 0).astype(np.uint8)
+    write_image(tmp_path / "disc.png", disc)
+    paths = (str(tmp_path / "disc.png"),)
     a, kind = draw_region(np.random.default_rng(4), 64, {name: 1.0}, image, paths)
     b, _ = draw_region(np.random.default_rng(4), 64, {name: 1.0}, image, paths)
-    assert kind == name and a.dtype == np.float32 and a.shape == (64, 64)
+    assert kind == (f"{name}:disc.png" if "paths" in family.inputs else name)
+    assert a.dtype == np.float32 and a.shape == (64, 64) and 0 < a.mean() < 1
     assert set(np.unique(a)) <= {0.0, 1.0}
     np.testing.assert_array_equal(a, b)
     assert family.weight == default_recipe("btbnet").mask.weights[name]
