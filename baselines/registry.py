@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from dbdbench.errors import DbdError
 from dbdbench.params import Check, coerce, kind_of
-from dbdbench.registry import Registry
+from dbdbench.registry import Registry, modules_importing
 
 
 @dataclass(frozen=True)
@@ -189,32 +187,14 @@ def _adopt(obj: Any) -> Method:
     raise TypeError(f"{obj!r} is not a detector; decorate it with @detector(...) from {__name__}")
 
 
-#: Matches the import line of a detector module (the one that uses :func:`detector`).
-_USES_DECORATOR = re.compile(r"^from dbdbench\.baselines\.registry import [^\n]*\bdetector\b", re.M)
-
-
-def detector_modules() -> tuple[str, ...]:
-    """The modules of this package that register detectors, as ``dbdbench.baselines.<name>``.
-
-    Found by reading the sources (nothing is imported): a module whose import block takes
-    :func:`detector` from this module. Modules of the package come first, then those of its
-    subpackages, each group sorted by name: the listing order of ``predict --list``.
-    """
-    root = Path(__file__).resolve().parent
-    found = []
-    for path in root.rglob("*.py"):
-        rel = path.relative_to(root).with_suffix("")
-        if path != Path(__file__).resolve() and _USES_DECORATOR.search(path.read_text(encoding="utf-8")):
-            found.append((len(rel.parts), ".".join(rel.parts)))
-    return tuple(f"{__package__}.{name}" for _, name in sorted(found))
-
-
 DETECTORS: Registry[Method] = Registry(
     "method",
-    detector_modules(),
+    # every module of this package that imports the decorator, in the order of ``predict --list``
+    modules_importing(__package__, __name__, "detector"),
     group="dbdbench.detectors",
     adopt=_adopt,
     same=lambda a, b: _origin(a) is _origin(b),
+    origin=lambda m: _origin(m).__module__,
 )
 
 

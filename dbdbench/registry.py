@@ -29,9 +29,11 @@ worker's path is found there too.
 from __future__ import annotations
 
 import importlib
+import re
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
@@ -74,6 +76,10 @@ class Registry(Generic[T]):
     same : callable
         ``(registered, new) -> bool``: whether registering ``new`` under a taken name is the same entry
         again (a module imported twice) rather than a clash. Default: identity.
+    origin : callable, optional
+        ``entry -> module name`` where the entry is defined. With it, the entries of the built-in
+        modules are listed in the order of ``builtin`` even when a module was imported (and
+        registered its entries) before the first use; without it, in registration order.
     casefold : bool
         Look names up case-insensitively (names are registered lower-case).
     hint : str
@@ -90,6 +96,7 @@ class Registry(Generic[T]):
         adopt: Callable[[Any], T] = _refuse,
         check: Callable[[T], None] | None = None,
         same: Callable[[T, T], bool] = lambda a, b: a is b,
+        origin: Callable[[T], str] | None = None,
         casefold: bool = False,
         hint: str = "",
     ) -> None:
@@ -97,6 +104,7 @@ class Registry(Generic[T]):
             raise ValueError(f"unknown entry-point group {group!r}; use one of {GROUPS}")
         self.kind, self.builtin, self.group = kind, tuple(builtin), group
         self._name_of, self._adopt, self._check, self._same = name_of, adopt, check, same
+        self._origin = origin
         self._casefold, self._hint = casefold, hint
         self._entries: dict[str, T] = {}
         self._state = "empty"  # -> "loading" -> "loaded"
@@ -139,6 +147,10 @@ class Registry(Generic[T]):
         except BaseException:
             self._state = "empty"
             raise
+        if self._origin is not None:
+            rank = {spec.partition(":")[0]: i for i, spec in enumerate(self.builtin)}
+            order = sorted(self._entries.items(), key=lambda kv: rank.get(self._origin(kv[1]), len(rank)))
+            self._entries = dict(order)
         if self.group is not None:
             for ep in _entry_points(self.group):
                 self._load_entry_point(ep)
@@ -205,6 +217,44 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.names())
+
+
+def modules_importing(package: ModuleType | str, source: str, name: str) -> tuple[str, ...]:
+    """The modules of a package that import ``name`` from module ``source``, found by reading them.
+
+    This is how a package's built-in entries are found without a list to edit: a module that takes
+    the registering decorator or class (``from source import ... name ...``) is a module that
+    registers something. Nothing is imported. Modules of the package come first, then those of its
+    subpackages, each group sorted by name (the listing order).
+
+    Parameters
+    ----------
+    package : module or str
+        The package (or its name) whose folder is read, recursively.
+    source : str
+        Dotted module name, e.g. ``"dbdbench.baselines.registry"``.
+    name : str
+        The imported name, e.g. ``"detector"``.
+
+    Returns
+    -------
+    tuple of str
+        Dotted names of the modules, ``source`` itself left out.
+    """
+    pkg = importlib.import_module(package) if isinstance(package, str) else package
+    root = Path(pkg.__file__).resolve().parent
+    imports = re.compile(rf"^from {re.escape(source)} import (\([^)]*\)|[^\n]*)", re.M)
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    found = []
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root).with_suffix("").parts
+        dotted = ".".join((pkg.__name__, *parts))
+        if dotted == source or parts[-1] == "__init__":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if any(word.search(m.group(1)) for m in imports.finditer(text)):
+            found.append((len(parts), dotted))
+    return tuple(dotted for _, dotted in sorted(found))
 
 
 def _entry_points(group: str) -> list[metadata.EntryPoint]:

@@ -22,13 +22,14 @@ from __future__ import annotations
 import functools
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from dbdbench.errors import DbdError
 from dbdbench.generators.masks import draw_region, lens_objects
+from dbdbench.generators.recipe import RECIPES, Need, Recipe, RecipeKind
 from dbdbench.generators.sources import SourceSet, apply_crop, draw_source, load_photo, skimage_data_dir
 from dbdbench.imageio import read_grey
 
@@ -480,3 +481,96 @@ def render(rng: np.random.Generator, job) -> tuple[np.ndarray, np.ndarray, dict,
         defocus_scale=DEFOCUS_SCALE,
     )
     return image, infocus, info, {"defocus": defocus}
+
+
+@dataclass
+class LensOptions:
+    """Thin-lens recipe.
+
+    ``depth_source``: ``procedural`` (layered scenes: a textured slanted background and 1..``max_objects``
+    textured objects at their own depths), ``middlebury`` (the real Motorcycle stereo pair and disparity
+    shipped with scikit-image) or ``folder`` (``--depths DIR``, one depth map per source photo, matched
+    by file stem; ``depth_encoding`` ``depth`` or ``inverse`` maps grey 0..max linearly to depth or to
+    inverse depth over [``depth_near_m``, ``depth_far_m``]).
+    Lens: focal length drawn from ``focal_lengths_mm`` on a sensor ``sensor_width_mm`` wide imaged by the
+    output's ``size`` pixels; focus distance on a random object (``mask.focused_foreground``) or the
+    background; f-number solved so that the largest circle of confusion (CoC, diameter) in the scene is
+    uniform in ``coc_max_px``, clipped to ``f_number_range``.
+    ``psf``: ``disk``, ``gaussian`` (sigma = CoC / 4, the same second moment as the disk) or ``polygon``
+    (regular aperture with ``blades`` blades, random rotation). Blur happens in linear light, in depth
+    layers at most ``coc_step_px`` of CoC apart. A pixel is in focus when its CoC is below
+    ``infocus_coc_px``. ``noise_shot``/``noise_read``: Poisson-Gaussian sensor noise in linear light
+    (variance = shot * x + read^2; 0 disables)."""
+
+    depth_source: str = "procedural"
+    depth_encoding: str = "inverse"
+    depth_near_m: float = 1.0
+    depth_far_m: float = 20.0
+    max_objects: int = 3
+    focal_lengths_mm: list[float] = field(default_factory=lambda: [50.0, 70.0, 85.0])
+    sensor_width_mm: float = 8.0
+    coc_max_px: list[float] = field(default_factory=lambda: [8.0, 20.0])
+    f_number_range: list[float] = field(default_factory=lambda: [1.0, 32.0])
+    psf: str = "disk"
+    blades: int = 6
+    coc_step_px: float = 1.5
+    infocus_coc_px: float = 2.0
+    noise_shot: float = 0.0
+    noise_read: float = 0.0
+
+
+def _check_lens(lo, r: Recipe, need: Need) -> None:
+    """Ranges of the ``[lens]`` table."""
+    need(
+        lo.depth_source in ("procedural", "middlebury", "folder"),
+        "lens.depth_source",
+        "must be procedural, middlebury or folder",
+    )
+    need(
+        lo.depth_encoding in ("depth", "inverse"),
+        "lens.depth_encoding",
+        "must be depth or inverse",
+    )
+    need(
+        0 < lo.depth_near_m < lo.depth_far_m,
+        "lens.depth_near_m",
+        "must be positive and below lens.depth_far_m",
+    )
+    need(lo.max_objects >= 1, "lens.max_objects", "must be at least 1")
+    need(
+        len(lo.focal_lengths_mm) >= 1 and all(f > 0 for f in lo.focal_lengths_mm),
+        "lens.focal_lengths_mm",
+        "must be a non-empty list of positive focal lengths",
+    )
+    need(lo.sensor_width_mm > 0, "lens.sensor_width_mm", "must be positive")
+    need(
+        len(lo.coc_max_px) == 2 and 0 < lo.coc_max_px[0] <= lo.coc_max_px[1] <= r.size,
+        "lens.coc_max_px",
+        f"must be [low, high] with 0 < low <= high <= size = {r.size} pixels, got {lo.coc_max_px!r}",
+    )
+    need(
+        len(lo.f_number_range) == 2 and 0 < lo.f_number_range[0] <= lo.f_number_range[1],
+        "lens.f_number_range",
+        "must be [low, high] with 0 < low <= high",
+    )
+    need(lo.psf in ("disk", "gaussian", "polygon"), "lens.psf", "must be disk, gaussian or polygon")
+    need(lo.blades >= 3, "lens.blades", "must be at least 3")
+    need(lo.coc_step_px > 0, "lens.coc_step_px", "must be positive")
+    need(lo.infocus_coc_px > 0, "lens.infocus_coc_px", "must be positive")
+    need(
+        lo.noise_shot >= 0 and lo.noise_read >= 0,
+        "lens.noise_shot",
+        "and lens.noise_read must be >= 0",
+    )
+
+
+RECIPE = RECIPES.register(
+    RecipeKind(
+        "lens",
+        LensOptions,
+        render,
+        bytes_per_pixel=320,
+        check=_check_lens,
+        description="thin-lens rendering of a scene with depth, in layers in linear light",
+    )
+)

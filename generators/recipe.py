@@ -15,9 +15,10 @@ values raise :class:`~dbdbench.errors.DbdError` naming the key.
 
 Each recipe is a :class:`RecipeKind` in :data:`RECIPES`: its name, the dataclass of its own table
 (``[btbnet]``, ``[lens]``), the range checks of that table, its render function and its working
-memory. Plug-in packages add recipes through ``dbdbench.recipes`` entry points naming a
-:class:`RecipeKind`. The mask families and their default weights come from
-:data:`dbdbench.generators.masks.FAMILIES`.
+memory, all in its own module (``generators/btbnet.py``, ``generators/lens.py``: the modules that
+import :class:`RecipeKind`, imported on first use). Plug-in packages add recipes through
+``dbdbench.recipes`` entry points naming a :class:`RecipeKind`. The mask families and their default
+weights come from :data:`dbdbench.generators.masks.FAMILIES`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from typing import Any
 
 from dbdbench.errors import DbdError
 from dbdbench.params import coerce
-from dbdbench.registry import Registry
+from dbdbench.registry import Registry, modules_importing
 
 #: Largest seed: TOML integers are signed 64-bit.
 MAX_SEED = 2**63 - 1
@@ -87,55 +88,6 @@ class MaskOptions:
 
     weights: dict[str, float] = field(default_factory=_default_weights)
     focused_foreground: float = 0.5
-
-
-@dataclass
-class BtbnetOptions:
-    """Gaussian recipe. ``sigmas_px``: blur levels (Gaussian standard deviation, pixels of the output
-    image), one drawn uniformly per sample; the kernel is truncated at ``truncate`` sigmas.
-    ``compositing``: ``normalized`` (default: the blurred region is the normalised convolution of the
-    out-of-focus pixels only, so no sharp colour bleeds into it) or ``naive`` (blur the whole image
-    and paste by the mask, as the BTBNet set likely did; sharp content halos into the blurred side)."""
-
-    sigmas_px: list[float] = field(default_factory=lambda: [1.5, 2.0, 3.0, 4.0, 6.0])
-    truncate: float = 3.0
-    compositing: str = "normalized"
-
-
-@dataclass
-class LensOptions:
-    """Thin-lens recipe.
-
-    ``depth_source``: ``procedural`` (layered scenes: a textured slanted background and 1..``max_objects``
-    textured objects at their own depths), ``middlebury`` (the real Motorcycle stereo pair and disparity
-    shipped with scikit-image) or ``folder`` (``--depths DIR``, one depth map per source photo, matched
-    by file stem; ``depth_encoding`` ``depth`` or ``inverse`` maps grey 0..max linearly to depth or to
-    inverse depth over [``depth_near_m``, ``depth_far_m``]).
-    Lens: focal length drawn from ``focal_lengths_mm`` on a sensor ``sensor_width_mm`` wide imaged by the
-    output's ``size`` pixels; focus distance on a random object (``mask.focused_foreground``) or the
-    background; f-number solved so that the largest circle of confusion (CoC, diameter) in the scene is
-    uniform in ``coc_max_px``, clipped to ``f_number_range``.
-    ``psf``: ``disk``, ``gaussian`` (sigma = CoC / 4, the same second moment as the disk) or ``polygon``
-    (regular aperture with ``blades`` blades, random rotation). Blur happens in linear light, in depth
-    layers at most ``coc_step_px`` of CoC apart. A pixel is in focus when its CoC is below
-    ``infocus_coc_px``. ``noise_shot``/``noise_read``: Poisson-Gaussian sensor noise in linear light
-    (variance = shot * x + read^2; 0 disables)."""
-
-    depth_source: str = "procedural"
-    depth_encoding: str = "inverse"
-    depth_near_m: float = 1.0
-    depth_far_m: float = 20.0
-    max_objects: int = 3
-    focal_lengths_mm: list[float] = field(default_factory=lambda: [50.0, 70.0, 85.0])
-    sensor_width_mm: float = 8.0
-    coc_max_px: list[float] = field(default_factory=lambda: [8.0, 20.0])
-    f_number_range: list[float] = field(default_factory=lambda: [1.0, 32.0])
-    psf: str = "disk"
-    blades: int = 6
-    coc_step_px: float = 1.5
-    infocus_coc_px: float = 2.0
-    noise_shot: float = 0.0
-    noise_read: float = 0.0
 
 
 @dataclass
@@ -238,7 +190,14 @@ def _adopt(obj: object) -> RecipeKind:
     return obj
 
 
-RECIPES: Registry[RecipeKind] = Registry("recipe", group="dbdbench.recipes", adopt=_adopt)
+RECIPES: Registry[RecipeKind] = Registry(
+    "recipe",
+    # every module of the generators that imports RecipeKind registers one (btbnet.py, lens.py)
+    modules_importing("dbdbench.generators", __name__, "RecipeKind"),
+    group="dbdbench.recipes",
+    adopt=_adopt,
+    origin=lambda kind: kind.render_function().__module__,
+)
 
 
 def get_recipe(name: str) -> RecipeKind:
@@ -368,87 +327,6 @@ def validate(r: Recipe, source: str = "") -> None:
     # last, so that a key with a range check names its range (inf and nan fail every comparison)
     for key, values in _floats(r):
         _need(all(math.isfinite(v) for v in values), source, key, f"must be finite, got {values!r}")
-
-
-def _check_btbnet(b, r: Recipe, need: Need) -> None:
-    """Ranges of the ``[btbnet]`` table."""
-    need(
-        len(b.sigmas_px) >= 1 and all(0 < s <= r.size for s in b.sigmas_px),
-        "btbnet.sigmas_px",
-        f"must be a non-empty list of sigmas in (0, size = {r.size}] pixels, got {b.sigmas_px!r}",
-    )
-    need(1 <= b.truncate <= 10, "btbnet.truncate", "must be in [1, 10] sigmas")
-    need(
-        b.compositing in ("normalized", "naive"),
-        "btbnet.compositing",
-        "must be normalized or naive",
-    )
-
-
-def _check_lens(lo, r: Recipe, need: Need) -> None:
-    """Ranges of the ``[lens]`` table."""
-    need(
-        lo.depth_source in ("procedural", "middlebury", "folder"),
-        "lens.depth_source",
-        "must be procedural, middlebury or folder",
-    )
-    need(
-        lo.depth_encoding in ("depth", "inverse"),
-        "lens.depth_encoding",
-        "must be depth or inverse",
-    )
-    need(
-        0 < lo.depth_near_m < lo.depth_far_m,
-        "lens.depth_near_m",
-        "must be positive and below lens.depth_far_m",
-    )
-    need(lo.max_objects >= 1, "lens.max_objects", "must be at least 1")
-    need(
-        len(lo.focal_lengths_mm) >= 1 and all(f > 0 for f in lo.focal_lengths_mm),
-        "lens.focal_lengths_mm",
-        "must be a non-empty list of positive focal lengths",
-    )
-    need(lo.sensor_width_mm > 0, "lens.sensor_width_mm", "must be positive")
-    need(
-        len(lo.coc_max_px) == 2 and 0 < lo.coc_max_px[0] <= lo.coc_max_px[1] <= r.size,
-        "lens.coc_max_px",
-        f"must be [low, high] with 0 < low <= high <= size = {r.size} pixels, got {lo.coc_max_px!r}",
-    )
-    need(
-        len(lo.f_number_range) == 2 and 0 < lo.f_number_range[0] <= lo.f_number_range[1],
-        "lens.f_number_range",
-        "must be [low, high] with 0 < low <= high",
-    )
-    need(lo.psf in ("disk", "gaussian", "polygon"), "lens.psf", "must be disk, gaussian or polygon")
-    need(lo.blades >= 3, "lens.blades", "must be at least 3")
-    need(lo.coc_step_px > 0, "lens.coc_step_px", "must be positive")
-    need(lo.infocus_coc_px > 0, "lens.infocus_coc_px", "must be positive")
-    need(
-        lo.noise_shot >= 0 and lo.noise_read >= 0,
-        "lens.noise_shot",
-        "and lens.noise_read must be >= 0",
-    )
-
-
-for _kind in (
-    RecipeKind(
-        "btbnet",
-        BtbnetOptions,
-        "dbdbench.generators.btbnet:render",
-        bytes_per_pixel=160,
-        check=_check_btbnet,
-        description="Gaussian blur of a drawn region (after BTBNet, CVPR 2018)",
-    ),
-    RecipeKind(
-        "lens",
-        LensOptions,
-        "dbdbench.generators.lens:render",
-        bytes_per_pixel=320,
-        check=_check_lens,
-        description="thin-lens rendering of a scene with depth, in layers in linear light",
-    ),
-):
-    RECIPES.register(_kind)
 
 
 def read_toml(path: Path, what: str = "recipe file") -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from dbdbench.errors import DbdError
-from dbdbench.registry import PluginWarning, Registry
+from dbdbench.registry import PluginWarning, Registry, modules_importing
 
 
 @dataclass(frozen=True)
@@ -124,3 +124,34 @@ def test_importing_the_registries_imports_no_entry():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     count, loaded = out.split(" ", 1)
     assert int(count) >= 12 and loaded.strip() == "[]"
+
+
+def test_modules_importing_finds_the_registering_modules_by_their_imports(tmp_path, monkeypatch):
+    root = tmp_path / "scanpkg"
+    (root / "sub").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "sub" / "__init__.py").write_text("")
+    (root / "reg.py").write_text("def deco(f):\n    return f\n")
+    (root / "zeta.py").write_text("from scanpkg.reg import deco\n")
+    (root / "alpha.py").write_text("from scanpkg.reg import (\n    other,\n    deco,\n)\n")
+    (root / "sub" / "deep.py").write_text("import os\nfrom scanpkg.reg import deco  # registers\n")
+    (root / "mention.py").write_text('"""Uses deco from scanpkg.reg."""\nfrom scanpkg.reg import decorate\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        found = modules_importing("scanpkg", "scanpkg.reg", "deco")
+    finally:
+        for name in [m for m in sys.modules if m.startswith("scanpkg")]:
+            del sys.modules[name]
+    assert found == ("scanpkg.alpha", "scanpkg.zeta", "scanpkg.sub.deep")
+
+
+def test_builtin_order_survives_an_early_import(pkg):
+    """A built-in module imported before the first use (registering then) still lists in order."""
+    import regpkg
+
+    where = {"loose": "regpkg.loose", "eager": "regpkg.things", "eager-early": "regpkg.things"}
+    regpkg.REG = reg = Registry(
+        "thing", ["regpkg.loose:LOOSE", "regpkg.things"], adopt=_adopt, origin=lambda t: where[t.name]
+    )
+    reg.register(regpkg.Thing("eager-early"))  # as if regpkg.things had been imported first
+    assert reg.names() == ("loose", "eager-early", "eager")

@@ -57,7 +57,7 @@ def _adopt(obj: object) -> type[Protocol]:
 
 
 PROTOCOLS: Registry[type[Protocol]] = Registry(
-    "protocol", BUILTIN, group="dbdbench.protocols", adopt=_adopt, check=_check
+    "protocol", BUILTIN, group="dbdbench.protocols", adopt=_adopt, check=_check, origin=lambda c: c.__module__
 )
 
 
