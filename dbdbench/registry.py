@@ -174,11 +174,14 @@ class Registry(Generic[T]):
             self._take(ep.load())
         except Exception as exc:  # a broken plug-in must not break dbdbench: say so once, go on
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            warnings.warn(
+            # warn_explicit with a file that has no source line: one line on stderr, not two
+            warnings.warn_explicit(
                 f"plug-in package '{dist}': entry point '{ep.name} = {ep.value}' of group '{ep.group}' "
                 f"was not loaded ({reason}); fix or uninstall the package",
                 PluginWarning,
-                stacklevel=2,
+                filename="dbdbench plug-ins",
+                lineno=1,
+                module=__name__,
             )
 
     # -- reading ---------------------------------------------------------------------------------
