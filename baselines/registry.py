@@ -190,7 +190,7 @@ def _adopt(obj: Any) -> Method:
 DETECTORS: Registry[Method] = Registry(
     "method",
     # every module of this package that imports the decorator, in the order of ``predict --list``
-    modules_importing(__package__, __name__, "detector"),
+    functools.partial(modules_importing, __package__, __name__, "detector"),
     group="dbdbench.detectors",
     adopt=_adopt,
     same=lambda a, b: _origin(a) is _origin(b),

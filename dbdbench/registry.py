@@ -60,8 +60,9 @@ class Registry(Generic[T]):
     ----------
     kind : str
         What an entry is, in messages (``"method"``, ``"protocol"`` ...).
-    builtin : sequence of str
-        ``"module"`` or ``"module:attr"`` entries shipped with dbdbench, in listing order.
+    builtin : sequence of str, or a callable returning one
+        ``"module"`` or ``"module:attr"`` entries shipped with dbdbench, in listing order; a callable
+        (such as a :func:`modules_importing` scan) is called on first use.
     group : str, optional
         Entry-point group of plug-ins (one of :data:`GROUPS`); None: no plug-ins.
     name_of : callable
@@ -89,7 +90,7 @@ class Registry(Generic[T]):
     def __init__(
         self,
         kind: str,
-        builtin: Sequence[str] = (),
+        builtin: Sequence[str] | Callable[[], Sequence[str]] = (),
         *,
         group: str | None = None,
         name_of: Callable[[T], str] = lambda entry: entry.name,
@@ -102,12 +103,20 @@ class Registry(Generic[T]):
     ) -> None:
         if group is not None and group not in GROUPS:
             raise ValueError(f"unknown entry-point group {group!r}; use one of {GROUPS}")
-        self.kind, self.builtin, self.group = kind, tuple(builtin), group
+        self.kind, self.group = kind, group
+        self._builtin = builtin
         self._name_of, self._adopt, self._check, self._same = name_of, adopt, check, same
         self._origin = origin
         self._casefold, self._hint = casefold, hint
         self._entries: dict[str, T] = {}
         self._state = "empty"  # -> "loading" -> "loaded"
+
+    @property
+    def builtin(self) -> tuple[str, ...]:
+        """The built-in entries (a scan runs once, here)."""
+        if callable(self._builtin):
+            self._builtin = self._builtin()
+        return tuple(self._builtin)
 
     # -- filling ---------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ weights come from :data:`dbdbench.generators.masks.FAMILIES`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import math
 import os
@@ -193,7 +194,7 @@ def _adopt(obj: object) -> RecipeKind:
 RECIPES: Registry[RecipeKind] = Registry(
     "recipe",
     # every module of the generators that imports RecipeKind registers one (btbnet.py, lens.py)
-    modules_importing("dbdbench.generators", __name__, "RecipeKind"),
+    functools.partial(modules_importing, "dbdbench.generators", __name__, "RecipeKind"),
     group="dbdbench.recipes",
     adopt=_adopt,
     origin=lambda kind: kind.render_function().__module__,
