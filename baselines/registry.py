@@ -2,8 +2,11 @@
 
 A detector maps an image (grey, RGB or RGBA) to a float32 map of shape (H, W) in [0, 1],
 1 = in-focus. Each detector module decorates its function with :func:`detector`, which registers it
-when the module is imported; the registry imports the modules listed in ``_MODULES`` on first use.
-Deep models register without torch installed and import it only when they run.
+when the module is imported. The built-in detector modules are found, not listed: every module of
+this package that imports :func:`detector` (``from dbdbench.baselines.registry import detector``) is
+imported on first use, so adding a detector touches its module only. Plug-ins register through the
+``dbdbench.detectors`` entry points (:mod:`dbdbench.registry`) with the same decorator. Deep models
+register without torch installed and import it only when they run.
 
 The function's signature is the one statement of its parameters: their names, defaults and types
 (bool, int, float, str or a tuple of floats; a ``float`` annotation makes an int default a float).
@@ -15,7 +18,6 @@ parameter and the range.
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,20 +25,7 @@ from typing import Any
 
 from dbdbench.errors import DbdError
 from dbdbench.params import Check, coerce, kind_of
-
-# Modules (relative to dbdbench.baselines) that register detectors, in listing order.
-_MODULES = (
-    "focus_operators",
-    "hifst",
-    "lbp",
-    "svd",
-    "zhuo",
-    "msjf",
-    "deep.predictor",
-)
-
-_REGISTRY: dict[str, Method] = {}
-_LOADED = False
+from dbdbench.registry import Registry, modules_importing
 
 
 @dataclass(frozen=True)
@@ -185,31 +174,44 @@ def detector(
     return wrap
 
 
+def _origin(obj: Any) -> Any:
+    """The undecorated function of a Method or of a function :func:`detector` returned."""
+    func = obj.func if isinstance(obj, Method) else obj
+    return getattr(func, "__wrapped__", func)
+
+
+def _adopt(obj: Any) -> Method:
+    """An entry point's object: a :class:`Method`, or a function that :func:`detector` registered."""
+    if isinstance(obj, Method):
+        return obj
+    raise TypeError(f"{obj!r} is not a detector; decorate it with @detector(...) from {__name__}")
+
+
+DETECTORS: Registry[Method] = Registry(
+    "method",
+    # every module of this package that imports the decorator, in the order of ``predict --list``
+    functools.partial(modules_importing, __package__, __name__, "detector"),
+    group="dbdbench.detectors",
+    adopt=_adopt,
+    same=lambda a, b: _origin(a) is _origin(b),
+    origin=lambda m: _origin(m).__module__,
+)
+
+
 def register(method: Method) -> Method:
-    """Add a detector to the registry (done by :func:`detector`)."""
+    """Add a detector to the registry (done by :func:`detector`).
 
-    def origin(m: Method):
-        return getattr(m.func, "__wrapped__", m.func)
-
-    if method.name in _REGISTRY and origin(_REGISTRY[method.name]) is not origin(method):
-        raise ValueError(f"detector '{method.name}' is registered twice")
-    _REGISTRY[method.name] = method
-    return method
-
-
-def _load() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    for mod in _MODULES:
-        importlib.import_module(f"dbdbench.baselines.{mod}")
-    _LOADED = True
+    Raises
+    ------
+    ValueError
+        Another function is registered under the same name.
+    """
+    return DETECTORS.register(method)
 
 
 def list_methods() -> list[Method]:
-    """All registered detectors, in registry order."""
-    _load()
-    return list(_REGISTRY.values())
+    """All registered detectors: the built-ins, then the plug-ins, then those registered at run time."""
+    return DETECTORS.entries()
 
 
 def get_method(name: str) -> Method:
@@ -220,7 +222,4 @@ def get_method(name: str) -> Method:
     DbdError
         Unknown name; the message lists the valid ones.
     """
-    _load()
-    if name not in _REGISTRY:
-        raise DbdError(f"unknown method '{name}'; choose one of: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    return DETECTORS.get(name)

@@ -1,14 +1,14 @@
-"""Speed of dbdbench's edge-preserving filters against the OpenCV contrib functions they replaced.
+"""Speed of dbdbench's edge-preserving filters against the OpenCV contrib functions of the same filters.
 
-``dbdbench.baselines.edge_filters`` (numpy and core OpenCV) against ``cv2.ximgproc`` (the contrib
-wheel dbdbench used to depend on), same inputs, one OpenCV thread, best of ``--repeats``:
+``dbdbench.baselines.edge_filters`` (numpy and core OpenCV) against ``cv2.ximgproc`` (the OpenCV
+contrib wheel), same inputs, one OpenCV thread, best of ``--repeats``:
 
 - guided filter, colour guide, radius 8, eps 1e-3 (``refine=true``, ``msjf``), 640 x 427;
 - domain-transform recursive filter, sigma_s 15, sigma_r 0.25, 3 iterations (``hifst``), 640 x 427;
 - joint bilateral filter of two maps, sigma_colour 0.1, sigma_space 5 (``zhuo``), 320 x 213;
 - ``hifst`` on CUHK photos with our filter and with ``ximgproc.dtFilter`` swapped in.
 
-Needs an environment that still has ``cv2.ximgproc`` (dbdbench itself no longer installs it).
+Needs an environment with ``cv2.ximgproc`` (``opencv-contrib-python-headless``; dbdbench does not install it).
 
 Usage::
 

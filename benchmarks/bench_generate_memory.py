@@ -1,5 +1,5 @@
 """Working memory of one ``generate-sim`` sample, in bytes per output pixel, against the figure
-``generate-sim`` uses to bound ``--size`` (:data:`dbdbench.generators.generate.WORKING_BYTES_PER_PIXEL`).
+``generate-sim`` uses to bound ``--size`` (:attr:`dbdbench.generators.recipe.RecipeKind.bytes_per_pixel`).
 
 Each (recipe, size) runs in a fresh Python process that generates two samples from dead-leaves
 textures only (so any size works) and reports two measures of the sample's memory:
@@ -44,7 +44,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[512, 1536])
     args = ap.parse_args()
-    from dbdbench.generators.generate import WORKING_BYTES_PER_PIXEL
+    from dbdbench.generators.recipe import get_recipe
 
     print(f"{'recipe':<8}{'size':>6}{'traced B/px':>13}{'RSS B/px':>10}{'used B/px':>11}")
     for recipe in ("btbnet", "lens"):
@@ -53,7 +53,7 @@ def main() -> None:
                 [sys.executable, "-c", CHILD, recipe, str(size)], capture_output=True, text=True, check=True
             ).stdout.split()
             traced, rss = (float(x) for x in out[-2:])
-            print(f"{recipe:<8}{size:>6}{traced:>13.0f}{rss:>10.0f}{WORKING_BYTES_PER_PIXEL[recipe]:>11}")
+            print(f"{recipe:<8}{size:>6}{traced:>13.0f}{rss:>10.0f}{get_recipe(recipe).bytes_per_pixel:>11}")
 
 
 if __name__ == "__main__":

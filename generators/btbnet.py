@@ -4,7 +4,7 @@ After the simulated pre-training set of Zhao et al., "Defocus Blur Detection via
 Bottom-Top-Bottom Fully Convolutional Network" (BTBNet, CVPR 2018) and "Defocus Blur Detection via
 Boosting Diversity of Deep Ensemble Networks" / BTBCRL (TPAMI 2020): a sharp image is partially
 blurred with a Gaussian and the mask is the label. Their sources, kernels and sigmas are unpublished;
-here they are recipe parameters (:class:`~dbdbench.generators.recipe.BtbnetOptions`).
+here they are recipe parameters (:class:`BtbnetOptions`).
 
 Compositing, with ``M`` the in-focus mask and ``G`` the Gaussian:
 
@@ -18,12 +18,14 @@ Compositing, with ``M`` the in-focus mask and ``G`` the Gaussian:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from dbdbench.generators.masks import draw_region
-from dbdbench.generators.sources import SourceSet, draw_source
+from dbdbench.generators.recipe import RECIPES, Need, Recipe, RecipeKind
+from dbdbench.generators.sources import draw_source
 
 _EPS = 1e-6
 
@@ -83,20 +85,16 @@ def composite(
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def render(
-    rng: np.random.Generator, recipe, sources: SourceSet, user_masks: tuple[str, ...] = ()
-) -> tuple[np.ndarray, np.ndarray, dict[str, object], dict[str, np.ndarray]] | None:
+def render(rng: np.random.Generator, job) -> tuple[np.ndarray, np.ndarray, dict, dict] | None:
     """Draw and render one ``btbnet`` sample.
 
     Parameters
     ----------
     rng : numpy Generator
         The sample's own stream.
-    recipe : Recipe
-        With ``recipe.btbnet`` set.
-    sources : SourceSet
-    user_masks : tuple of str
-        Files of the ``user`` mask family.
+    job : dbdbench.generators.generate.Job
+        Its ``recipe`` (with ``recipe.btbnet`` set), ``sources`` (SourceSet) and ``user_masks``
+        (files of the ``user`` mask family).
 
     Returns
     -------
@@ -112,6 +110,7 @@ def render(
     None is returned instead when the in-focus fraction is outside ``recipe.checks`` (the draw is
     rejected before the costly blur).
     """
+    recipe, sources, user_masks = job.recipe, job.sources, job.user_masks
     opts, size = recipe.btbnet, recipe.size
     sharp, info = draw_source(rng, sources, size)
     region, kind = draw_region(rng, size, recipe.mask.weights, sharp, user_masks)
@@ -129,3 +128,43 @@ def render(
         edge_band_px=2.0 * sigma,
     )
     return image, infocus, info, {}
+
+
+@dataclass
+class BtbnetOptions:
+    """Gaussian recipe. ``sigmas_px``: blur levels (Gaussian standard deviation, pixels of the output
+    image), one drawn uniformly per sample; the kernel is truncated at ``truncate`` sigmas.
+    ``compositing``: ``normalized`` (default: the blurred region is the normalised convolution of the
+    out-of-focus pixels only, so no sharp colour bleeds into it) or ``naive`` (blur the whole image
+    and paste by the mask, as the BTBNet set likely did; sharp content halos into the blurred side)."""
+
+    sigmas_px: list[float] = field(default_factory=lambda: [1.5, 2.0, 3.0, 4.0, 6.0])
+    truncate: float = 3.0
+    compositing: str = "normalized"
+
+
+def _check_btbnet(b, r: Recipe, need: Need) -> None:
+    """Ranges of the ``[btbnet]`` table."""
+    need(
+        len(b.sigmas_px) >= 1 and all(0 < s <= r.size for s in b.sigmas_px),
+        "btbnet.sigmas_px",
+        f"must be a non-empty list of sigmas in (0, size = {r.size}] pixels, got {b.sigmas_px!r}",
+    )
+    need(1 <= b.truncate <= 10, "btbnet.truncate", "must be in [1, 10] sigmas")
+    need(
+        b.compositing in ("normalized", "naive"),
+        "btbnet.compositing",
+        "must be normalized or naive",
+    )
+
+
+RECIPE = RECIPES.register(
+    RecipeKind(
+        "btbnet",
+        BtbnetOptions,
+        render,
+        bytes_per_pixel=160,
+        check=_check_btbnet,
+        description="Gaussian blur of a drawn region (after BTBNet, CVPR 2018)",
+    )
+)

@@ -30,7 +30,7 @@ from dbdbench.errors import DbdError, ParameterError
 from dbdbench.generators import writer
 from dbdbench.generators.allocator import keep_freed_memory
 from dbdbench.generators.checks import check_sample
-from dbdbench.generators.recipe import Recipe, dump_recipe, load_recipe, validate
+from dbdbench.generators.recipe import Recipe, dump_recipe, get_recipe, load_recipe, validate
 from dbdbench.generators.sources import SourceSet, scan_sources
 from dbdbench.imageio import encode_image
 from dbdbench.outputs import check_apart
@@ -115,15 +115,11 @@ def render_sample(job: Job, index: int):
     DbdError
         No draw passed within ``checks.max_draws``.
     """
-    from dbdbench.generators import btbnet, lens
-
     r = job.recipe
+    render = get_recipe(r.recipe).render_function()
     for draw in range(r.checks.max_draws):
         rng = sample_rng(r.seed, index, draw)
-        if r.recipe == "btbnet":
-            drawn = btbnet.render(rng, r, job.sources, job.user_masks)
-        else:
-            drawn = lens.render(rng, r, job.sources, job.user_masks, dict(job.depth_files))
+        drawn = render(rng, job)
         if drawn is None:  # rejected by the in-focus fraction before rendering
             last = "in-focus fraction out of [checks] bounds"
             continue
@@ -160,11 +156,6 @@ def make_sample(job: Job, index: int) -> dict[str, str]:
     writer.write_sample(Path(job.out), files, row)
     return row
 
-
-#: Working memory of one sample in flight, bytes per output pixel (float32 copies of the image and
-#: mask, blur accumulators, their temporaries): above the peak that
-#: ``benchmarks/bench_generate_memory.py`` measures, with a margin for allocator slack.
-WORKING_BYTES_PER_PIXEL = {"btbnet": 160, "lens": 320}
 
 #: Above this many samples per source photo the set repeats its photos enough to say so.
 SAMPLES_PER_PHOTO_NOTE = 200
@@ -247,9 +238,9 @@ def available_memory() -> int | None:
 def check_memory(r: Recipe, workers: int, scheduler: str | None) -> None:
     """Refuse a ``size`` whose samples would not fit in memory, before anything is read or written.
 
-    Each local worker renders one sample at a time and needs about
-    ``WORKING_BYTES_PER_PIXEL[recipe] * size**2`` bytes. On a dask cluster (``scheduler``) the workers'
-    memory is not known here and nothing is checked.
+    Each local worker renders one sample at a time and needs about ``bytes_per_pixel * size**2``
+    bytes (:class:`~dbdbench.generators.recipe.RecipeKind`). On a dask cluster (``scheduler``) the
+    workers' memory is not known here and nothing is checked.
 
     Raises
     ------
@@ -262,7 +253,7 @@ def check_memory(r: Recipe, workers: int, scheduler: str | None) -> None:
     if avail is None:
         return
     workers = min(workers, r.count)  # no more samples in flight than samples
-    per_pixel = WORKING_BYTES_PER_PIXEL[r.recipe]
+    per_pixel = get_recipe(r.recipe).bytes_per_pixel
     need = per_pixel * r.size**2 * workers
     if need > avail:
         largest = math.isqrt(avail // (per_pixel * workers))

@@ -6,18 +6,81 @@ bands (an in-focus strip, like the focal plane crossing a ground plane), wavy gr
 masks from a folder (the BTBNet paper used hand-drawn masks; object masks of a segmentation dataset
 serve the same purpose). Every function takes a numpy Generator and returns a float32 (H, W) mask
 with values 0 or 1.
+
+A family is one function and one :func:`mask_family` registration (its name, its default weight in
+a recipe's ``mask.weights``, whether the ``lens`` recipe may use it as an object's silhouette, and
+the inputs it takes besides the generator and the size); the recipes, their validation and
+:func:`draw_region` read :data:`FAMILIES`.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from dbdbench.errors import DbdError
 from dbdbench.imageio import read_grey
+from dbdbench.registry import Registry
+
+
+@dataclass(frozen=True)
+class MaskFamily:
+    """A registered mask family.
+
+    Attributes
+    ----------
+    name : str
+        Key in a recipe's ``mask.weights``.
+    draw : callable
+        ``draw(rng, size, *inputs) -> mask`` or ``-> (mask, detail)``; mask (size, size) float32 in
+        {0, 1}; a detail (a file) is added to the manifest's ``mask_kind`` as ``name:<base name>``.
+    weight : float
+        Default relative frequency in a recipe's ``mask.weights``.
+    lens_object : bool
+        Whether the ``lens`` recipe may use it as an object's silhouette (a closed region; a split of
+        the whole frame is not an object).
+    inputs : tuple of str
+        What ``draw`` takes after the size: ``"image"`` (the source crop, (size, size, 3) uint8) or
+        ``"paths"`` (the user's mask files). A family whose inputs are empty is not drawn.
+    """
+
+    name: str
+    draw: Callable[..., np.ndarray | tuple[np.ndarray, str]]
+    weight: float
+    lens_object: bool
+    inputs: tuple[str, ...] = ()
+
+
+FAMILIES: Registry[MaskFamily] = Registry("mask family")
+_INPUTS = ("image", "paths")
+
+
+def mask_family(name: str, *, weight: float, lens_object: bool, inputs: tuple[str, ...] = ()):
+    """Register the decorated function as the mask family ``name`` (see :class:`MaskFamily`)."""
+    if weight < 0 or not set(inputs) <= set(_INPUTS):
+        raise ValueError(f"mask family '{name}': weight must be >= 0 and inputs among {_INPUTS}")
+
+    def wrap(func):
+        FAMILIES.register(MaskFamily(name, func, float(weight), lens_object, tuple(inputs)))
+        return func
+
+    return wrap
+
+
+def default_weights() -> dict[str, float]:
+    """Family name -> default weight, in registration order (a recipe's ``mask.weights``)."""
+    return {f.name: f.weight for f in FAMILIES.entries()}
+
+
+def lens_objects() -> tuple[str, ...]:
+    """Names of the families the ``lens`` recipe may use as objects."""
+    return tuple(f.name for f in FAMILIES.entries() if f.lens_object)
 
 
 @functools.lru_cache(maxsize=4)
@@ -29,6 +92,7 @@ def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
     return yy, xx
 
 
+@mask_family("ellipses", weight=1.0, lens_object=True)
 def ellipses(rng: np.random.Generator, size: int) -> np.ndarray:
     """One to three filled ellipses, axes 10-45% of the side, random angle."""
     m = np.zeros((size, size), np.uint8)
@@ -39,6 +103,7 @@ def ellipses(rng: np.random.Generator, size: int) -> np.ndarray:
     return m.astype(np.float32)
 
 
+@mask_family("polygons", weight=1.0, lens_object=True)
 def polygons(rng: np.random.Generator, size: int) -> np.ndarray:
     """One or two star-shaped polygons of 3-12 vertices at sorted angles and random radii."""
     m = np.zeros((size, size), np.uint8)
@@ -57,6 +122,7 @@ def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray
     return cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
+@mask_family("blobs", weight=1.0, lens_object=True)
 def blobs(rng: np.random.Generator, size: int) -> np.ndarray:
     """Smooth noise (a 3-8 cell grid, bicubic, on a 4x coarser grid) thresholded at a random quantile
     (20-80% inside), upsampled bilinearly before thresholding so that the edges stay smooth."""
@@ -77,6 +143,7 @@ def _fill(size: int, corners: np.ndarray) -> np.ndarray:
     return m.astype(np.float32)
 
 
+@mask_family("halfplane", weight=0.5, lens_object=False)
 def halfplane(rng: np.random.Generator, size: int) -> np.ndarray:
     """The pixels on one side of a random line through the central 60% of the image."""
     theta = rng.uniform(0, 2 * np.pi)
@@ -87,6 +154,7 @@ def halfplane(rng: np.random.Generator, size: int) -> np.ndarray:
     return _fill(size, np.stack([p + far * d, p + far * d + far * n, p - far * d + far * n, p - far * d]))
 
 
+@mask_family("band", weight=0.5, lens_object=False)
 def band(rng: np.random.Generator, size: int) -> np.ndarray:
     """A straight strip 20-60% of the side wide, at a random angle and offset."""
     theta = rng.uniform(0, np.pi)
@@ -103,6 +171,7 @@ def band(rng: np.random.Generator, size: int) -> np.ndarray:
     )
 
 
+@mask_family("gradient", weight=0.5, lens_object=False)
 def gradient(rng: np.random.Generator, size: int) -> np.ndarray:
     """A wavy split: a linear ramp plus smooth noise (built on a 4x coarser grid, bilinear),
     thresholded at a random quantile."""
@@ -180,6 +249,7 @@ def _join_lines(labels: np.ndarray, colour: np.ndarray) -> np.ndarray:
         lp[1 : h + 1, 1 : w + 1] = labels
 
 
+@mask_family("superpixels", weight=1.0, lens_object=True, inputs=("image",))
 def superpixels(rng: np.random.Generator, size: int, image: np.ndarray) -> np.ndarray:
     """The superpixels (:func:`superpixel_labels`, 100) whose centroids are nearest to a random point,
     20-70% of the area.
@@ -221,6 +291,7 @@ def _user_mask(path: str) -> np.ndarray:
     return out
 
 
+@mask_family("user", weight=2.0, lens_object=True, inputs=("paths",))
 def user(rng: np.random.Generator, size: int, paths: tuple[str, ...]) -> tuple[np.ndarray, str]:
     """A random user mask (white = region), randomly square-cropped (60-100% of its short side),
     resized (nearest) and mirrored.
@@ -242,16 +313,6 @@ def user(rng: np.random.Generator, size: int, paths: tuple[str, ...]) -> tuple[n
     return np.ascontiguousarray(out, dtype=np.float32), path
 
 
-SHAPES = {
-    "ellipses": ellipses,
-    "polygons": polygons,
-    "blobs": blobs,
-    "halfplane": halfplane,
-    "band": band,
-    "gradient": gradient,
-}
-
-
 def draw_region(
     rng: np.random.Generator,
     size: int,
@@ -259,14 +320,15 @@ def draw_region(
     image: np.ndarray,
     user_masks: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, str]:
-    """Draw a family by ``weights`` (``user`` only when ``user_masks`` is non-empty), then a region.
+    """Draw a family by ``weights`` (one that takes an empty input, ``user`` without mask files, is
+    left out), then a region.
 
     Parameters
     ----------
     rng : numpy Generator
     size : int
     weights : dict of str to float
-        Relative frequency per family.
+        Relative frequency per family (names of :data:`FAMILIES`).
     image : ndarray, shape (size, size, 3), uint8
         The source crop (used by ``superpixels``).
     user_masks : tuple of str
@@ -278,14 +340,16 @@ def draw_region(
     kind : str
         The family, ``user:<file name>`` for a user mask.
     """
-    fams = [f for f in sorted(weights) if weights[f] > 0 and (f != "user" or user_masks)]
+    inputs = {"image": image, "paths": user_masks}
+    fams = [
+        f for f in sorted(weights) if weights[f] > 0 and all(len(inputs[i]) for i in FAMILIES.get(f).inputs)
+    ]
     if not fams:
         raise DbdError("recipe key 'mask.weights' leaves no usable mask family; give one a weight > 0")
     w = np.array([weights[f] for f in fams], np.float64)
-    fam = fams[int(rng.choice(len(fams), p=w / w.sum()))]
-    if fam == "superpixels":
-        return superpixels(rng, size, image), fam
-    if fam == "user":
-        m, path = user(rng, size, user_masks)
-        return m, f"user:{path.rsplit('/', 1)[-1]}"
-    return SHAPES[fam](rng, size), fam
+    family = FAMILIES.get(fams[int(rng.choice(len(fams), p=w / w.sum()))])
+    drawn = family.draw(rng, size, *(inputs[i] for i in family.inputs))
+    if isinstance(drawn, tuple):
+        region, detail = drawn
+        return region, f"{family.name}:{os.path.basename(detail)}"
+    return drawn, family.name

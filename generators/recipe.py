@@ -12,22 +12,36 @@ A recipe file names the recipe it extends (``recipe = "btbnet"`` or ``"lens"``) 
 key; the keys it leaves out keep their defaults, inside tables too (a partial ``[mask.weights]`` table
 changes only the families it names). Unknown keys, wrong types, non-finite floats and out-of-range
 values raise :class:`~dbdbench.errors.DbdError` naming the key.
+
+Each recipe is a :class:`RecipeKind` in :data:`RECIPES`: its name, the dataclass of its own table
+(``[btbnet]``, ``[lens]``), the range checks of that table, its render function and its working
+memory, all in its own module (``generators/btbnet.py``, ``generators/lens.py``: the modules that
+import :class:`RecipeKind`, imported on first use). Plug-in packages add recipes through
+``dbdbench.recipes`` entry points naming a :class:`RecipeKind`. The mask families and their default
+weights come from :data:`dbdbench.generators.masks.FAMILIES`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dbdbench.errors import DbdError
 from dbdbench.params import MAX_SEED, coerce
+from dbdbench.registry import Registry, modules_importing
 
-RECIPES = ("btbnet", "lens")
-MASK_FAMILIES = ("ellipses", "polygons", "blobs", "superpixels", "halfplane", "band", "gradient", "user")
+
+def _default_weights() -> dict[str, float]:
+    from dbdbench.generators.masks import default_weights
+
+    return default_weights()
 
 
 @dataclass
@@ -70,68 +84,8 @@ class MaskOptions:
     probability that the drawn region is the in-focus one (otherwise the region is blurred and the
     rest is in focus)."""
 
-    weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "ellipses": 1.0,
-            "polygons": 1.0,
-            "blobs": 1.0,
-            "superpixels": 1.0,
-            "halfplane": 0.5,
-            "band": 0.5,
-            "gradient": 0.5,
-            "user": 2.0,
-        }
-    )
+    weights: dict[str, float] = field(default_factory=_default_weights)
     focused_foreground: float = 0.5
-
-
-@dataclass
-class BtbnetOptions:
-    """Gaussian recipe. ``sigmas_px``: blur levels (Gaussian standard deviation, pixels of the output
-    image), one drawn uniformly per sample; the kernel is truncated at ``truncate`` sigmas.
-    ``compositing``: ``normalized`` (default: the blurred region is the normalised convolution of the
-    out-of-focus pixels only, so no sharp colour bleeds into it) or ``naive`` (blur the whole image
-    and paste by the mask, as the BTBNet set likely did; sharp content halos into the blurred side)."""
-
-    sigmas_px: list[float] = field(default_factory=lambda: [1.5, 2.0, 3.0, 4.0, 6.0])
-    truncate: float = 3.0
-    compositing: str = "normalized"
-
-
-@dataclass
-class LensOptions:
-    """Thin-lens recipe.
-
-    ``depth_source``: ``procedural`` (layered scenes: a textured slanted background and 1..``max_objects``
-    textured objects at their own depths), ``middlebury`` (the real Motorcycle stereo pair and disparity
-    shipped with scikit-image) or ``folder`` (``--depths DIR``, one depth map per source photo, matched
-    by file stem; ``depth_encoding`` ``depth`` or ``inverse`` maps grey 0..max linearly to depth or to
-    inverse depth over [``depth_near_m``, ``depth_far_m``]).
-    Lens: focal length drawn from ``focal_lengths_mm`` on a sensor ``sensor_width_mm`` wide imaged by the
-    output's ``size`` pixels; focus distance on a random object (``mask.focused_foreground``) or the
-    background; f-number solved so that the largest circle of confusion (CoC, diameter) in the scene is
-    uniform in ``coc_max_px``, clipped to ``f_number_range``.
-    ``psf``: ``disk``, ``gaussian`` (sigma = CoC / 4, the same second moment as the disk) or ``polygon``
-    (regular aperture with ``blades`` blades, random rotation). Blur happens in linear light, in depth
-    layers at most ``coc_step_px`` of CoC apart. A pixel is in focus when its CoC is below
-    ``infocus_coc_px``. ``noise_shot``/``noise_read``: Poisson-Gaussian sensor noise in linear light
-    (variance = shot * x + read^2; 0 disables)."""
-
-    depth_source: str = "procedural"
-    depth_encoding: str = "inverse"
-    depth_near_m: float = 1.0
-    depth_far_m: float = 20.0
-    max_objects: int = 3
-    focal_lengths_mm: list[float] = field(default_factory=lambda: [50.0, 70.0, 85.0])
-    sensor_width_mm: float = 8.0
-    coc_max_px: list[float] = field(default_factory=lambda: [8.0, 20.0])
-    f_number_range: list[float] = field(default_factory=lambda: [1.0, 32.0])
-    psf: str = "disk"
-    blades: int = 6
-    coc_step_px: float = 1.5
-    infocus_coc_px: float = 2.0
-    noise_shot: float = 0.0
-    noise_read: float = 0.0
 
 
 @dataclass
@@ -142,7 +96,9 @@ class Recipe:
     folder written by another version is not resumed, as its samples may differ);
     ``sources``, ``masks``, ``depths``: absolute folders or ``"builtin"``/``""``;
     ``sources_fingerprint``: a digest of the accepted source list (set when resolved), so that a
-    resumed run refuses a changed source folder.
+    resumed run refuses a changed source folder; ``section``: the options of the recipe itself (its
+    :attr:`RecipeKind.options` dataclass), the TOML table named after the recipe and read as
+    ``r.btbnet``, ``r.lens`` (None when the recipe is another one).
     """
 
     recipe: str = "btbnet"
@@ -158,36 +114,121 @@ class Recipe:
     screen: ScreenOptions = field(default_factory=ScreenOptions)
     checks: CheckOptions = field(default_factory=CheckOptions)
     mask: MaskOptions = field(default_factory=MaskOptions)
-    btbnet: BtbnetOptions | None = None
-    lens: LensOptions | None = None
+    section: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        # r.<recipe name>: the section of that recipe, None for another registered recipe
+        if name.startswith("_") or "recipe" not in self.__dict__:
+            raise AttributeError(name)
+        if name == self.recipe:
+            return self.section
+        if name in RECIPES:
+            return None
+        raise AttributeError(f"'Recipe' object has no attribute '{name}'")
 
     def to_dict(self) -> dict[str, Any]:
-        """The recipe as plain TOML-ready values (the unused recipe section is left out)."""
+        """The recipe as plain TOML-ready values, the section as the table named after the recipe."""
         out = dataclasses.asdict(self)
-        return {k: v for k, v in out.items() if v is not None}
+        section = out.pop("section")
+        if section is not None:
+            out[self.recipe] = section
+        return out
+
+
+#: ``need(condition, key, text)``: raise the recipe's error for ``key`` when ``condition`` is false.
+Need = Callable[[bool, str, str], None]
+
+
+@dataclass(frozen=True)
+class RecipeKind:
+    """A registered recipe.
+
+    Attributes
+    ----------
+    name : str
+        ``--recipe`` name and the value of a recipe file's ``recipe`` key; also the name of its table.
+    options : type
+        Dataclass of the recipe's own table; its defaults are the recipe's defaults.
+    render : str or callable
+        ``render(rng, job) -> (image, infocus, info, extra)`` or None for a draw rejected early;
+        ``job`` is a :class:`dbdbench.generators.generate.Job`; image (size, size, 3) uint8, infocus
+        (size, size) float32 in {0, 1}, info the manifest fields, extra label maps by folder name.
+        A string ``"module:function"`` is imported when first used.
+    bytes_per_pixel : int
+        Working memory of one sample in flight, bytes per output pixel (bounds ``--size``): above
+        the peak that ``benchmarks/bench_generate_memory.py`` measures (float32 copies of the image
+        and mask, blur accumulators, their temporaries), with a margin for allocator slack.
+    check : callable
+        ``check(options, recipe, need)``: the table's range checks (``need`` as :data:`Need`,
+        keys dotted like the TOML: ``"lens.psf"``).
+    description : str
+        One line for listings.
+    """
+
+    name: str
+    options: type
+    render: str | Callable[..., Any]
+    bytes_per_pixel: int
+    check: Callable[[Any, Recipe, Need], None] = lambda options, recipe, need: None
+    description: str = ""
+
+    def render_function(self) -> Callable[..., Any]:
+        """The render function (imported now for a ``"module:function"`` string)."""
+        if callable(self.render):
+            return self.render
+        module, _, attr = self.render.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+def _adopt(obj: object) -> RecipeKind:
+    if not isinstance(obj, RecipeKind):
+        raise TypeError(f"{obj!r} is not a dbdbench.generators.recipe.RecipeKind")
+    if not dataclasses.is_dataclass(obj.options):
+        raise TypeError(f"recipe '{obj.name}': options must be a dataclass")
+    return obj
+
+
+RECIPES: Registry[RecipeKind] = Registry(
+    "recipe",
+    # every module of the generators that imports RecipeKind registers one (btbnet.py, lens.py)
+    functools.partial(modules_importing, "dbdbench.generators", __name__, "RecipeKind"),
+    group="dbdbench.recipes",
+    adopt=_adopt,
+    origin=lambda kind: kind.render_function().__module__,
+)
+
+
+def get_recipe(name: str) -> RecipeKind:
+    """The registered recipe ``name``.
+
+    Raises
+    ------
+    DbdError
+        Unknown name; the message lists the registered recipes.
+    """
+    return RECIPES.get(name)
 
 
 def default_recipe(name: str) -> Recipe:
-    """The built-in recipe ``name`` (``btbnet`` or ``lens``)."""
+    """The registered recipe ``name`` with its defaults."""
     if name not in RECIPES:
-        raise DbdError(f"--recipe '{name}' is unknown; use btbnet, lens or a .toml recipe file")
-    r = Recipe(recipe=name)
-    if name == "btbnet":
-        r.btbnet = BtbnetOptions()
-    else:
-        r.lens = LensOptions()
-    return r
+        known = ", ".join(RECIPES.names())
+        raise DbdError(f"--recipe '{name}' is unknown; use one of {known} or a .toml recipe file")
+    return Recipe(recipe=name, section=get_recipe(name).options())
 
 
 def _apply(obj: Any, table: dict[str, Any], prefix: str, source: str) -> None:
     names = {f.name: f for f in dataclasses.fields(obj)}
+    if isinstance(obj, Recipe):  # its section is the table named after the recipe
+        del names["section"]
+        names[obj.recipe] = None
     for key, value in table.items():
         where = f"{prefix}{key}"
         if key not in names:
             known = ", ".join(sorted(names))
             raise DbdError(f"recipe {source}: unknown key '{where}'; known keys here: {known}")
         current = getattr(obj, key)
-        if dataclasses.is_dataclass(current):
+        if dataclasses.is_dataclass(current) and not isinstance(current, type):
             if not isinstance(value, dict):
                 raise DbdError(f"recipe {source}: key '{where}' must be a table [{where}]")
             _apply(current, value, f"{where}.", source)
@@ -204,17 +245,18 @@ def recipe_from_dict(data: dict[str, Any], source: str = "") -> Recipe:
     Parameters
     ----------
     data : dict
-        Must hold ``recipe`` (``btbnet`` or ``lens``); other keys override that recipe's defaults.
+        Must hold ``recipe`` (a name in :data:`RECIPES`); other keys override that recipe's defaults.
     source : str
         Where the table came from, for error messages.
     """
     data = dict(data)
     name = data.pop("recipe", None)
-    if name not in RECIPES:
-        raise DbdError(f'recipe {source}: key \'recipe\' must be "btbnet" or "lens", got {name!r}')
-    other = "lens" if name == "btbnet" else "btbnet"
-    if other in data:
-        raise DbdError(f"recipe {source}: key '{other}' does not belong to a recipe = \"{name}\" file")
+    if not isinstance(name, str) or name not in RECIPES:
+        known = " or ".join(f'"{n}"' for n in RECIPES.names())
+        raise DbdError(f"recipe {source}: key 'recipe' must be {known}, got {name!r}")
+    for other in RECIPES.names():
+        if other != name and other in data:
+            raise DbdError(f"recipe {source}: key '{other}' does not belong to a recipe = \"{name}\" file")
     r = default_recipe(name)
     _apply(r, data, "", source)
     validate(r, source)
@@ -230,14 +272,15 @@ def _floats(obj: Any, prefix: str = ""):
     """(key, value) of every float and float list in a recipe tree, keys dotted like the TOML."""
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
+        key = obj.recipe if isinstance(obj, Recipe) and f.name == "section" else f.name
         if dataclasses.is_dataclass(value):
-            yield from _floats(value, f"{prefix}{f.name}.")
+            yield from _floats(value, f"{prefix}{key}.")
         elif isinstance(value, float):
-            yield f"{prefix}{f.name}", [value]
+            yield f"{prefix}{key}", [value]
         elif isinstance(value, list):
-            yield f"{prefix}{f.name}", value
+            yield f"{prefix}{key}", value
         elif isinstance(value, dict):
-            yield f"{prefix}{f.name}", list(value.values())
+            yield f"{prefix}{key}", list(value.values())
 
 
 def validate(r: Recipe, source: str = "") -> None:
@@ -246,6 +289,8 @@ def validate(r: Recipe, source: str = "") -> None:
     Every float must be finite; blur sizes (``btbnet.sigmas_px``, ``lens.coc_max_px``) are at most
     ``size`` pixels (a blur wider than the image is a flat colour, and its kernel would not fit).
     """
+    from dbdbench.generators.masks import FAMILIES  # cv2: only when a recipe is checked
+
     _need(r.count >= 1, source, "count", "must be at least 1")
     _need(r.count <= 999999, source, "count", "must be at most 999999 (six-digit names)")
     _need(r.size >= 16, source, "size", "must be at least 16 pixels")
@@ -264,77 +309,19 @@ def validate(r: Recipe, source: str = "") -> None:
     _need(c.min_sharpness_ratio >= 0, source, "checks.min_sharpness_ratio", "must be >= 0")
     _need(c.margin_px >= 0, source, "checks.margin_px", "must be >= 0")
     _need(c.max_draws >= 1, source, "checks.max_draws", "must be at least 1")
-    bad = sorted(set(r.mask.weights) - set(MASK_FAMILIES))
-    _need(not bad, source, "mask.weights", f"has unknown families {bad}; use {list(MASK_FAMILIES)}")
+    families = FAMILIES.names()
+    bad = sorted(set(r.mask.weights) - set(families))
+    _need(not bad, source, "mask.weights", f"has unknown families {bad}; use {list(families)}")
     _need(all(w >= 0 for w in r.mask.weights.values()), source, "mask.weights", "must be >= 0")
     _need(0 <= r.mask.focused_foreground <= 1, source, "mask.focused_foreground", "must be in [0, 1]")
-    if r.btbnet is not None:
-        b = r.btbnet
-        _need(
-            len(b.sigmas_px) >= 1 and all(0 < s <= r.size for s in b.sigmas_px),
-            source,
-            "btbnet.sigmas_px",
-            f"must be a non-empty list of sigmas in (0, size = {r.size}] pixels, got {b.sigmas_px!r}",
-        )
-        _need(1 <= b.truncate <= 10, source, "btbnet.truncate", "must be in [1, 10] sigmas")
-        _need(
-            b.compositing in ("normalized", "naive"),
-            source,
-            "btbnet.compositing",
-            "must be normalized or naive",
-        )
-    if r.lens is not None:
-        lo = r.lens
-        _need(
-            lo.depth_source in ("procedural", "middlebury", "folder"),
-            source,
-            "lens.depth_source",
-            "must be procedural, middlebury or folder",
-        )
-        _need(
-            lo.depth_encoding in ("depth", "inverse"),
-            source,
-            "lens.depth_encoding",
-            "must be depth or inverse",
-        )
-        _need(
-            0 < lo.depth_near_m < lo.depth_far_m,
-            source,
-            "lens.depth_near_m",
-            "must be positive and below lens.depth_far_m",
-        )
-        _need(lo.max_objects >= 1, source, "lens.max_objects", "must be at least 1")
-        _need(
-            len(lo.focal_lengths_mm) >= 1 and all(f > 0 for f in lo.focal_lengths_mm),
-            source,
-            "lens.focal_lengths_mm",
-            "must be a non-empty list of positive focal lengths",
-        )
-        _need(lo.sensor_width_mm > 0, source, "lens.sensor_width_mm", "must be positive")
-        _need(
-            len(lo.coc_max_px) == 2 and 0 < lo.coc_max_px[0] <= lo.coc_max_px[1] <= r.size,
-            source,
-            "lens.coc_max_px",
-            f"must be [low, high] with 0 < low <= high <= size = {r.size} pixels, got {lo.coc_max_px!r}",
-        )
-        _need(
-            len(lo.f_number_range) == 2 and 0 < lo.f_number_range[0] <= lo.f_number_range[1],
-            source,
-            "lens.f_number_range",
-            "must be [low, high] with 0 < low <= high",
-        )
-        _need(
-            lo.psf in ("disk", "gaussian", "polygon"), source, "lens.psf", "must be disk, gaussian or polygon"
-        )
-        _need(lo.blades >= 3, source, "lens.blades", "must be at least 3")
-        _need(lo.coc_step_px > 0, source, "lens.coc_step_px", "must be positive")
-        _need(lo.infocus_coc_px > 0, source, "lens.infocus_coc_px", "must be positive")
-        _need(
-            lo.noise_shot >= 0 and lo.noise_read >= 0,
-            source,
-            "lens.noise_shot",
-            "and lens.noise_read must be >= 0",
-        )
+    kind = get_recipe(r.recipe)
+    _need(
+        isinstance(r.section, kind.options),
+        source,
+        r.recipe,
+        f"must be a [{r.recipe}] table of {kind.options.__name__}",
+    )
+    kind.check(r.section, r, lambda cond, key, text: _need(cond, source, key, text))
     # last, so that a key with a range check names its range (inf and nan fail every comparison)
     for key, values in _floats(r):
         _need(all(math.isfinite(v) for v in values), source, key, f"must be finite, got {values!r}")
@@ -364,7 +351,7 @@ def load_recipe(spec: str | os.PathLike) -> Recipe:
     Parameters
     ----------
     spec : str or path-like
-        ``"btbnet"``, ``"lens"`` or the path of a ``.toml`` file.
+        A recipe name (``"btbnet"``, ``"lens"``, a plug-in's) or the path of a ``.toml`` file.
 
     Returns
     -------
@@ -376,7 +363,8 @@ def load_recipe(spec: str | os.PathLike) -> Recipe:
         return default_recipe(spec_s)
     path = Path(spec_s)
     if not path.is_file():
-        raise DbdError(f"--recipe '{spec_s}' is neither btbnet, lens nor an existing .toml file")
+        known = ", ".join(RECIPES.names())
+        raise DbdError(f"--recipe '{spec_s}' is neither {known} nor an existing .toml file")
     return recipe_from_dict(read_toml(path), f"file '{path}'")
 
 

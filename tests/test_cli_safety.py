@@ -424,12 +424,14 @@ def test_bad_numbers_are_one_line(tmp_path, args, fragment):
 
 
 def test_unreachable_scheduler_fails_fast_in_one_line(three):
+    pytest.importorskip("distributed", reason="--scheduler needs the dask extra")
     res = run("evaluate", "--pred", three / "a1", "--gt", three / "gt", "--scheduler", "tcp://127.0.0.1:1")
     one_line_error(res, "cannot reach the dask scheduler at 'tcp://127.0.0.1:1'")
 
 
 def test_a_port_that_does_not_speak_dask_is_refused_fast(three, monkeypatch):
     """A listening port that sends no dask handshake (an HTTP dashboard, a proxy) fails in one line."""
+    pytest.importorskip("distributed", reason="--scheduler needs the dask extra")
     import socket
 
     from dbdbench import executor

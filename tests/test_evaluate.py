@@ -30,10 +30,19 @@ def make_set(root: Path, n: int = 4, size=(24, 32), seed: int = 0, pred_name="{}
     return pred_dir, gt_dir, preds, gts
 
 
-def test_result_names_counts_and_keys(tmp_path):
-    # the numbers themselves: test_package_level_evaluate_matches_pysodmetrics
-    pred_dir, gt_dir, preds, _ = make_set(tmp_path)
+def test_result_of_the_files_matches_pysodmetrics_on_the_arrays(tmp_path):
+    pred_dir, gt_dir, preds, gts = make_set(tmp_path)
     result = evaluate(pred_dir, gt_dir, name="m", progress=False)
+    for key, expected in pysod_summary(preds, gts).items():
+        assert result.summary[key] == pytest.approx(float(expected), abs=1e-9), key
+
+    # MAE by hand: each map stretched to [0, 1] (min to max, as the SOD protocol does), the mask
+    # binary, the mean absolute difference averaged over the images
+    def stretched(p):
+        return (p - p.min()) / (p.max() - p.min())
+
+    hand = np.mean([np.abs(stretched(preds[k] / 255.0) - (gts[k] > 127)).mean() for k in sorted(preds)])
+    assert result.summary["mae"] == pytest.approx(hand, abs=1e-12)
     assert result.method == "m" and result.dataset == "gt" and result.split is None
     assert result.counts == {"gt": 4, "evaluated": 4, "missing": 0}
     assert [r["name"] for r in result.per_image] == sorted(preds)
@@ -79,7 +88,7 @@ def test_bootstrap_is_seeded(tmp_path):
 
 
 def test_workers_give_identical_results(tmp_path):
-    # 21 pairs on 2 workers: tasks of 2 pairs and a last one of 1, gathered in pair order
+    # 21 pairs on 2 workers: however they are split into tasks, gathered in pair order
     pred_dir, gt_dir, preds, _ = make_set(tmp_path, n=21)
     one = evaluate(pred_dir, gt_dir, progress=False).to_dict()
     two = evaluate(pred_dir, gt_dir, workers=2, progress=False).to_dict()

@@ -103,7 +103,7 @@ def test_available_memory_with_and_without_psutil(monkeypatch):
 
 
 def test_memory_limit_hand_worked(monkeypatch):
-    per_pixel = generate.WORKING_BYTES_PER_PIXEL["btbnet"]
+    per_pixel = generate.get_recipe("btbnet").bytes_per_pixel
     monkeypatch.setattr(generate, "available_memory", lambda: 2 * per_pixel * 1000**2 + 5)
     r = load_recipe("btbnet")
     r.size = 1000

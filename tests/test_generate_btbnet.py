@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from dbdbench.generators.btbnet import composite
-from dbdbench.generators.masks import SHAPES, draw_region, superpixels
+from dbdbench.generators.masks import FAMILIES, draw_region, superpixels
 from dbdbench.generators.sources import dead_leaves, sharpness
 
 
@@ -34,6 +34,9 @@ def test_naive_compositing_halos_like_a_gaussian():
     ref = ndimage.gaussian_filter(img[..., 0].astype(np.float64), 3.0, mode="mirror", truncate=3.0)
     np.testing.assert_allclose(out[m == 0, 0], np.rint(ref[m == 0]), atol=1)
     assert out[32, 19, 0] > 100 and out[32, 18, 0] > 60 and out[32, 5, 0] == 40
+
+
+SHAPES = {f.name: f.draw for f in FAMILIES.entries() if not f.inputs}
 
 
 @pytest.mark.parametrize("family", sorted(SHAPES))

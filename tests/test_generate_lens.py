@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from dbdbench.generators.lens import (
+from dbdbench.generators.optics import (
     Layer,
     coc_diameter_px,
     linear_to_srgb,

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -153,36 +152,32 @@ def test_resume_counts_only_whole_journal_rows_with_files(reference, tmp_path):
     assert tree(out) == reference["btbnet"]
 
 
+#: A child that runs generate-sim and kills itself (SIGKILL, no clean-up) as soon as its third sample
+#: is written: the kill point is the child's own, not a race with the test's clock.
+KILLED_CHILD = """
+import os, signal, sys
+from dbdbench.generators import generate_sim, writer
+
+write, done = writer.write_sample, []
+
+def write_then_die(*args):
+    write(*args)
+    done.append(1)
+    if len(done) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+writer.write_sample = write_then_die
+generate_sim(sys.argv[1], recipe="lens", count=40, size=64, seed=3, progress=False)
+"""
+
+
 def test_resume_after_killed_subprocess(reference, tmp_path):
     out = tmp_path / "killed"
-    args = [
-        sys.executable,
-        "-m",
-        "dbdbench",
-        "generate-sim",
-        "--recipe",
-        "lens",
-        "--count",
-        "40",
-        "--size",
-        "64",
-        "--seed",
-        "3",
-        "--out",
-        str(out),
-    ]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if len(journal_rows(out)) >= 3:
-            break
-        time.sleep(0.005)
-    assert proc.poll() is None, "the run finished before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc = subprocess.run([sys.executable, "-c", KILLED_CHILD, str(out)], capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     assert not (out / "manifest.csv").exists()
     before = len(journal_rows(out))
-    assert 3 <= before < 40
+    assert before == 3
     s = generate_sim(out, recipe="lens", resume=True, count=40, size=64, seed=3, progress=False)
     assert s.generated == 40 - before
     # a clean 6-sample run holds the first 6 samples with the same bytes

@@ -133,7 +133,7 @@ def test_groups_never_mix_protocols(tmp_path):
     ],
 )
 def test_cli_refuses_bad_summary_numbers(tmp_path, text, message):
-    """Issue 14: such a summary was ranked (a maxF of 5.0 first); now one line names the file."""
+    """A summary outside its metric's range is not ranked: one line names the file and the number."""
     good = write_result(tmp_path, "good", method="good", protocol="hifst", summary={"max_f": 0.7, "mae": 0.2})
     key = text.split(":")[0].strip('"')
     raw = json.dumps(result_dict("bad", protocol="hifst", summary={"max_f": 0.6, "mae": 0.3}))
@@ -156,7 +156,7 @@ def test_cli_refuses_bad_summary_numbers(tmp_path, text, message):
     ],
 )
 def test_cli_refuses_results_without_images(tmp_path, counts, message):
-    """Issue 14: a 0-image result (summary 1.0 by convention) was ranked best; now it is refused."""
+    """A result of no image (its summary 1.0 by convention) or of impossible counts is refused."""
     good = write_result(tmp_path, "good", method="good", summary={"max_f": 0.7})
     bad = write_result(tmp_path, "bad", method="empty", summary={"max_f": 1.0}, counts=counts)
     out = tmp_path / "board"

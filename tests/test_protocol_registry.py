@@ -49,12 +49,11 @@ class ToyProtocol(Protocol):
 
 
 @pytest.fixture
-def toy(monkeypatch):
+def toy():
     """Register the toy protocol for one test; the registry is restored afterwards."""
-    protocol_names()  # load the built-ins first, so the copy below holds them
-    monkeypatch.setattr(protocols, "_classes", dict(protocols._classes))
     register(ToyProtocol)
-    return ToyProtocol
+    yield ToyProtocol
+    protocols.PROTOCOLS.unregister(ToyProtocol.name)
 
 
 def test_builtin_names_in_display_order():
@@ -95,7 +94,7 @@ def test_register_refuses_inconsistent_metadata(toy):
     class Taken(ToyProtocol):
         pass
 
-    with pytest.raises(ValueError, match="protocol name 'toy' is taken"):
+    with pytest.raises(ValueError, match="protocol 'toy' is registered twice"):
         register(Taken)
     assert "toy2" not in protocol_names()
 

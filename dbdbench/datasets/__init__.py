@@ -5,10 +5,10 @@ Masks are always handed out as float32 in [0, 1] with 1 = in-focus, whatever the
 
 from dbdbench.datasets.index import DatasetIndex, Sample, read_mask, resolve, te1_names, to_infocus
 from dbdbench.datasets.load import LoadedSample, load_dataset
-from dbdbench.datasets.registry import REGISTRY, DatasetSpec, Layout, SplitSpec, get_spec, list_specs
+from dbdbench.datasets.registry import DATASETS, DatasetSpec, Layout, SplitSpec, get_spec, list_specs
 
 __all__ = [
-    "REGISTRY",
+    "DATASETS",
     "DatasetIndex",
     "DatasetSpec",
     "Layout",

@@ -152,11 +152,6 @@ class DatasetIndex:
         return len(self.samples)
 
     @property
-    def has_images(self) -> bool:
-        """Whether every sample has a photo."""
-        return all(s.image_path is not None for s in self.samples)
-
-    @property
     def missing_images(self) -> list[str]:
         """Names of samples without a photo."""
         return [s.name for s in self.samples if s.image_path is None]

@@ -5,6 +5,10 @@ the dataset are found (:class:`Layout`), tried in order. Nothing is downloaded: 
 from the authors' pages and point dbdbench at the folder. The facts below come from the papers under
 References; the user guide is ``docs/datasets.md``.
 
+:data:`DATASETS` (a :class:`dbdbench.registry.Registry`) holds the specs: the built-ins below, in
+listing order, then plug-ins (``dbdbench.datasets`` entry points naming a :class:`DatasetSpec`, or a
+module that calls :func:`register`). Names are looked up case-insensitively.
+
 References
 ----------
 J. Shi, L. Xu, J. Jia, "Discriminative Blur Detection Features", CVPR 2014 (CUHK).
@@ -22,7 +26,8 @@ import re
 from dataclasses import dataclass
 
 from dbdbench.errors import DbdError
-from dbdbench.polarity import BLURRED_WHITE, FOCUS_WHITE
+from dbdbench.polarity import BLURRED_WHITE, FOCUS_WHITE, POLARITIES
+from dbdbench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,35 @@ _DUT_CITE = (
     'Fully Convolutional Network", CVPR 2018; TPAMI 2020 (BTBCRL)'
 )
 
-_SPECS = [
+
+def _check(spec: DatasetSpec) -> None:
+    """Refuse a spec that cannot work (a programming error in the package that registers it)."""
+    if not isinstance(spec, DatasetSpec):
+        raise TypeError(f"{spec!r} is not a dbdbench.datasets.registry.DatasetSpec")
+    if spec.name != spec.name.lower() or not spec.name:
+        raise ValueError(f"dataset name {spec.name!r} must be non-empty and lower-case")
+    if spec.polarity not in POLARITIES:
+        raise ValueError(f"dataset '{spec.name}': polarity {spec.polarity!r} is not one of {POLARITIES}")
+    if not spec.splits or any(k != v.name or not v.layouts for k, v in spec.splits.items()):
+        raise ValueError(f"dataset '{spec.name}': every split needs its own name as key and a layout")
+
+
+def _adopt(obj: object) -> DatasetSpec:
+    _check(obj)  # type: ignore[arg-type]
+    return obj  # type: ignore[return-value]
+
+
+DATASETS: Registry[DatasetSpec] = Registry(
+    "dataset",
+    group="dbdbench.datasets",
+    adopt=_adopt,
+    check=_check,
+    casefold=True,
+    hint=" (see 'dbdbench datasets list')",
+)
+register = DATASETS.register
+
+for _spec in [
     DatasetSpec(
         name="cuhk",
         title="CUHK blur detection set, the 704 defocus images (masks white = blurred)",
@@ -282,30 +315,24 @@ _SPECS = [
         polarity=FOCUS_WHITE,
         splits={"all": SplitSpec("all", None, (IMAGE_GT,))},
     ),
-]
-
-REGISTRY: dict[str, DatasetSpec] = {s.name: s for s in _SPECS}
+]:
+    register(_spec)
 
 
 def get_spec(name: str) -> DatasetSpec:
-    """Look up a dataset by name.
+    """Look up a dataset by name (case-insensitive).
 
     Raises
     ------
     DbdError
         Unknown name; the message lists the registered ones.
     """
-    key = name.lower()
-    if key not in REGISTRY:
-        raise DbdError(
-            f"unknown dataset '{name}'; choose one of: {', '.join(REGISTRY)} (see 'dbdbench datasets list')"
-        )
-    return REGISTRY[key]
+    return DATASETS.get(name)
 
 
 def list_specs() -> list[DatasetSpec]:
     """All registered datasets in listing order."""
-    return list(REGISTRY.values())
+    return DATASETS.entries()
 
 
 def guess_from_names(names, exclude: str | None = None) -> str | None:
@@ -318,7 +345,7 @@ def guess_from_names(names, exclude: str | None = None) -> str | None:
     if not names:
         return None
     best, best_share = None, 0.5
-    for spec in _SPECS:
+    for spec in list_specs():
         if spec.name == exclude or spec.pattern is None or spec.pattern in (r"\d+", r"\d{6}"):
             continue
         share = sum(spec.belongs(n) for n in names) / len(names)

@@ -2,9 +2,9 @@
 
 :data:`BUILTIN` names each shipped protocol's class (``"module:Class"``, in display order); the
 modules are imported on first use, so importing this registry is cheap and the protocol modules
-import only their base, :mod:`dbdbench.metrics.protocol`. :func:`register` adds a protocol at run
-time (a plug-in, a test); it is then known in this process only (worker processes of ``--workers`` or
-``--scheduler`` load the built-ins only).
+import only their base, :mod:`dbdbench.metrics.protocol`. Plug-in packages add protocols through
+``dbdbench.protocols`` entry points naming a class (or a module that calls :func:`register`);
+:func:`register` also adds one at run time (a test), known in that process only.
 
 Everything that lists or describes protocols asks here: the ``evaluate --protocol`` and
 ``leaderboard --protocol`` choices, :func:`dbdbench.evaluation.load_result`, the leaderboard tables,
@@ -13,11 +13,10 @@ figures and sensitivity view, and the demo.
 
 from __future__ import annotations
 
-import importlib
 import re
 
-from dbdbench.errors import DbdError
 from dbdbench.metrics.protocol import Protocol
+from dbdbench.registry import Registry
 
 #: The shipped protocols, ``"module:Class"``, in display order: the only place that lists them.
 BUILTIN = (
@@ -31,12 +30,13 @@ BUILTIN = (
 #: The protocol used when none is named (``evaluate``, :func:`dbdbench.evaluate`).
 DEFAULT_PROTOCOL = "sod"
 
-_classes: dict[str, type[Protocol]] = {}
 _NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
 
 def _check(cls: type[Protocol]) -> None:
     """Refuse a protocol class whose metadata contradict each other (a programming error)."""
+    if not (isinstance(cls, type) and issubclass(cls, Protocol)):
+        raise TypeError(f"{cls!r} is not a subclass of dbdbench.metrics.protocol.Protocol")
     proto = cls()
     if not _NAME.fullmatch(proto.name or ""):
         raise ValueError(f"{cls.__name__}.name must be lower-case letters, digits, - or _: {proto.name!r}")
@@ -54,6 +54,16 @@ def _check(cls: type[Protocol]) -> None:
         raise ValueError(f"protocol '{proto.name}': metrics {bad} need low < high")
 
 
+def _adopt(obj: object) -> type[Protocol]:
+    _check(obj)  # type: ignore[arg-type]
+    return obj  # type: ignore[return-value]
+
+
+PROTOCOLS: Registry[type[Protocol]] = Registry(
+    "protocol", BUILTIN, group="dbdbench.protocols", adopt=_adopt, check=_check, origin=lambda c: c.__module__
+)
+
+
 def register(cls: type[Protocol]) -> type[Protocol]:
     """Add a protocol class to the registry (usable as a class decorator).
 
@@ -63,29 +73,13 @@ def register(cls: type[Protocol]) -> type[Protocol]:
         Inconsistent metadata (see :class:`~dbdbench.metrics.protocol.Protocol`), or the name is
         taken by another class.
     """
-    _load_builtin()
-    _check(cls)
-    other = _classes.get(cls.name)
-    if other is not None and other is not cls:
-        raise ValueError(f"protocol name '{cls.name}' is taken by {other.__module__}.{other.__name__}")
-    _classes[cls.name] = cls
-    return cls
-
-
-def _load_builtin() -> None:
-    if _classes:
-        return
-    for entry in BUILTIN:
-        module, attr = entry.split(":")
-        cls = getattr(importlib.import_module(module), attr)
-        _check(cls)
-        _classes[cls.name] = cls
+    PROTOCOLS.names()  # the built-ins first, so that they keep their display order
+    return PROTOCOLS.register(cls)
 
 
 def protocol_names() -> tuple[str, ...]:
-    """Names of the registered protocols: the built-ins in display order, then those registered."""
-    _load_builtin()
-    return tuple(_classes)
+    """Names of the registered protocols: the built-ins in display order, then plug-ins, then others."""
+    return PROTOCOLS.names()
 
 
 def get_protocol(name: str) -> Protocol:
@@ -94,10 +88,6 @@ def get_protocol(name: str) -> Protocol:
     Raises
     ------
     DbdError
-        Unknown name.
+        Unknown name; the message lists the registered ones.
     """
-    _load_builtin()
-    cls = _classes.get(name)
-    if cls is None:
-        raise DbdError(f"unknown --protocol '{name}'; choose one of {', '.join(_classes)}")
-    return cls()
+    return PROTOCOLS.get(name)()

@@ -14,8 +14,8 @@ from dbdbench.baselines.edge_filters import domain_transform_rf, guided_filter, 
 ximgproc = getattr(cv2, "ximgproc", None)
 needs_contrib = pytest.mark.skipif(
     ximgproc is None,
-    reason="cv2.ximgproc (OpenCV contrib) not installed: dbdbench no longer depends on it; the "
-    "comparison with the functions it replaced runs only where an old install still has them",
+    reason="cv2.ximgproc (OpenCV contrib) not installed: dbdbench does not depend on it; the "
+    "comparison with its filters runs only where opencv-contrib-python-headless is installed",
 )
 
 

@@ -220,6 +220,7 @@ def hifst_maps(real_data, tmp_path_factory):
     return ours, authors
 
 
+@pytest.mark.slow  # the hifst_maps fixture runs HiFST on 9 full-size photos
 def test_hifst_correlates_with_authors_maps(hifst_maps):
     ours, authors = hifst_maps
     for name in ours:
@@ -229,6 +230,7 @@ def test_hifst_correlates_with_authors_maps(hifst_maps):
 
 
 @pytest.mark.filterwarnings("ignore:This class will be removed:UserWarning")
+@pytest.mark.slow  # the hifst_maps fixture runs HiFST on 9 full-size photos
 def test_hifst_maxf_matches_authors_maps(hifst_maps, real_data):
     import py_sod_metrics
 

@@ -219,7 +219,7 @@ def test_cli_dataset(monkeypatch, image_dir, tmp_path):
 @pytest.mark.parametrize(
     ("method", "param", "needle"),
     [
-        # values once accepted that gave constant maps or tracebacks (issue 14)
+        # values that would give constant maps or tracebacks
         ("dct", "cutoff=100", "cutoff must be an integer in [2, 14], got 100"),
         ("lbp", "threshold=nan", "threshold must be a finite number (default 0.016), got 'nan'"),
         ("lbp", "s=0", "s must be an odd integer >= 3, got 0"),

@@ -18,8 +18,8 @@ def scratch():
     """Names registered by a test are removed afterwards."""
     before = {m.name for m in registry.list_methods()}  # loads the built-in detectors first
     yield
-    for name in set(registry._REGISTRY) - before:
-        del registry._REGISTRY[name]
+    for name in set(registry.DETECTORS.names()) - before:
+        registry.DETECTORS.unregister(name)
 
 
 def _const(image, *, level: float = 1, flip: bool = False, model: str = "x") -> np.ndarray:

@@ -53,6 +53,7 @@ def losses(out):
     return [float(r["loss"]) for r in csv.DictReader((out / "loss.csv").open())]
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_process_with_the_whole_batch(tiny_data, tmp_path):
     one = tmp_path / "one"
     result = CliRunner().invoke(main, common(tiny_data, one, 6))  # 6 pairs: one step per epoch
