@@ -58,8 +58,12 @@ def test_device_precision_and_workers_errors_are_one_line(tiny_data, tmp_path):
     base = ["--model", "vgg-fc", "--data", str(tiny_data), "--out", str(tmp_path / "run")]
     if not torch.cuda.is_available():
         one_line_error(invoke(*base, "--device", "cuda"), "no CUDA device", "--device cpu")
-    one_line_error(invoke(*base, "--device", "tpu"), "--device 'tpu' is not a PyTorch device")
+    for name in ("tpu", "mps", "xpu"):
+        one_line_error(invoke(*base, "--device", name), f"--device '{name}' is not supported")
+    one_line_error(invoke(*base, "--workers", "2"), "--workers is now --loader-workers")
+    one_line_error(invoke(*base, "--scales", "1,1"), "--scales '1,1'")
+    one_line_error(invoke(*base, "--scales", "0.8,0.6"), "model 'vgg-fc' has one full-resolution stream")
     one_line_error(invoke(*base, "--device", "cpu", "--precision", "fp16"), "fp16 needs a CUDA device")
-    one_line_error(invoke(*base, "--workers", "-1"), "'--workers': -1 is not in the range")
+    one_line_error(invoke(*base, "--loader-workers", "-1"), "'--loader-workers': -1 is not in the range")
     one_line_error(invoke(*base, "--freeze", "btbnet"), "--freeze btbnet", "--init")
     assert not (tmp_path / "run" / "last.pt").exists()
