@@ -61,7 +61,9 @@ def test_device_precision_and_workers_errors_are_one_line(tiny_data, tmp_path):
     for name in ("tpu", "mps", "xpu"):
         one_line_error(invoke(*base, "--device", name), f"--device '{name}' is not supported")
     one_line_error(invoke(*base, "--workers", "2"), "--workers is now --loader-workers")
-    one_line_error(invoke(*base, "--scales", "1,1"), "--scales '1,1'")
+    crl = ["--model", "btbcrl", *base[2:]]
+    one_line_error(invoke(*crl, "--scales", "1,1"), "--scales '1,1'")
+    one_line_error(invoke(*crl, "--scales", "1.5"), "in (0, 1]")
     one_line_error(invoke(*base, "--scales", "0.8,0.6"), "model 'vgg-fc' has one full-resolution stream")
     one_line_error(invoke(*base, "--device", "cpu", "--precision", "fp16"), "fp16 needs a CUDA device")
     one_line_error(invoke(*base, "--loader-workers", "-1"), "'--loader-workers': -1 is not in the range")
