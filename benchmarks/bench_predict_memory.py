@@ -51,9 +51,7 @@ def main() -> None:
     ckpt = save_checkpoint(args.out / "model.pt", model)
     estimate = model.forward_bytes(args.height, args.width) / 2**30
     pixels = args.height * args.width
-    print(
-        f"{args.model} (tiny), {args.width}x{args.height} photo; forward pass estimate {estimate:.2f} GiB"
-    )
+    print(f"{args.model} (tiny), {args.width}x{args.height} photo; forward pass estimate {estimate:.2f} GiB")
     print("\n| case | max RSS GiB | wall s |\n|---|---:|---:|")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for case, param in (("untiled (max_pixels above the photo)", f"max_pixels={pixels + 1}"),
