@@ -314,10 +314,18 @@ def cosine_lr(base: float, step: int, planned: int) -> float:
     return base * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def write_loss_files(out: Path, history: Sequence[tuple[int, int, float, float, float]]) -> None:
-    """Write ``loss.csv`` and ``loss.png`` (per-step loss and its per-epoch mean) atomically."""
+def write_loss_files(
+    out: Path, history: Sequence[tuple[int, int, float, float, float]], plot: bool = True
+) -> None:
+    """Write ``loss.csv`` and (``plot``) ``loss.png`` (per-step loss and its per-epoch mean) atomically."""
     import io
 
+    lines = ["epoch,step,loss,seconds,lr"] + [
+        f"{e},{s},{loss:.6f},{t:.3f},{lr:.6g}" for e, s, loss, t, lr in history
+    ]
+    write_text_atomic(out / "loss.csv", "\n".join(lines) + "\n")
+    if not plot:
+        return
     import matplotlib
 
     matplotlib.use("Agg")
@@ -325,10 +333,6 @@ def write_loss_files(out: Path, history: Sequence[tuple[int, int, float, float, 
 
     from dbdbench.atomic import write_bytes_atomic
 
-    lines = ["epoch,step,loss,seconds,lr"] + [
-        f"{e},{s},{loss:.6f},{t:.3f},{lr:.6g}" for e, s, loss, t, lr in history
-    ]
-    write_text_atomic(out / "loss.csv", "\n".join(lines) + "\n")
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
     if history:
         steps = [h[1] for h in history]
@@ -665,9 +669,9 @@ class _Writer:
         return extra
 
     def last(self, state: _Progress) -> Path:
-        """Write ``last.pt`` and the loss files."""
+        """Write ``last.pt`` and ``loss.csv`` (the plot is drawn once, when the run stops)."""
         path = save_checkpoint(self.out / "last.pt", self.model, **self._extra(state, full=True))
-        write_loss_files(self.out, state.history)
+        write_loss_files(self.out, state.history, plot=False)
         return path
 
     def snapshot(self, state: _Progress, name: str) -> None:
@@ -862,8 +866,10 @@ def _train_model(
         if stop:
             stopped = stop
             break
-    if ranks.main and saved_at != state.step:
-        ckpt_path = writer.last(state)
+    if ranks.main:
+        if saved_at != state.step:
+            ckpt_path = writer.last(state)
+        write_loss_files(Path(opts.out), state.history)
     if stopped == "time":
         log(
             f"stopped by --max-minutes {opts.max_minutes:g} at step {state.step} of {planned}; "
