@@ -69,3 +69,22 @@ def test_device_precision_and_workers_errors_are_one_line(tiny_data, tmp_path):
     one_line_error(invoke(*base, "--loader-workers", "-1"), "'--loader-workers': -1 is not in the range")
     one_line_error(invoke(*base, "--freeze", "btbnet"), "--freeze btbnet", "--init")
     assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_resume_with_another_lr_is_a_one_line_error_and_leaves_the_run(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    common = ["--model", "vgg-fc", "--data", str(tiny_data), "--out", str(out), "--train-size", "32"]
+    result = invoke(*common, "--epochs", "2", "--batch-size", "3", "--max-steps", "1", "--lr", "0.001")
+    assert result.exit_code == 0, result.output
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    one_line_error(invoke(*common, "--resume", "--lr", "0.01"), "--lr differs from the run's --lr 0.001")
+    one_line_error(invoke(*common, "--resume", "--seed", "3"), "--seed differs from the run's --seed 0")
+    one_line_error(
+        invoke(*common, "--resume", "--batch-size", "2"), "--batch-size differs from the run's --batch-size 3"
+    )
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != "train.log"} == {
+        k: v for k, v in before.items() if k != "train.log"
+    }
+    again = invoke(*common, "--resume", "--lr", "0.001", "--precision", "bf16")
+    assert again.exit_code == 0, again.output
+    assert "bf16 on the CPU is slower than fp32" in again.output
