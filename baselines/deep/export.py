@@ -96,10 +96,12 @@ def export_model(
     height, width = parse_size(size, model.preset.train_size)
     model.check_size(height, width, what=f"--size {height}x{width}")
     example = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tracer warns about every size it turns into a constant
-        traced = torch.jit.trace(MapNet(model), example, check_trace=False)
     meta = {"model": ckpt.get("model"), "network": ckpt.get("network"), "input": [1, 3, height, width]}
     buf = io.BytesIO()
-    torch.jit.save(traced, buf, _extra_files={"dbdbench.json": json.dumps(meta)})
+    with warnings.catch_warnings():
+        # the tracer warns about every size it turns into a constant; PyTorch 2.13 marks
+        # TorchScript deprecated in favour of torch.export, whose files need PyTorch 2.x to load
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(MapNet(model), example, check_trace=False)
+        torch.jit.save(traced, buf, _extra_files={"dbdbench.json": json.dumps(meta)})
     return write_bytes_atomic(out, buf.getvalue())

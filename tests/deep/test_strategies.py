@@ -190,6 +190,12 @@ def test_the_own_network_example_runs(tmp_path, monkeypatch):
             outputs.append(result.output)
     finally:
         sys.modules.pop("mynet", None)
-    assert read_checkpoint(tmp_path / "runs" / "mynet" / "last.pt")["network"] == "mynet:SmallNet"
+    ckpt = read_checkpoint(tmp_path / "runs" / "mynet" / "last.pt")
+    assert ckpt["network"] == "mynet:SmallNet"
+    # the shipped copy of the example has the same layers
+    from dbdbench.baselines.deep.examples import SmallNet
+
+    shipped = {f"net.{k}": v.shape for k, v in SmallNet().state_dict().items()}
+    assert {k: v.shape for k, v in ckpt["state_dict"].items()} == shipped
     table = outputs[-1]
     assert "mynet" in table and "btbcrl" in table
