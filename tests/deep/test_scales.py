@@ -69,7 +69,6 @@ def test_scales_are_stored_in_the_checkpoint_and_read_back(tmp_path):
         build_model("vgg-fc", preset("0.8,0.6"))
 
 
-@pytest.mark.slow
 def test_the_three_ablations_train_and_predict_from_the_cli(tiny_data, tmp_path):
     photos = tiny_data / "image"
     for scales, steps in (("0.6", 1), ("0.8,0.6", 2), ("1,0.8,0.6", 3)):
