@@ -386,7 +386,7 @@ def _run_record(preset: Preset, seed: int, network: str | None, preset_name: str
 
 
 def _check_resume_options(opts: TrainOptions, record: dict, last: Path) -> None:
-    """A run-changing option given with ``--resume`` must equal the checkpoint's (issue: silent drift)."""
+    """Run-changing options given with ``--resume`` must equal the checkpoint's, never be ignored."""
     from dbdbench.baselines.deep.models import parse_scales
 
     given = {
@@ -419,6 +419,11 @@ def _check_resume_options(opts: TrainOptions, record: dict, last: Path) -> None:
 def resume_run(opts: TrainOptions, last: Path, log: _Log, ranks: Ranks) -> tuple[DBDModel, _Progress]:
     """Rebuild the model, optimiser state, RNG, sample position and loss history of the run in ``out``."""
     ckpt = read_checkpoint(last, "--resume checkpoint")
+    if "optimizer" not in ckpt:
+        raise DbdError(
+            f"--resume: '{last}' holds weights without the optimiser state (a snapshot or an export); "
+            "start a new run from it with --init FILE"
+        )
     name, network = _model_name(opts)
     stored = ckpt.get("network") or ckpt.get("model")
     if (network or name) != stored:

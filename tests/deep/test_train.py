@@ -187,6 +187,11 @@ def test_snapshots_keep_the_last_two_without_optimizer_and_best_by_held_out_loss
     best = read_checkpoint(out / "best.pt")
     assert best["val_loss"] == pytest.approx(last["best"][0]) and best["step"] == last["best"][1]
     assert "held-out loss" in (out / "train.log").read_text()
+    # a snapshot is not a resumable run
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "last.pt").write_bytes((out / "epoch-003.pt").read_bytes())
+    with pytest.raises(DbdError, match="without the optimiser state .* --init FILE"):
+        run(tiny_data, tmp_path / "copy", resume=True)
     # a snapshot loads as a detector's weights
     model = build_model("btbnet-1s", best["preset"]["width"] and "tiny")
     model.load_state_dict(best["state_dict"])
