@@ -6,6 +6,7 @@ from _deep_skip import torch
 from click.testing import CliRunner
 
 from dbdbench.baselines.deep.catalog import MODELS
+from dbdbench.baselines.deep.checkpoint import read_checkpoint
 from dbdbench.cli import main
 
 
@@ -88,3 +89,16 @@ def test_resume_with_another_lr_is_a_one_line_error_and_leaves_the_run(tiny_data
     again = invoke(*common, "--resume", "--lr", "0.001", "--precision", "bf16")
     assert again.exit_code == 0, again.output
     assert "bf16 on the CPU is slower than fp32" in again.output
+
+
+def test_snapshot_options_from_the_command_line(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    result = invoke(
+        "--model", "vgg-fc", "--data", str(tiny_data), "--out", str(out), "--train-size", "32",
+        "--batch-size", "3", "--epochs", "2", "--save-every", "1", "--keep", "1", "--save-optimizer",
+        "--val-data", str(tiny_data), "--loader-workers", "0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.glob("*.pt")} == {"epoch-002.pt", "last.pt", "best.pt"}
+    assert "optimizer" in read_checkpoint(out / "epoch-002.pt")  # --save-optimizer
+    assert read_checkpoint(out / "last.pt")["snapshots"] == ["epoch-002.pt"]
