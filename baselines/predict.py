@@ -75,16 +75,37 @@ def run_detector(
     ndarray, shape (H, W), dtype float32
         Values in [0, 1], 1 = in-focus.
     """
+    return run_detector_maps(method, image, params)[""]
+
+
+def run_detector_maps(
+    method: Method | str, image: np.ndarray, params: Mapping[str, Any] | None = None
+) -> dict[str, np.ndarray]:
+    """Like :func:`run_detector`, with the side maps a detector may return.
+
+    A detector returns its map, or a dict of maps: ``""`` the final one, other keys (e.g. a deep
+    model's ``steps/step1`` with ``save_steps=true``) subfolders that ``predict`` writes beside it.
+
+    Returns
+    -------
+    dict of str to ndarray, each (H, W) float32 in [0, 1]
+    """
     if isinstance(method, str):
         method = get_method(method)
     kwargs = resolve_params(method, params)
-    result = np.asarray(method.func(image, **kwargs))
-    if result.shape != image.shape[:2]:
-        raise RuntimeError(f"{method.name} returned shape {result.shape} for an image of {image.shape[:2]}")
-    result = result.astype(np.float32, copy=False)
-    if not np.isfinite(result).all() or result.min() < 0 or result.max() > 1:
-        raise RuntimeError(f"{method.name} returned values outside [0, 1] or not finite")
-    return result
+    raw = method.func(image, **kwargs)
+    maps = dict(raw) if isinstance(raw, Mapping) else {"": raw}
+    for key, value in maps.items():
+        result = np.asarray(value)
+        if result.shape != image.shape[:2]:
+            raise RuntimeError(
+                f"{method.name} returned shape {result.shape} for an image of {image.shape[:2]}"
+            )
+        result = result.astype(np.float32, copy=False)
+        if not np.isfinite(result).all() or result.min() < 0 or result.max() > 1:
+            raise RuntimeError(f"{method.name} returned values outside [0, 1] or not finite")
+        maps[key] = result
+    return maps
 
 
 def _predict_one(item: tuple[str, str], method_name: str, params: dict[str, Any], out_dir: str) -> Path:
@@ -93,12 +114,15 @@ def _predict_one(item: tuple[str, str], method_name: str, params: dict[str, Any]
     name, image_path = item
     image = read_rgb(image_path)
     try:
-        result = run_detector(method_name, image, params)
+        maps = run_detector_maps(method_name, image, params)
     except DbdError as exc:  # e.g. an image smaller than the window: say which file
         if str(image_path) in str(exc):
             raise
         raise DbdError(f"image '{image_path}': {exc}") from None
-    return write_image(Path(out_dir) / f"{name}.png", to_uint8(result))
+    for key, side in maps.items():
+        if key:  # side maps first: the final map is what marks an image as done
+            write_image(Path(out_dir) / key / f"{name}.png", to_uint8(side))
+    return write_image(Path(out_dir) / f"{name}.png", to_uint8(maps[""]))
 
 
 def predict_paths(

@@ -41,8 +41,12 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
-    """The size of a stream at ``scale``: rounded, at least 1 pixel."""
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    """The size of a stream at ``scale``: rounded, at least 1 pixel.
+
+    ``int()`` also takes the 0-d tensors that sizes are while tracing (``dbdbench export``); the
+    traced model then has this input size built in.
+    """
+    return max(1, round(int(height) * scale)), max(1, round(int(width) * scale))
 
 
 class VGGFCNet(nn.Module):

@@ -1,10 +1,16 @@
 """Checkpoint files of BTBNet / BTBCRL models (Zhao et al., CVPR 2018; IEEE TPAMI 2020).
 
 A checkpoint is a ``.pt`` file written by ``torch.save`` (atomically) holding a dict: ``format``
-(:data:`FORMAT`), ``model`` (name), ``preset`` (the :class:`~dbdbench.baselines.deep.models.Preset`
-fields), ``state_dict``, and for resuming ``epoch`` (completed epochs), ``step``, ``optimizer``,
-``history`` (loss rows), ``seed``, ``freeze`` and (fp16 runs) ``scaler``. It loads with
-``weights_only=True`` (no code runs on load).
+(:data:`FORMAT`), ``model`` (name; ``torch`` for a user's network, named by ``network``,
+``pkg.module:attr``), ``preset`` (the :class:`~dbdbench.baselines.deep.models.Preset` fields, the
+stream ``scales`` among them), ``state_dict``, ``backbone_init`` (``imagenet:<sha256>``,
+``weights:<sha256>`` or ``random``), and in a training run's ``last.pt`` what resuming needs:
+``epoch`` (completed epochs), ``epoch_step`` (batches done in the next one), ``step``,
+``planned_steps``, ``optimizer``, ``rng``, ``history`` (loss rows), ``run`` (the options a resume
+must match), ``seed``, ``freeze`` and (fp16 runs) ``scaler``. Snapshots (``epoch-NNN.pt``,
+``step-NNNNNNN.pt``, ``best.pt``) and ``dbdbench export --format pt`` files hold the weights without
+the optimiser state. It loads with ``weights_only=True`` (no code runs on load; a user's network is
+rebuilt by importing ``network``, which must be importable).
 """
 
 from __future__ import annotations
@@ -71,7 +77,14 @@ def model_from_checkpoint(
             f"use --method/--model {name} or another checkpoint"
         )
     try:
-        model = build_model(name, Preset(**ckpt["preset"]))
+        preset = Preset(**ckpt["preset"])
+    except (KeyError, TypeError) as exc:
+        raise DbdError(
+            f"{what} '{path}' has no readable preset ({exc.__class__.__name__}); it is damaged or "
+            "from another version"
+        ) from None
+    model = build_model(name, preset, network=ckpt.get("network"))
+    try:
         model.load_state_dict(ckpt["state_dict"])
     except (KeyError, TypeError, RuntimeError) as exc:
         raise DbdError(

@@ -107,7 +107,7 @@ class CRLNet(nn.Module):
     Parameters
     ----------
     n_steps : int
-        Cascade steps (one per stream).
+        Cascade steps (one per stream, at least 1; the TPAMI ablations use 1, 2 and 3).
     width, depth : int
         Size of each step's RLNet (:class:`ConvStack`).
     shared : bool
@@ -131,11 +131,12 @@ class CRLNet(nn.Module):
 
     def __init__(self, n_steps: int, width: int, depth: int, shared: bool = True, guide: bool = True):
         super().__init__()
-        if n_steps < 2:
-            raise ValueError("CRLNet needs at least two cascade steps")
+        if n_steps < 1:
+            raise ValueError("CRLNet needs at least one cascade step")
         in_ch = 4 if guide else 1
         self.first = ConvStack(in_ch, width, depth, zero_tail=True)
-        n_residual = 1 if shared else n_steps - 1
+        # one step: RLNet 1 alone refines the only (smallest-scale) map
+        n_residual = 0 if n_steps == 1 else 1 if shared else n_steps - 1
         self.residual = nn.ModuleList(
             ConvStack(in_ch, width, depth, zero_tail=True) for _ in range(n_residual)
         )

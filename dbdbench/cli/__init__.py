@@ -23,6 +23,7 @@ COMMANDS = {
     "annotations": "dbdbench.cli.annotations:command",
     "predict": "dbdbench.cli.predict:command",
     "train": "dbdbench.cli.train:command",
+    "export": "dbdbench.cli.export:command",
     "evaluate": "dbdbench.cli.evaluate:command",
     "leaderboard": "dbdbench.cli.leaderboard:command",
     "demo": "dbdbench.cli.demo:command",

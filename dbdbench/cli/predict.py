@@ -89,11 +89,17 @@ def command(
             raise DbdError(f"dataset '{dataset}' at '{root}' has no images in this split")
         inputs = [("--root", root)]
     from dbdbench.atomic import temporaries_removed_on_failure
-    from dbdbench.outputs import claim_outputs, recording
+    from dbdbench.outputs import claim_outputs, record_outputs, recording
 
     files = [f"{name}.png" for name, _ in items]
     check_output_folder(out, files=files, inputs=inputs, overwrite=overwrite, images=True)
     claim_outputs(out, files, command="predict", overwrite=overwrite)
     with recording(out, files, "predict"), temporaries_removed_on_failure(Path(out) / f for f in files):
         written = predict_paths(method, items, out, params=params, workers=workers, scheduler=scheduler)
+    # side maps (a deep model's save_steps=true: steps/<step>/<stem>.png) are named by the model, so
+    # they join the manifest once written
+    stems = {name for name, _ in items}
+    side = [p.relative_to(out).as_posix() for p in Path(out).glob("steps/*/*.png") if p.stem in stems]
+    if side:
+        record_outputs(out, side, "predict")
     click.echo(f"wrote {len(written)} maps ({method.name}) to {out}")

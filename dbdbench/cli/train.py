@@ -1,4 +1,4 @@
-"""`dbdbench train`: train BTBNet / BTBCRL models (Zhao et al., CVPR 2018; IEEE TPAMI 2020)."""
+"""`dbdbench train`: train BTBNet / BTBCRL models (Zhao et al., CVPR 2018; IEEE TPAMI 2020) or your own."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from dbdbench.cli import options
 
 
 @click.command(name="train", context_settings={"show_default": True})
-@click.option("--model", "model", metavar="NAME", help="Model to train (see --list-models).")
+@click.option(
+    "--model",
+    "model",
+    metavar="NAME|pkg.module:Factory",
+    help="Model to train (see --list-models), or your own nn.Module class or factory function "
+    "(its module on PYTHONPATH) mapping an image batch to a logit map or a list of them.",
+)
 @click.option("--list-models", is_flag=True, help="List the trainable models and exit.")
 @click.option(
     "--data",
@@ -26,20 +32,33 @@ from dbdbench.cli import options
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=str), help="Output folder for checkpoints and logs."
 )
-@click.option("--preset", type=click.Choice(PRESET_NAMES), default="tiny", help="Network size and recipe.")
+@click.option(
+    "--preset",
+    type=click.Choice(PRESET_NAMES),
+    help="Network size and recipe [default: tiny; --resume: the run's].",
+)
 @click.option(
     "--init", type=click.Path(dir_okay=False, path_type=str), help="Start from this checkpoint's weights."
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last.pt.")
 @click.option(
-    "--epochs", type=click.IntRange(min=1), help="Total epochs [default: the preset's: tiny 30, paper 10]."
+    "--epochs",
+    type=click.IntRange(min=1),
+    help="Epochs the learning-rate schedule is planned for [default: the preset's: tiny 30, paper 10; "
+    "--resume: the run's].",
+)
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    help="Stop (with a resumable last.pt) when the run's step count reaches this; the schedule stays "
+    "planned for --epochs, and --resume --max-steps M goes on to M.",
 )
 @click.option(
     "--max-minutes",
     type=options.FiniteFloat(min=0, min_open=True),
-    help="Stop (with a checkpoint) after this much training time.",
+    help="Stop (with a resumable last.pt) after this much training time; never changes the learning rate.",
 )
-@options.seed("Seed of the weights, data order and augmentation.")
+@options.seed("Seed of the weights, data order and augmentation [default: 0; --resume: the run's].", None)
 @click.option(
     "--backbone-weights",
     type=click.Path(dir_okay=False, path_type=str),
@@ -81,22 +100,51 @@ from dbdbench.cli import options
     help="Override the preset's training input side (tiny 64, paper 320).",
 )
 @click.option(
+    "--scales",
+    metavar="S1,S2,...",
+    help="Stream scales, one BTBNet stream and one CRLNet step each [default: 1,0.8,0.6]: 0.8,0.6 is "
+    "the 2-step and 0.6 the 1-step CRLNet of the TPAMI ablation.",
+)
+@click.option(
+    "--val-data",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=str),
+    help="Held-out folder (image/ + gt/): its loss at every snapshot picks best.pt. Repeatable.",
+)
+@click.option(
+    "--save-every",
+    type=click.IntRange(min=1),
+    help="Also write last.pt and a step-NNNNNNN.pt snapshot every N steps.",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=0),
+    default=2,
+    help="Snapshots (epoch-NNN.pt, step-NNNNNNN.pt) kept, the newest; 0 keeps all.",
+)
+@click.option(
+    "--save-optimizer", is_flag=True, help="Snapshots also hold the Adam state (last.pt always does)."
+)
+@click.option(
     "--threads", type=click.IntRange(min=1), help="PyTorch CPU threads [default: PyTorch's choice]."
 )
 @click.option(
-    "--workers",
+    "--loader-workers",
     type=click.IntRange(min=0),
     default=0,
     help="DataLoader worker processes that read and augment images for each training process "
     "(0: in the training process). Multi-GPU / multi-node runs use torchrun, not this option.",
 )
+@click.option("--workers", "old_workers", hidden=True, help="Renamed --loader-workers.")
 def command(
-    model, list_models, data, datasets, roots, splits, out, preset, init, resume, epochs, max_minutes, seed,
-    backbone_weights, freeze, device, precision, batch_size, lr, train_size, threads, workers,
+    model, list_models, data, datasets, roots, splits, out, preset, init, resume, epochs, max_steps,
+    max_minutes, seed, backbone_weights, freeze, device, precision, batch_size, lr, train_size, scales,
+    val_data, save_every, keep, save_optimizer, threads, loader_workers, old_workers,
 ):  # fmt: skip
     """Train a BTBNet / BTBCRL defocus blur detector on image + mask pairs.
 
-    Writes OUT/last.pt, OUT/epoch-NNN.pt, OUT/loss.csv, OUT/loss.png and OUT/train.log. The paper's
+    Writes OUT/last.pt (resumable), OUT/epoch-NNN.pt (weights; the last --keep), OUT/loss.csv,
+    OUT/loss.png and OUT/train.log (and OUT/best.pt with --val-data). The paper's
     strategies (train on CUHK; pre-train on simulated data, then fine-tune with --init; train CRLNet
     on a fixed BTBNet with --freeze btbnet) are listed in docs/deep.md. Use a checkpoint with:
     dbdbench predict --method NAME --checkpoint OUT/last.pt.
@@ -116,10 +164,16 @@ def command(
         for name, (description, citation) in MODELS.items():
             click.echo(f"{name:<{width}}  {description} [{citation}]")
         return
+    if old_workers is not None:
+        raise DbdError(
+            "train's --workers is now --loader-workers (DataLoader processes per training process)"
+        )
     if not model:
         raise DbdError("--model is required; see dbdbench train --list-models")
-    if model not in MODELS:
-        raise DbdError(f"unknown --model '{model}'; choose one of: {', '.join(MODELS)}")
+    if model not in MODELS and ":" not in model:
+        raise DbdError(
+            f"unknown --model '{model}'; choose one of: {', '.join(MODELS)}, or pkg.module:Factory"
+        )
     if not out:
         raise DbdError("--out is required: the folder for checkpoints and logs")
     if not data and not datasets:
@@ -130,7 +184,7 @@ def command(
         raise DbdError("give one --split for all datasets or one per --dataset")
     from dbdbench.outputs import check_apart
 
-    check_apart(out, [("--data", d) for d in data] + [("--root", r) for r in roots])
+    check_apart(out, [("--data", d) for d in [*data, *val_data]] + [("--root", r) for r in roots])
     try:
         import torch
     except ModuleNotFoundError:
@@ -145,11 +199,13 @@ def command(
         for k, (name, root) in enumerate(zip(datasets, roots, strict=True))
     ]
     sources = training_sources(data, named)
+    validation = training_sources(val_data) if val_data else ()
     opts = TrainOptions(
         model=model,
         out=Path(out),
         preset=preset,
         epochs=epochs,
+        max_steps=max_steps,
         max_minutes=max_minutes,
         seed=seed,
         init=Path(init) if init else None,
@@ -159,9 +215,13 @@ def command(
         batch_size=batch_size,
         lr=lr,
         train_size=train_size,
+        scales=scales,
         freeze=freeze,
         precision=precision,
-        workers=workers,
+        loader_workers=loader_workers,
+        save_every=save_every,
+        keep=keep,
+        save_optimizer=save_optimizer,
     )
-    result = train(opts, sources, echo=lambda msg: click.echo(msg, err=True))
+    result = train(opts, sources, echo=lambda msg: click.echo(msg, err=True), validation=validation)
     click.echo(f"{result.checkpoint}")

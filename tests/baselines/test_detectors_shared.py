@@ -65,7 +65,9 @@ def deep_checkpoints(tmp_path_factory):
     for m in list_methods():
         if m.kind == "deep":
             torch.manual_seed(0)
-            out[m.name] = str(save_checkpoint(folder / f"{m.name}.pt", build_model(m.name, "tiny")))
+            network = "dbdbench.baselines.deep.examples:SmallNet" if m.name == "torch" else None
+            model = build_model(m.name, "tiny", network=network)
+            out[m.name] = str(save_checkpoint(folder / f"{m.name}.pt", model))
     return out
 
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from _deep_skip import torch
@@ -26,12 +24,12 @@ pytestmark = pytest.mark.slow
 
 
 def torchrun() -> list[str]:
-    """torchrun of this Python: its script next to the interpreter, else its module (the same code).
+    """torchrun as a module of this Python (the same code as the ``torchrun`` script).
 
-    A ``torchrun`` found elsewhere on PATH may belong to another Python without this dbdbench.
+    A ``torchrun`` script, even the one next to the interpreter, may start another Python (its
+    shebang) with another dbdbench; the module form launches the workers with this interpreter.
     """
-    here = Path(sys.executable).parent / "torchrun"
-    return [str(here)] if here.is_file() else [sys.executable, "-m", "torch.distributed.run"]
+    return [sys.executable, "-m", "torch.distributed.run"]
 
 
 def common(data, out, batch):
@@ -67,10 +65,11 @@ def test_two_processes_match_one_process_with_the_whole_batch(tiny_data, tmp_pat
     assert all(torch.allclose(w1[k], w2[k], rtol=0, atol=1e-5) for k in w1)
     assert "2 process(es)" in (two / "train.log").read_text()  # one log, written by rank 0
 
-    # --resume under torchrun continues like the uninterrupted single-process run
+    # a single-process run stopped after step 1 and resumed under torchrun with the same samples per
+    # step (2 x 3 = 1 x 6) continues like the uninterrupted run
     resumed = tmp_path / "resumed"
-    resumed.mkdir()
-    shutil.copy(one / "epoch-001.pt", resumed / "last.pt")
+    result = CliRunner().invoke(main, [*common(tiny_data, resumed, 6), "--max-steps", "1"])
+    assert result.exit_code == 0, result.output
     run_two([*common(tiny_data, resumed, 3), "--resume"], tmp_path)
     assert losses(resumed) == pytest.approx(losses(one), rel=0, abs=1e-5)
     assert read_checkpoint(resumed / "last.pt")["epoch"] == 2

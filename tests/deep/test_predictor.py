@@ -26,10 +26,12 @@ def image():
 
 
 def test_every_model_is_a_registered_deep_method():
-    for name in MODELS:
+    for name in [*MODELS, "torch"]:
         method = get_method(name)
         assert method.kind == "deep"
-        assert method.params == {"checkpoint": "", "device": "auto", "test_size": "auto"}
+        assert method.params == {
+            "checkpoint": "", "device": "auto", "test_size": "auto", "max_pixels": 0, "save_steps": False
+        }  # fmt: skip
 
 
 def test_checkpoint_round_trip_gives_identical_maps(tmp_path, image):

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import csv
-import shutil
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -52,21 +57,144 @@ def test_same_seed_same_weights_other_seed_other_weights(tiny_data, tmp_path):
     assert not all(torch.equal(sa[k], sc[k]) for k in sa)
 
 
-def test_resume_continues_exactly(tiny_data, tmp_path):
-    straight = run(tiny_data, tmp_path / "straight", model="sccrl", epochs=2)
-    # a run interrupted after epoch 1: its last.pt is what epoch-001.pt holds
-    (tmp_path / "split").mkdir()
-    shutil.copy(tmp_path / "straight" / "epoch-001.pt", tmp_path / "split" / "last.pt")
-    resumed = run(tiny_data, tmp_path / "split", model="sccrl", epochs=2, resume=True)
+def same_weights(a, b) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+# 6 pairs, batch 2: 3 steps per epoch, so step 4 is in the middle of epoch 2
+MID = {"model": "sccrl", "batch_size": 2, "epochs": 2}
+
+
+def test_max_steps_stops_mid_epoch_and_resume_gives_the_uninterrupted_weights(tiny_data, tmp_path):
+    straight = run(tiny_data, tmp_path / "straight", **MID)
+    assert straight.stopped == "epochs" and straight.step == 6
+    # the schedule is a cosine over the 6 planned steps, a function of the step alone
+    lrs = [h[4] for h in straight.history]
+    assert lrs == pytest.approx([1e-3 * (1 + math.cos(math.pi * k / 6)) for k in range(6)], rel=1e-12)
+    out = tmp_path / "split"
+    first = run(tiny_data, out, **MID, max_steps=4)
+    assert first.stopped == "steps" and first.step == 4 and first.epochs == 1
+    ckpt = read_checkpoint(out / "last.pt")
+    assert (ckpt["step"], ckpt["epoch"], ckpt["epoch_step"], ckpt["planned_steps"]) == (4, 1, 1, 6)
+    assert [h[4] for h in first.history] == lrs[:4]  # planned for 2 epochs, not for 4 steps
+    more = run(tiny_data, out, **MID, max_steps=5, resume=True)  # --resume --max-steps M goes on to M
+    assert more.step == 5 and more.stopped == "steps"
+    # the rest of the plan, every setting from the checkpoint
+    rest = train(TrainOptions("sccrl", out, resume=True), training_sources([tiny_data]), echo=None)
+    assert rest.step == 6 and rest.stopped == "epochs" and rest.epochs == 2
+    assert [h[2] for h in rest.history] == [h[2] for h in straight.history]
+    assert [h[4] for h in rest.history] == lrs
+    assert same_weights(rest.model, straight.model)
+    assert "resuming 'sccrl'" in (out / "train.log").read_text()
+
+
+def test_time_guard_stops_without_changing_the_schedule(tiny_data, tmp_path):
+    straight = run(tiny_data, tmp_path / "straight", **MID)
+    out = tmp_path / "timed"
+    timed = run(tiny_data, out, **MID, max_minutes=1e-9)  # the guard fires after the first step
+    assert timed.stopped == "time" and timed.step == 1 and len(timed.history) == 1
+    assert timed.history[0][4] == straight.history[0][4]
+    assert read_checkpoint(out / "last.pt")["step"] == 1
+    assert "stopped by --max-minutes" in (out / "train.log").read_text()
+    resumed = run(tiny_data, out, **MID, resume=True)
     assert [h[2] for h in resumed.history] == [h[2] for h in straight.history]
-    s1, s2 = straight.model.state_dict(), resumed.model.state_dict()
-    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+    assert same_weights(resumed.model, straight.model)
 
 
-def test_time_limit_stops_with_a_checkpoint(tiny_data, tmp_path):
-    result = run(tiny_data, tmp_path / "out", epochs=50, max_minutes=1e-6)
-    assert result.stopped == "time" and result.epochs == 0 and len(result.history) == 1
-    assert read_checkpoint(tmp_path / "out" / "last.pt")["step"] == 1
+CHILD = """
+import sys, time
+from pathlib import Path
+import torch
+torch.set_num_threads(1)
+from dbdbench.baselines.deep.data import training_sources
+from dbdbench.baselines.deep.train import TrainOptions, train
+
+def hook(step):
+    if step == 4:  # mid-epoch 2, just after --save-every 2 wrote last.pt: wait to be killed
+        print("STEP", step, flush=True)
+        time.sleep(600)
+
+opts = TrainOptions(model="sccrl", out=Path(sys.argv[2]), preset="tiny", batch_size=2, train_size=32,
+                    epochs=2, save_every=2)
+train(opts, training_sources([sys.argv[1]]), echo=None, progress=False, on_step=hook)
+"""
+
+
+def test_sigkill_mid_epoch_then_resume_is_bit_identical(tiny_data, tmp_path):
+    straight = run(tiny_data, tmp_path / "straight", **MID)
+    out = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tiny_data), str(out)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert child.stdout.readline().strip() == "STEP 4"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert read_checkpoint(out / "last.pt")["step"] == 4
+    resumed = run(tiny_data, out, **MID, save_every=2, resume=True)
+    assert resumed.step == 6
+    assert [h[2] for h in resumed.history] == [h[2] for h in straight.history]
+    assert same_weights(resumed.model, straight.model)
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        ({"lr": 0.01}, "--lr differs from the run's --lr 0.002"),
+        ({"batch_size": 3}, "--batch-size differs from the run's --batch-size 2"),
+        ({"seed": 7}, "--seed differs from the run's --seed 0"),
+        ({"train_size": 40}, "--train-size differs from the run's --train-size 32"),
+        ({"preset": "paper"}, "--preset differs from the run's --preset tiny"),
+    ],
+)
+def test_resume_with_options_that_change_the_run_is_refused(tiny_data, tmp_path, option, words):
+    out = tmp_path / "run"
+    run(tiny_data, out, **MID, max_steps=1)
+    before = (out / "last.pt").read_bytes()
+    with pytest.raises(DbdError, match=re.escape(words)):
+        run(tiny_data, out, **{**MID, **option}, resume=True)
+    assert (out / "last.pt").read_bytes() == before
+    run(tiny_data, out, **{**MID, "batch_size": 2, "seed": 0}, max_steps=2, resume=True)  # the same: fine
+
+
+def test_resume_with_other_scales_is_refused(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    run(tiny_data, out, model="btbcrl", epochs=1, scales="0.8,0.6", max_steps=1)
+    with pytest.raises(DbdError, match="--scales differs from the run's --scales 0.8,0.6"):
+        run(tiny_data, out, model="btbcrl", scales="1,0.8,0.6", resume=True)
+
+
+def test_snapshots_keep_the_last_two_without_optimizer_and_best_by_held_out_loss(tiny_data, tmp_path):
+    out = tmp_path / "run"
+    (out / "notes").mkdir(parents=True)
+    (out / "epoch-old.pt").write_bytes(b"not ours")
+    opts = TrainOptions(model="btbnet-1s", out=out, **{**FAST, "batch_size": 2, "epochs": 3, "save_every": 2})
+    result = train(opts, training_sources([tiny_data]), echo=None, progress=False, validation=[
+        training_sources([tiny_data])[0]
+    ])  # fmt: skip
+    assert result.step == 9
+    # snapshots at steps 2, 3 (epoch 1), 4, 6 (epoch 2), 8, 9 (epoch 3): the newest two are kept
+    names = {p.name for p in out.glob("*.pt")}
+    assert names == {"step-0000008.pt", "epoch-003.pt", "last.pt", "best.pt", "epoch-old.pt"}
+    snap, last = read_checkpoint(out / "epoch-003.pt"), read_checkpoint(out / "last.pt")
+    assert "optimizer" not in snap and "optimizer" in last and "rng" in last
+    assert torch.equal(snap["state_dict"]["net.heads.3.weight"], last["state_dict"]["net.heads.3.weight"])
+    best = read_checkpoint(out / "best.pt")
+    assert best["val_loss"] == pytest.approx(last["best"][0]) and best["step"] == last["best"][1]
+    assert "held-out loss" in (out / "train.log").read_text()
+    # a snapshot is not a resumable run
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "last.pt").write_bytes((out / "epoch-003.pt").read_bytes())
+    with pytest.raises(DbdError, match="without the optimiser state .* --init FILE"):
+        run(tiny_data, tmp_path / "copy", resume=True)
+    # a snapshot loads as a detector's weights
+    model = build_model("btbnet-1s", best["preset"]["width"] and "tiny")
+    model.load_state_dict(best["state_dict"])
 
 
 def test_existing_run_needs_resume_and_init_needs_shared_parameters(tiny_data, tmp_path):
@@ -126,7 +254,7 @@ def test_freeze_backbone_fixes_only_the_vgg_layers(tiny_data, tmp_path):
 
 def test_bf16_autocast_and_loader_workers(tiny_data, tmp_path):
     fp32 = run(tiny_data, tmp_path / "fp32", epochs=1)
-    workers = run(tiny_data, tmp_path / "workers", epochs=1, workers=2)
+    workers = run(tiny_data, tmp_path / "workers", epochs=1, loader_workers=2)
     assert [h[2] for h in workers.history] == [h[2] for h in fp32.history]  # same samples, same order
     bf16 = run(tiny_data, tmp_path / "bf16", epochs=1, precision="bf16")
     # bfloat16 keeps 8 bits of mantissa: the summed loss agrees to about 1 %

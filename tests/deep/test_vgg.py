@@ -88,3 +88,35 @@ def test_state_dict_without_a_conv_key_is_rejected(tmp_path):
     (tmp_path / "junk.pth").write_bytes(b"not a torch file")
     with pytest.raises(DbdError, match="not a readable PyTorch file"):
         read_vgg16_state(tmp_path / "junk.pth")
+
+
+def test_backbone_init_is_recorded_with_the_file_hash_not_called_imagenet(tmp_path):
+    # random values under torchvision's key names: they load, but the log gives the sha256 and says
+    # it is not torchvision's ImageNet file; the checkpoint records weights:<sha256>
+    import hashlib
+
+    from dbdbench.baselines.deep.train import TORCHVISION_VGG16_SHA256_PREFIX, TrainOptions, _Log, new_run
+
+    torch.manual_seed(0)
+    state = {f"features.{k}": v for k, v in torchvision_features().state_dict().items()}
+    path = tmp_path / "vgg16-random.pth"
+    torch.save(state, path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert not sha.startswith(TORCHVISION_VGG16_SHA256_PREFIX)
+    lines = []
+    log = _Log(tmp_path / "train.log", lines.append)
+    opts = TrainOptions("vgg-fc", tmp_path, preset="paper", backbone_weights=path)
+    model, progress = new_run(opts, build_model("vgg-fc", "paper").preset, log)
+    assert progress.record["backbone_init"] == f"weights:{sha}"
+    assert any(sha in ln and "not torchvision's ImageNet" in ln for ln in lines), lines
+    assert not any("loaded ImageNet" in ln for ln in lines)
+    convs = model.backbones()[0].convs()
+    assert torch.equal(convs[0].weight, state["features.0.weight"])
+    # without --backbone-weights the paper preset says it starts from random weights
+    lines.clear()
+    _, progress = new_run(TrainOptions("vgg-fc", tmp_path, preset="paper"), model.preset, log)
+    assert progress.record["backbone_init"] == "random"
+    assert len(lines) == 1 and "random" in lines[0] and "ImageNet" in lines[0]
+    lines.clear()
+    new_run(TrainOptions("vgg-fc", tmp_path, preset="tiny"), build_model("vgg-fc", "tiny").preset, log)
+    assert lines == []  # tiny widths: ImageNet weights do not apply, nothing to say
