@@ -162,12 +162,13 @@ def bars_figure(group: Group, styles: Styles, metric: str) -> tuple[Figure, dict
     return fig, {r.label: rect for r, rect in zip(results, rects, strict=True)}
 
 
-def figure_bytes(fig: Figure, fmt: str) -> bytes:
-    """Render a figure to PNG, SVG or PDF bytes (reproducible: no dates in the metadata)."""
+def figure_bytes(fig: Figure, fmt: str, dpi: int = DPI) -> bytes:
+    """Render a figure to PNG, SVG or PDF bytes (reproducible: no dates in the metadata); ``dpi``
+    sets the resolution of the PNG and of rasters inside the SVG and PDF."""
     buf = io.BytesIO()
     metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else {}
     with matplotlib.rc_context(RC):
-        fig.savefig(buf, format=fmt, dpi=DPI, metadata=metadata)
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)
     return buf.getvalue()
 
 

@@ -25,6 +25,7 @@ COMMANDS = {
     "train": "dbdbench.cli.train:command",
     "evaluate": "dbdbench.cli.evaluate:command",
     "leaderboard": "dbdbench.cli.leaderboard:command",
+    "figure": "dbdbench.cli.figure:command",
     "demo": "dbdbench.cli.demo:command",
 }
 
