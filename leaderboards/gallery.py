@@ -483,6 +483,8 @@ def make_gallery(
         raise DbdError(f"--out '{out}' must end in .png; the .svg and .pdf are written beside it")
     if pick not in PICKS:
         raise DbdError(f"--pick must be one of {', '.join(PICKS)}, got '{pick}'")
+    if pick == "disagree" and not names and len(preds) < 2:
+        raise DbdError("--pick disagree compares methods: give at least two --pred NAME=DIR")
     score_keys(protocol)
     src = gather_sources(
         preds, images_dir, gt_dir, dataset=dataset, root=root, split=split, gt_polarity=gt_polarity,
@@ -550,5 +552,7 @@ def save_figure(fig: Figure, out: str | os.PathLike) -> dict[str, Path]:
     from dbdbench.atomic import write_bytes_atomic
     from dbdbench.leaderboards.plots import figure_bytes
 
-    data = {fmt: figure_bytes(fig, fmt, dpi=DPI) for fmt in FORMATS}
+    # the PNG is mostly photo pixels: light deflate is several times faster and about as small
+    png = {"pil_kwargs": {"compress_level": 1}}
+    data = {fmt: figure_bytes(fig, fmt, dpi=DPI, **(png if fmt == "png" else {})) for fmt in FORMATS}
     return {fmt: write_bytes_atomic(p, data[fmt]) for fmt, p in zip(FORMATS, output_files(out), strict=True)}

@@ -162,13 +162,14 @@ def bars_figure(group: Group, styles: Styles, metric: str) -> tuple[Figure, dict
     return fig, {r.label: rect for r, rect in zip(results, rects, strict=True)}
 
 
-def figure_bytes(fig: Figure, fmt: str, dpi: int = DPI) -> bytes:
+def figure_bytes(fig: Figure, fmt: str, dpi: int = DPI, **savefig_kwargs) -> bytes:
     """Render a figure to PNG, SVG or PDF bytes (reproducible: no dates in the metadata); ``dpi``
-    sets the resolution of the PNG and of rasters inside the SVG and PDF."""
+    sets the resolution of the PNG and of rasters inside the SVG and PDF, ``savefig_kwargs`` go to
+    :meth:`~matplotlib.figure.Figure.savefig`."""
     buf = io.BytesIO()
     metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else {}
     with matplotlib.rc_context(RC):
-        fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata)
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata, **savefig_kwargs)
     return buf.getvalue()
 
 
