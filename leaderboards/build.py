@@ -59,7 +59,7 @@ class Leaderboard:
 class _FigureJob:
     """One figure to draw and save (picklable, so worker processes can render it)."""
 
-    kind: str  # "pr", "f-threshold", "bars" or "sensitivity"
+    kind: str  # "pr", "f-threshold", "bars", "adaptive" or "sensitivity"
     data: object  # a Group, or a Sensitivity view
     styles: Styles
     base: Path
@@ -74,6 +74,8 @@ def _render(job: _FigureJob) -> dict[str, Path]:
         fig = plots.f_threshold_figure(job.data, job.styles)[0]
     elif job.kind == "bars":
         fig = plots.bars_figure(job.data, job.styles, job.metric)[0]
+    elif job.kind == "adaptive":
+        fig = plots.adaptive_prf_figure(job.data, job.styles)[0]
     else:
         fig = sensitivity.sensitivity_figure(job.data, job.styles)[0]
     return plots.save_figure(fig, job.base)
@@ -96,6 +98,11 @@ def _group_jobs(group, styles, plot_dir: Path) -> list[_FigureJob]:
             name = f"bars-{metric.replace('_', '-')}_{group.slug}"
             title = f"{proto.metric(metric).label} per method — {where}"
             jobs.append(_FigureJob("bars", group, styles, plot_dir / name, title, metric))
+    if any(plots.has_adaptive(r) for r in group.results):
+        title = f"Precision, recall and F at the adaptive threshold — {where}"
+        jobs.append(
+            _FigureJob("adaptive", group, styles, plot_dir / f"bars-adaptive-prf_{group.slug}", title)
+        )
     return jobs
 
 
