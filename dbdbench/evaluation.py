@@ -15,7 +15,9 @@ Result format (``format_version`` 1)::
      "summary": {...}, "intervals": {"max_f": [lo, hi], ...} or {},
      "bootstrap": {"n": N, "level": 0.95, "seed": s} or null,
      "curves": {"thresholds": [...], "precision": [...], "recall": [...], "f": [...]},
-     "per_image": [{"name": ..., <metric>: ...}, ...]}
+     "per_image": [{"name": ..., <metric>: ...}, ...],
+     "sources": {"pred_dir": ..., "gt_dir": ... or null, "gt_polarity": ..., "pred_prefix": ...,
+                 "pred_suffix": ...} (optional; absent in older files: read as null)}
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ class EvaluationResult:
     per_image : list of dict
         ``name`` and the protocol's per-image scores.
     dbdbench_version : str
+    sources : dict or None
+        Where the inputs were: ``pred_dir`` (absolute), ``gt_dir`` (absolute; None when the GT
+        files lie in several folders), ``gt_polarity``, ``pred_prefix``, ``pred_suffix``. None in
+        results of older releases.
     """
 
     protocol: str
@@ -87,6 +93,8 @@ class EvaluationResult:
     curves: dict = field(default_factory=dict)
     per_image: list[dict] = field(default_factory=list)
     dbdbench_version: str = __version__
+    # issue 18 (map browser): where the maps and GT were, so a leaderboard can show them
+    sources: dict | None = None
 
     def to_dict(self) -> dict:
         """The result as a JSON-ready dict (the format in the module docstring)."""
@@ -106,6 +114,7 @@ class EvaluationResult:
             "bootstrap": dict(self.bootstrap) if self.bootstrap else None,
             "curves": {k: list(v) for k, v in self.curves.items()},
             "per_image": [dict(r) for r in self.per_image],
+            **({"sources": dict(self.sources)} if self.sources else {}),  # issue 18
         }
 
     def to_json(self) -> str:
@@ -220,6 +229,11 @@ def load_result(path: str | os.PathLike) -> EvaluationResult:
     warnings = data.get("warnings", [])
     if not (isinstance(warnings, list) and all(isinstance(w, str) for w in warnings)):
         raise result_error(path, "'warnings' must be a list of strings")
+    sources = data.get("sources")  # issue 18: optional
+    if sources is not None and not (
+        isinstance(sources, dict) and all(isinstance(v, (str, type(None))) for v in sources.values())
+    ):
+        raise result_error(path, "'sources' must be an object of folder names")
     _check_counts(path, data["counts"])
     _check_numbers(path, data)
     return EvaluationResult(
@@ -236,6 +250,7 @@ def load_result(path: str | os.PathLike) -> EvaluationResult:
         curves=data["curves"],
         per_image=data["per_image"],
         dbdbench_version=data["dbdbench_version"],
+        sources=sources,
     )
 
 
@@ -709,6 +724,15 @@ def evaluate_many(
     for m, kn in inverted.items():
         notes[m].append(_polarity_warning({m: kn}, polarity, dataset))
 
+    # issue 18: where the maps and GT are, for the leaderboard's map browser
+    gt_dirs = {Path(p).resolve().parent for p in reference.values()}
+    gt_folder = str(gt_dirs.pop()) if len(gt_dirs) == 1 else None
+    sources = {
+        m: {"pred_dir": str(Path(d).resolve()), "gt_dir": gt_folder, "gt_polarity": polarity,
+            "pred_prefix": pred_prefix, "pred_suffix": pred_suffix}
+        for m, d in preds.items()
+    }  # fmt: skip
+
     bar = None
     if bootstrap:
         from tqdm.auto import tqdm
@@ -750,6 +774,7 @@ def evaluate_many(
                     bootstrap={"n": bootstrap, "level": LEVEL, "seed": seed} if bootstrap else None,
                     curves=proto.curves(stacked),
                     per_image=per_image,
+                    sources=sources[m],
                 )
     finally:
         if bar is not None:

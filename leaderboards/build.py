@@ -6,8 +6,10 @@ Output layout under ``out``::
     leaderboard.tex   the same tables for a paper (booktabs)
     leaderboard.csv   long-format numbers (one row per table, method, metric)
     sensitivity.csv   headline F, MAE and rank per (dataset, method, protocol), when any
-    plots/            PR curves, F against threshold, F and MAE bars, sensitivity: PNG, SVG, PDF
-    index.html        one self-contained page with sortable tables and the figures
+    plots/            PR curves, F against threshold, F and MAE bars, adaptive P/R/F bars, sensitivity:
+                      PNG, SVG, PDF
+    browser/          thumbnails and large views of the map browser, per dataset (when the maps are known)
+    index.html        one page with sortable tables, the figures and the map browser
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from dbdbench.atomic import write_text_atomic
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
-from dbdbench.leaderboards import page, plots, sensitivity, tables
+from dbdbench.leaderboards import browser, page, plots, sensitivity, tables
 from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.results import Result, group_results, load_results
 from dbdbench.leaderboards.style import Styles
@@ -45,7 +47,9 @@ class Leaderboard:
     results : list of Result
         The results shown (user results, then published references).
     notes : list of str
-        Remarks shown on the page (mixed dbdbench releases, ...).
+        Remarks shown on the page (mixed dbdbench releases, moved map folders, ...).
+    pictures : list of Path
+        The map browser's thumbnails and large views.
     """
 
     out: Path
@@ -53,6 +57,7 @@ class Leaderboard:
     plots: list[Path] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pictures: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +119,8 @@ def build_leaderboard(
     protocols: Sequence[str] | None = None,
     published_dataset: str | None = None,
     workers: int = 1,
+    images: str | os.PathLike | None = None,
+    pred_dirs: dict[str, str | os.PathLike] | None = None,
 ) -> Leaderboard:
     """Read result files and write tables, figures and the web page.
 
@@ -133,7 +140,12 @@ def build_leaderboard(
         A dataset name of the results that is the published references' image set (see
         :func:`~dbdbench.leaderboards.published.attach_published`).
     workers : int
-        Worker processes drawing the figures (the output is the same for any number).
+        Worker processes drawing the figures and the browser's thumbnails (the output is the same
+        for any number).
+    images : path-like, optional
+        Folder of the photos, for the map browser (:mod:`dbdbench.leaderboards.browser`).
+    pred_dirs : dict of str to path-like, optional
+        Method -> folder of its maps, replacing the folder its result recorded (moved maps).
 
     Returns
     -------
@@ -146,13 +158,20 @@ def build_leaderboard(
     """
     board = Leaderboard(out=Path(out))
     board.results = _gather_results(paths, protocols, published, published_dataset)
+    browser.check_methods(board.results, pred_dirs)
     board.notes = _input_notes(board.results)
     groups = group_results(board.results)
     tabs = tables.build_tables(groups)
     views = sensitivity.sensitivity_views(board.results)
     _write_tables(board, tabs, views)
     figures = _draw_figures(board, groups, views, workers)
-    _write_page(board, tabs, views, figures)
+    browsers, moved = browser.collect_all(groups, images, pred_dirs)
+    board.notes += moved
+    board.pictures = browser.write_pictures(list(browsers.values()), board.out, workers)
+    sections = {
+        slug: page.browser_html(slug, browser.browser_json(b), len(b.names)) for slug, b in browsers.items()
+    }
+    _write_page(board, tabs, views, figures, sections)
     return board
 
 
@@ -228,7 +247,7 @@ def _draw_figures(board: Leaderboard, groups, views, workers: int) -> dict[str, 
     return figures
 
 
-def _write_page(board: Leaderboard, tabs, views, figures: dict[str, list[page.PageFigure]]) -> None:
+def _write_page(board: Leaderboard, tabs, views, figures: dict[str, list[page.PageFigure]], browsers) -> None:
     """Step 5: the self-contained web page."""
     sens_sections = [
         (
@@ -245,6 +264,11 @@ def _write_page(board: Leaderboard, tabs, views, figures: dict[str, list[page.Pa
             if text not in references.setdefault(r.label, []):
                 references[r.label].append(text)
     html = page.render_page(
-        tabs, figures, sens_sections, board.notes, {k: "; ".join(v) for k, v in references.items()}
+        tabs,
+        figures,
+        sens_sections,
+        board.notes,
+        {k: "; ".join(v) for k, v in references.items()},
+        browsers=browsers,
     )
     board.files["html"] = write_text_atomic(board.out / "index.html", html)

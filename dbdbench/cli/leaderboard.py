@@ -39,7 +39,13 @@ from dbdbench.cli import options
     "preds",
     multiple=True,
     metavar="NAME=DIR",
-    help="With --sensitivity: a method name and its folder of prediction maps (repeatable).",
+    help="With --sensitivity: a method name and its folder of prediction maps (repeatable). Without: "
+    "where the maps of a result's method are now, for the map browser (when they have moved).",
+)
+@click.option(
+    "--images",
+    type=click.Path(file_okay=False),
+    help="Folder of the photos, shown in the map browser beside the GT and each method's maps.",
 )
 @click.option("--gt", type=click.Path(file_okay=False), help="With --sensitivity: the ground-truth folder.")
 @options.polarity("--gt-polarity", "With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).")
@@ -59,6 +65,7 @@ def command(
     pred_suffix,
     overwrite,
     workers,
+    images,
 ):
     """Build tables (Markdown, LaTeX, CSV), figures (PNG, SVG, PDF) and a self-contained web page
     from RESULTS, the JSON files written by `dbdbench evaluate`.
@@ -80,7 +87,12 @@ def command(
     from dbdbench.leaderboards.build import build_leaderboard
 
     paths = list(results)
-    _check_out(out, sensitivity, preds, gt, paths, overwrite)
+    _check_out(out, sensitivity, preds, gt, paths, overwrite, images)
+    moved = None
+    if preds and not sensitivity and not gt:  # the map browser: maps that have moved
+        from dbdbench.cli.evaluate import parse_preds
+
+        moved = parse_preds(preds, None)
     if sensitivity:
         from dbdbench.leaderboards.sensitivity import run_sensitivity
 
@@ -103,8 +115,8 @@ def command(
             gt_polarity=gt_polarity,
             pred_suffix=pred_suffix,
         )
-    elif preds or gt:
-        raise DbdError("--pred and --gt only work with --sensitivity; add it or give result files")
+    elif gt:
+        raise DbdError("--gt only works with --sensitivity; add it or give result files")
     if not paths and not published:
         raise DbdError(
             "no result files given; pass RESULT.json files (from dbdbench evaluate) or --published"
@@ -118,6 +130,8 @@ def command(
         protocols=protocols,
         published_dataset=published_dataset,
         workers=workers,
+        images=images,
+        pred_dirs=moved,
     )
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
@@ -127,10 +141,12 @@ def command(
     for what, path in board.files.items():
         click.echo(f"  {what:<16} {path}")
     click.echo(f"  {'plots':<16} {board.out / 'plots'} ({len(board.plots)} files)")
+    if board.pictures:
+        click.echo(f"  {'map browser':<16} {board.out / 'browser'} ({len(board.pictures)} images)")
     click.echo(f"open {board.files['html'].resolve().as_uri()}")
 
 
-def _check_out(out, sensitivity, preds, gt, results, overwrite):
+def _check_out(out, sensitivity, preds, gt, results, overwrite, images=None):
     """The leaderboard files in ``out`` may not exist (without --overwrite) nor be an input."""
     from pathlib import Path
 
@@ -139,9 +155,11 @@ def _check_out(out, sensitivity, preds, gt, results, overwrite):
     from dbdbench.outputs import check_output_folder
 
     out = Path(out)
-    inputs = [("--gt", gt)] + [(f"--pred {p.partition('=')[0]}", p.partition("=")[2] or None) for p in preds]
+    inputs = [("--gt", gt), ("--images", images)]
+    inputs += [(f"--pred {p.partition('=')[0]}", p.partition("=")[2] or None) for p in preds]
     files = list(OUTPUT_FILES)
-    for sub in ("plots", "results") if sensitivity else ("plots",):  # rewritten: any file there counts
+    subs = ("plots", "browser", "results") if sensitivity else ("plots", "browser")
+    for sub in subs:  # rewritten: any file there counts
         if (out / sub).is_dir():
             files += [p.relative_to(out) for p in (out / sub).rglob("*") if p.is_file()]
     check_output_folder(out, files=files, inputs=inputs, overwrite=overwrite)
