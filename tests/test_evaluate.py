@@ -54,7 +54,9 @@ def test_save_writes_schema_and_csv_and_loads_back(tmp_path):
     assert list(data) == [
         "format", "format_version", "dbdbench_version", "protocol", "method", "dataset", "split",
         "counts", "missing", "warnings", "summary", "intervals", "bootstrap", "curves", "per_image",
+        "sources",
     ]  # fmt: skip
+    assert data["sources"]["pred_dir"] == str(pred_dir.resolve())
     assert data["warnings"] == []
     assert data["format"] == "dbdbench-result" and data["format_version"] == 1
     assert data["dbdbench_version"] == dbdbench.__version__
