@@ -331,8 +331,10 @@ def gallery_figure(
     mosaic, layout = compose(rows, headers, width, score_band)
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(layout.width / DPI, layout.height / DPI), dpi=DPI)
+        # figimage puts the raster's pixels on the canvas as they are (imshow would resample it)
+        fig.figimage(mosaic, xo=0, yo=0, origin="upper")
         ax = fig.add_axes((0, 0, 1, 1))
-        ax.imshow(mosaic, interpolation="none", extent=(0, layout.width, layout.height, 0))
+        ax.patch.set_visible(False)
         ax.set_xlim(0, layout.width)
         ax.set_ylim(layout.height, 0)
         ax.set_axis_off()
@@ -547,12 +549,38 @@ def _check_named(src: Sources, name: str) -> None:
             )
 
 
+def png_bytes(fig: Figure) -> bytes:
+    """The PNG of a :func:`gallery_figure`: its text drawn by Agg on a transparent canvas and laid
+    over the raster in numpy (Agg would resample the whole raster to draw it), then encoded by
+    OpenCV; the same pixels as Agg's rendering of the figure, in a fraction of the time."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from dbdbench.imageio import encode_image
+    from dbdbench.leaderboards.style import RC
+
+    image = fig.images[0]
+    mosaic = np.asarray(image.get_array())
+    image.set_visible(False)
+    fig.patch.set_alpha(0)
+    try:
+        with matplotlib.rc_context(RC):
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            text = np.asarray(canvas.buffer_rgba())
+    finally:
+        image.set_visible(True)
+        fig.patch.set_alpha(1)
+    if text.shape[:2] != mosaic.shape[:2]:
+        raise DbdError(f"internal: text layer {text.shape[:2]} differs from the raster {mosaic.shape[:2]}")
+    alpha = text[..., 3:4].astype(np.float32) / 255
+    out = mosaic.astype(np.float32) * (1 - alpha) + text[..., :3].astype(np.float32) * alpha
+    return encode_image(np.rint(out).astype(np.uint8), ".png")
+
+
 def save_figure(fig: Figure, out: str | os.PathLike) -> dict[str, Path]:
     """Render PNG, SVG and PDF (reproducible bytes), then write the three files atomically."""
     from dbdbench.atomic import write_bytes_atomic
     from dbdbench.leaderboards.plots import figure_bytes
 
-    # the PNG is mostly photo pixels: light deflate is several times faster and about as small
-    png = {"pil_kwargs": {"compress_level": 1}}
-    data = {fmt: figure_bytes(fig, fmt, dpi=DPI, **(png if fmt == "png" else {})) for fmt in FORMATS}
+    data = {fmt: png_bytes(fig) if fmt == "png" else figure_bytes(fig, fmt, dpi=DPI) for fmt in FORMATS}
     return {fmt: write_bytes_atomic(p, data[fmt]) for fmt, p in zip(FORMATS, output_files(out), strict=True)}
