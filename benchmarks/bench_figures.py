@@ -106,7 +106,8 @@ def bench_gallery(root: Path, repeats: int) -> None:
         ("matplotlib imshow grid, 64 axes (reference)", lambda: imshow_grid(g, names, out / "ref.png")),
         ("dbdbench figure --stems (read, score, draw)",
          lambda: make_gallery(preds, out / "a.png", names=names, **common)),
-        ("dbdbench figure --pick hardest --rows 8", lambda: make_gallery(preds, out / "b.png", rows=8, **common)),
+        ("dbdbench figure --pick hardest --rows 8",
+         lambda: make_gallery(preds, out / "b.png", rows=8, **common)),
     ]  # fmt: skip
     times = [(label, best_of(func, repeats)) for label, func in rows]
     print(f"gallery: 8 rows x {METHODS} methods of {W}x{H} photos, PNG + SVG + PDF (best of {repeats})")
