@@ -326,9 +326,14 @@ def gallery_figure(
         Exactly ``layout.width`` x ``layout.height`` pixels at :data:`DPI`.
     layout : Layout
     """
+    mosaic, layout = compose(rows, headers, width, score_band)
+    texts = [[cell.text for cell in cells] for cells in rows]
+    return _draw(mosaic, layout, headers, texts, score_band), layout
+
+
+def _draw(mosaic: np.ndarray, layout: Layout, headers, texts, score_band: bool) -> Figure:
     from dbdbench.leaderboards.style import RC
 
-    mosaic, layout = compose(rows, headers, width, score_band)
     with matplotlib.rc_context(RC):
         fig = Figure(figsize=(layout.width / DPI, layout.height / DPI), dpi=DPI)
         # figimage puts the raster's pixels on the canvas as they are (imshow would resample it)
@@ -342,12 +347,20 @@ def gallery_figure(
         for (x0, y0, x1, _), name in zip(first, headers, strict=False):
             ax.text((x0 + x1) / 2, y0 / 2, name, ha="center", va="center", fontsize=HEADER_PT)
         band = _px(SCORE_PT * 1.5)
-        for cells, boxes in zip(rows, layout.boxes, strict=True):
-            for cell, (x0, _, x1, y1) in zip(cells, boxes, strict=True):
-                if cell.text and score_band:
-                    ax.text((x0 + x1) / 2, y1 + band / 2, cell.text, ha="center", va="center",
-                            fontsize=SCORE_PT)  # fmt: skip
-    return fig, layout
+        for row, boxes in zip(texts, layout.boxes, strict=True):
+            for text, (x0, _, x1, y1) in zip(row, boxes, strict=True):
+                if text and score_band:
+                    ax.text((x0 + x1) / 2, y1 + band / 2, text, ha="center", va="center", fontsize=SCORE_PT)
+    return fig
+
+
+def _render(job) -> bytes:
+    """One format of the figure (a worker task): (mosaic, layout, headers, texts, score_band, fmt)."""
+    from dbdbench.leaderboards.plots import figure_bytes
+
+    *parts, fmt = job
+    fig = _draw(*parts)
+    return png_bytes(fig) if fmt == "png" else figure_bytes(fig, fmt, dpi=DPI)
 
 
 def _display_grey(path: Path, polarity: str | None = None) -> np.ndarray:
@@ -473,6 +486,7 @@ def make_gallery(
         Bad folders (see :func:`gather_sources`), a named image without GT, photo or map (naming the
         file it looked for), ``rows`` < 1, unknown ``pick``, ``score`` or ``width``.
     """
+    from dbdbench.atomic import write_bytes_atomic
     from dbdbench.executor import run_tasks
 
     if score is not None and score not in SCORES:
@@ -528,10 +542,16 @@ def make_gallery(
             f"{k} map or mask file{'s' if k > 1 else ''} differ in size from the photo (e.g. {what}, photo "
             f"{size}): resized for the figure"
         )
-    fig, layout = gallery_figure(
-        [cells for cells, _, _ in read], ["Image", *methods, "GT"], width, score_band=bool(score)
-    )
-    files = save_figure(fig, out)
+    rows_read = [cells for cells, _, _ in read]
+    headers = ["Image", *methods, "GT"]
+    mosaic, layout = compose(rows_read, headers, width, bool(score))
+    texts = [[cell.text for cell in cells] for cells in rows_read]
+    # the three formats are independent renderings of the same raster: one task each
+    jobs = [(mosaic, layout, headers, texts, bool(score), fmt) for fmt in FORMATS]
+    data = run_tasks(_render, jobs, workers=min(workers, len(FORMATS)), desc="draw")
+    files = {
+        fmt: write_bytes_atomic(p, b) for fmt, p, b in zip(FORMATS, output_files(out), data, strict=True)
+    }
     return Gallery(files=files, names=chosen, methods=methods, scores=scores, layout=layout)
 
 
@@ -578,7 +598,8 @@ def png_bytes(fig: Figure) -> bytes:
 
 
 def save_figure(fig: Figure, out: str | os.PathLike) -> dict[str, Path]:
-    """Render PNG, SVG and PDF (reproducible bytes), then write the three files atomically."""
+    """Render a :func:`gallery_figure` as PNG, SVG and PDF (reproducible bytes), then write the
+    three files atomically."""
     from dbdbench.atomic import write_bytes_atomic
     from dbdbench.leaderboards.plots import figure_bytes
 
