@@ -87,6 +87,8 @@ class Sources:
         Method -> name -> map (only the names the method has a map for).
     photos_dir : str
         Where the photos were looked for, for messages.
+    pred_dirs : dict of str to str
+        Method -> its map folder, for messages.
     """
 
     gt: dict[str, Path]
@@ -360,7 +362,9 @@ def _render(job) -> bytes:
 
     *parts, fmt = job
     fig = _draw(*parts)
-    return png_bytes(fig) if fmt == "png" else figure_bytes(fig, fmt, dpi=DPI)
+    if fmt == "png":
+        return png_bytes(fig)
+    return svg_bytes(fig) if fmt == "svg" else figure_bytes(fig, fmt, dpi=DPI)
 
 
 def _display_grey(path: Path, polarity: str | None = None) -> np.ndarray:
@@ -569,13 +573,22 @@ def _check_named(src: Sources, name: str) -> None:
             )
 
 
+def _png(rgb: np.ndarray) -> bytes:
+    """Lossless PNG of an RGB raster (deflate level 3: most of level 9's size, a fraction of its time)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise DbdError("internal: OpenCV could not encode the figure as PNG")
+    return buf.tobytes()
+
+
 def png_bytes(fig: Figure) -> bytes:
     """The PNG of a :func:`gallery_figure`: its text drawn by Agg on a transparent canvas and laid
     over the raster in numpy (Agg would resample the whole raster to draw it), then encoded by
     OpenCV; the same pixels as Agg's rendering of the figure, in a fraction of the time."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from dbdbench.imageio import encode_image
     from dbdbench.leaderboards.style import RC
 
     image = fig.images[0]
@@ -594,7 +607,36 @@ def png_bytes(fig: Figure) -> bytes:
         raise DbdError(f"internal: text layer {text.shape[:2]} differs from the raster {mosaic.shape[:2]}")
     alpha = text[..., 3:4].astype(np.float32) / 255
     out = mosaic.astype(np.float32) * (1 - alpha) + text[..., :3].astype(np.float32) * alpha
-    return encode_image(np.rint(out).astype(np.uint8), ".png")
+    return _png(np.rint(out).astype(np.uint8))
+
+
+def svg_bytes(fig: Figure) -> bytes:
+    """The SVG of a :func:`gallery_figure`: matplotlib's SVG of the text (vector, fonts as text) with
+    the raster inserted as one PNG ``<image>`` below it, encoded by OpenCV (matplotlib would resample
+    and re-encode the whole raster)."""
+    import base64
+
+    from dbdbench.leaderboards.plots import figure_bytes
+
+    image = fig.images[0]
+    mosaic = np.asarray(image.get_array())
+    image.set_visible(False)
+    fig.patch.set_visible(False)
+    try:
+        text = figure_bytes(fig, "svg", dpi=DPI).decode("utf-8")
+    finally:
+        image.set_visible(True)
+        fig.patch.set_visible(True)
+    marker = '<g id="figure_1">'
+    if marker not in text or "xmlns:xlink" not in text:
+        raise DbdError("internal: matplotlib's SVG lacks the figure group; cannot place the raster")
+    h, w = mosaic.shape[:2]
+    data = base64.b64encode(_png(mosaic)).decode("ascii")
+    tag = (
+        f'<image x="0" y="0" width="{w / DPI * 72:g}" height="{h / DPI * 72:g}" preserveAspectRatio="none" '
+        f'xlink:href="data:image/png;base64,{data}"/>'
+    )
+    return text.replace(marker, f"{marker}\n  {tag}", 1).encode("utf-8")
 
 
 def save_figure(fig: Figure, out: str | os.PathLike) -> dict[str, Path]:
@@ -603,5 +645,6 @@ def save_figure(fig: Figure, out: str | os.PathLike) -> dict[str, Path]:
     from dbdbench.atomic import write_bytes_atomic
     from dbdbench.leaderboards.plots import figure_bytes
 
-    data = {fmt: png_bytes(fig) if fmt == "png" else figure_bytes(fig, fmt, dpi=DPI) for fmt in FORMATS}
+    render = {"png": png_bytes, "svg": svg_bytes, "pdf": lambda f: figure_bytes(f, "pdf", dpi=DPI)}
+    data = {fmt: render[fmt](fig) for fmt in FORMATS}
     return {fmt: write_bytes_atomic(p, data[fmt]) for fmt, p in zip(FORMATS, output_files(out), strict=True)}

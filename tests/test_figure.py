@@ -3,6 +3,9 @@ image choice against `evaluate`'s per-image scores, and one-line errors on bad i
 
 from __future__ import annotations
 
+import base64
+import xml.etree.ElementTree as ET
+
 import cv2
 import numpy as np
 import pytest
@@ -73,6 +76,17 @@ def test_cells_hold_the_known_images(tmp_path, width):
         grey = [(v, v, v) for v in (MAPS["m1"][name], MAPS["m2"][name])]
         assert values[:5] == [colour, *grey, (0, 0, 0), (255, 255, 255)], (name, values)
     assert [n for _, n in sorted(tops)] == ["b", "a", "c"]  # rows in the order given
+    # the SVG: the names as text over one raster holding the same cells; the PDF: a PDF
+    svg = ET.fromstring(out.with_suffix(".svg").read_bytes())
+    (image,) = [e for e in svg.iter() if e.tag.endswith("}image")]
+    assert float(image.get("width")) == pytest.approx(WIDTHS[width] * 72, abs=0.01)
+    href = next(v for k, v in image.attrib.items() if k.endswith("href"))
+    raster = cv2.imdecode(np.frombuffer(base64.b64decode(href.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+    for _, _, colour in PHOTOS.values():
+        assert np.all(raster[..., ::-1] == colour, axis=2).sum() == np.all(png == colour, axis=2).sum()
+    words = "".join(svg.itertext())
+    assert all(name in words for name in ("Image", "m1", "m2", "GT"))
+    assert out.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_scores_and_picks_follow_evaluate(tmp_path):
