@@ -22,7 +22,8 @@ from pathlib import Path
 from dbdbench.atomic import write_text_atomic
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
-from dbdbench.leaderboards import browser, page, plots, sensitivity, tables
+from dbdbench.leaderboards import browser as map_browser
+from dbdbench.leaderboards import page, plots, sensitivity, tables
 from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.results import Result, group_results, load_results
 from dbdbench.leaderboards.style import Styles
@@ -121,6 +122,7 @@ def build_leaderboard(
     workers: int = 1,
     images: str | os.PathLike | None = None,
     pred_dirs: dict[str, str | os.PathLike] | None = None,
+    browser: bool = True,
 ) -> Leaderboard:
     """Read result files and write tables, figures and the web page.
 
@@ -146,6 +148,8 @@ def build_leaderboard(
         Folder of the photos, for the map browser (:mod:`dbdbench.leaderboards.browser`).
     pred_dirs : dict of str to path-like, optional
         Method -> folder of its maps, replacing the folder its result recorded (moved maps).
+    browser : bool
+        Build the map browser (False: no thumbnails, no browser section).
 
     Returns
     -------
@@ -158,18 +162,19 @@ def build_leaderboard(
     """
     board = Leaderboard(out=Path(out))
     board.results = _gather_results(paths, protocols, published, published_dataset)
-    browser.check_methods(board.results, pred_dirs)
+    map_browser.check_methods(board.results, pred_dirs)
     board.notes = _input_notes(board.results)
     groups = group_results(board.results)
     tabs = tables.build_tables(groups)
     views = sensitivity.sensitivity_views(board.results)
     _write_tables(board, tabs, views)
     figures = _draw_figures(board, groups, views, workers)
-    browsers, moved = browser.collect_all(groups, images, pred_dirs)
+    browsers, moved = map_browser.collect_all(groups, images, pred_dirs) if browser else ({}, [])
     board.notes += moved
-    board.pictures = browser.write_pictures(list(browsers.values()), board.out, workers)
+    board.pictures = map_browser.write_pictures(list(browsers.values()), board.out, workers)
     sections = {
-        slug: page.browser_html(slug, browser.browser_json(b), len(b.names)) for slug, b in browsers.items()
+        slug: page.browser_html(slug, map_browser.browser_json(b), len(b.names))
+        for slug, b in browsers.items()
     }
     _write_page(board, tabs, views, figures, sections)
     return board

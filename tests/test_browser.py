@@ -109,6 +109,9 @@ def test_moved_maps_are_one_note_and_can_be_pointed_at(board, tmp_path):
     res = CliRunner().invoke(main, [*args, "--pred", f"noisy={moved}", "--out", str(tmp_path / "b2")])
     assert res.exit_code == 0 and "no longer in" not in res.stderr
     assert all(m["d"] for m in _blob((tmp_path / "b2" / "index.html").read_text())["methods"])
+    res = CliRunner().invoke(main, [*args, "--no-browser", "--out", str(tmp_path / "b4")])
+    assert res.exit_code == 0 and not (tmp_path / "b4" / "browser").exists()
+    assert 'class="mb"' not in (tmp_path / "b4" / "index.html").read_text()
     res = CliRunner().invoke(main, [*args, "--pred", f"other={moved}", "--out", str(tmp_path / "b3")])
     assert res.exit_code == 2 and "no result has method 'other'" in res.stderr
     assert not (tmp_path / "b3").exists()

@@ -43,6 +43,11 @@ from dbdbench.cli import options
     "where the maps of a result's method are now, for the map browser (when they have moved).",
 )
 @click.option(
+    "--browser/--no-browser",
+    default=True,
+    help="The map browser in index.html, where the results' maps are found (thumbnails in DIR/browser).",
+)
+@click.option(
     "--images",
     type=click.Path(file_okay=False),
     help="Folder of the photos, shown in the map browser beside the GT and each method's maps.",
@@ -65,6 +70,7 @@ def command(
     pred_suffix,
     overwrite,
     workers,
+    browser,
     images,
 ):
     """Build tables (Markdown, LaTeX, CSV), figures (PNG, SVG, PDF) and a self-contained web page
@@ -132,6 +138,7 @@ def command(
         workers=workers,
         images=images,
         pred_dirs=moved,
+        browser=browser,
     )
     n_user = sum(r.source == "user" for r in board.results)
     n_pub = len(board.results) - n_user
