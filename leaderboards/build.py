@@ -167,10 +167,11 @@ def build_leaderboard(
     groups = group_results(board.results)
     tabs = tables.build_tables(groups)
     views = sensitivity.sensitivity_views(board.results)
-    _write_tables(board, tabs, views)
-    figures = _draw_figures(board, groups, views, workers)
+    # the browser's folders are listed before anything is written: a bad --images is an error first
     browsers, moved = map_browser.collect_all(groups, images, pred_dirs) if browser else ({}, [])
     board.notes += moved
+    _write_tables(board, tabs, views)
+    figures = _draw_figures(board, groups, views, workers)
     board.pictures = map_browser.write_pictures(list(browsers.values()), board.out, workers)
     sections = {
         slug: page.browser_html(slug, map_browser.browser_json(b), len(b.names))

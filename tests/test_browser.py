@@ -201,3 +201,13 @@ def test_browser_in_headless_chromium(board, tmp_path):
         assert sum("/browser/" in u for u in page) <= 4 * 3 * PAGE_ROWS + 4  # lazy: not all 360 files
     finally:
         driver.quit()
+
+
+def test_a_missing_photo_folder_is_an_error_before_any_output(board, tmp_path):
+    _, _, paths, _ = board
+    out = tmp_path / "b"
+    res = CliRunner().invoke(
+        main, ["leaderboard", *map(str, paths), "--images", str(tmp_path / "none"), "--out", str(out)]
+    )
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1, res.stderr
+    assert "--images folder" in res.stderr and "none" in res.stderr and not out.exists()
