@@ -194,3 +194,26 @@ def test_option_errors(tmp_path):
     assert_one_line_error(run(*base_args(root), "--out", tmp_path / "f.png"), "f.svg")
     assert (tmp_path / "f.svg").read_text() == "mine" and not (tmp_path / "f.png").exists()
     assert_one_line_error(run(*base_args(root), "--out", root / "m1" / "f.png"), "--pred")
+
+
+def test_real_cuhk_dataset_gt_is_shown_inverted(real_data, tmp_path):
+    """CUHK stores its masks white = blurred: the GT column shows them inverted, from the dataset's
+    own photos and the HiFST authors' maps (named <stem>_HiFSTBlurMap)."""
+    from dbdbench.imageio import read_grey
+
+    cuhk = real_data / "cuhk"
+    stems = ["out_of_focus0011", "motion0138"]
+    g = make_gallery(
+        {"HiFST": cuhk / "results" / "hifst"}, tmp_path / "cuhk.png", dataset="cuhk-full", root=cuhk,
+        pred_suffix="_HiFSTBlurMap", names=stems, width="single",
+    )  # fmt: skip
+    assert g.names == stems and g.methods == ["HiFST"]
+    png = cv2.cvtColor(cv2.imread(str(tmp_path / "cuhk.png")), cv2.COLOR_BGR2RGB)
+    for name, row in zip(stems, g.layout.boxes, strict=True):
+        x0, y0, x1, y1 = row[-1]  # the GT cell
+        shown = png[y0:y1, x0:x1, 0].astype(float)
+        stored = read_grey(cuhk / "gt" / f"{name}.png")
+        want = cv2.resize(255 - stored, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA).astype(float)
+        assert np.abs(shown - want).mean() < 3  # inverted (the stored mask would differ by ~255 on most)
+        h, w = read_grey(cuhk / "results" / "hifst" / f"{name}_HiFSTBlurMap.png").shape
+        assert abs((x1 - x0) / (y1 - y0) - w / h) < 0.02
