@@ -1,9 +1,10 @@
-"""The leaderboard web page: one self-contained HTML file.
+"""The leaderboard web page: one HTML file.
 
-Everything the page shows is inside the file: the figures as base64 PNG ``data:`` images, the CSS and
-the JavaScript that sorts the tables inline. The page loads nothing over the network (the only links
-are relative links to the vector versions of the figures, followed only when clicked), so it opens
-offline and can be mailed or archived as one file.
+Everything the tables and figures need is inside the file: the figures as base64 PNG ``data:`` images,
+the CSS and the JavaScript that sorts the tables inline. The map browser's pictures are the only
+files it loads, lazily, from ``browser/`` beside it (relative links); the page loads nothing over the
+network (the other links are relative links to the vector versions of the figures, followed only
+when clicked), so it opens offline and, without a browser, can be mailed or archived as one file.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ _BROWSER_JS = """
     function ext(kind){return kind==='photo'?'.jpg':'.png';}
     function src(d,kind,r,big){return D.base+d+'/'+r[1]+(big?'-full':'')+ext(kind);}
     function has(r,d){return d!==null&&!(r[3]&&r[3].indexOf(d)>=0);}
-    var hr=el('tr');hr.appendChild(el('th',{},'image'));
+    var hr=el('tr');hr.appendChild(el('th',{},'name'));
     D.cols.forEach(function(c){hr.appendChild(el('th',{},c.t));});
     D.methods.forEach(function(m){hr.appendChild(el('th',{},m.t));});thead.appendChild(hr);
     function key(r){if(by==='name')return r[0];if(by==='spread')return spread(r);return r[2][+by.slice(1)];}
