@@ -16,7 +16,8 @@ Output layout under ``out``::
     train/         the btbcrl training run (last.pt, loss.csv, loss.png, train.log)
     predictions/   one folder of maps per method
     results/       results/<protocol>/<method>.json (+ per-image CSV)
-    leaderboard/   leaderboard.md/.tex/.csv, plots/, index.html
+    leaderboard/   leaderboard.md/.tex/.csv, plots/, browser/ (the map browser's images), index.html
+    figure/        comparison.png/.svg/.pdf: photo | each method's map | GT for the 4 hardest images
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class DemoRun:
         Result JSON files.
     page : Path
         The leaderboard's ``index.html``.
+    figure : Path
+        The visual comparison figure (PNG; SVG and PDF beside it).
     seconds : dict of str to float
         Wall time per stage (``generate``, ``predict``, ``train``, ``evaluate``, ``leaderboard``).
     """
@@ -71,6 +74,7 @@ class DemoRun:
     results: list[Path] = field(default_factory=list)
     page: Path | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    figure: Path | None = None
 
 
 def _choose_methods(methods: Sequence[str] | None) -> list[str]:
@@ -123,6 +127,18 @@ def _train_deep(out: Path, size: int, seed: int, epochs: int, workers: int, log)
         f"steps, {result.epochs} epochs (stopped by {result.stopped})"
     )
     return result.checkpoint
+
+
+def demo_figure(methods: Sequence[str], out: Path, data: Path, seed: int, workers: int) -> Path:
+    """The visual comparison figure of the demo's 4 hardest images, per-image F under each map."""
+    from dbdbench.leaderboards.gallery import make_gallery
+
+    preds = {m: out / "predictions" / m for m in methods}
+    figure = make_gallery(
+        preds, out / "figure" / "comparison.png", images_dir=data / "image", gt_dir=data / "gt",
+        pick="hardest", rows=4, seed=seed, score="f", workers=workers,
+    )  # fmt: skip
+    return figure.files["png"]
 
 
 def run_demo(
@@ -195,8 +211,10 @@ def run_demo(
     log(f"evaluated under {', '.join(protocols)} into {out / 'results'} ({run.seconds['evaluate']:.1f} s)")
 
     with _stage(run, "leaderboard"):
-        board = build_leaderboard(run.results, out / "leaderboard", workers=workers)
+        board = build_leaderboard(run.results, out / "leaderboard", workers=workers, images=data / "image")
         run.page = board.files["html"]
+        run.figure = demo_figure(run.methods, out, data, seed, workers)
+        log(f"drew the visual comparison figure {run.figure} (and .svg, .pdf)")
     log(f"built the leaderboard in {board.out} ({run.seconds['leaderboard']:.1f} s)")
     return run
 

@@ -6,8 +6,10 @@ Output layout under ``out``::
     leaderboard.tex   the same tables for a paper (booktabs)
     leaderboard.csv   long-format numbers (one row per table, method, metric)
     sensitivity.csv   headline F, MAE and rank per (dataset, method, protocol), when any
-    plots/            PR curves, F against threshold, F and MAE bars, sensitivity: PNG, SVG, PDF
-    index.html        one self-contained page with sortable tables and the figures
+    plots/            PR curves, F against threshold, F and MAE bars, adaptive P/R/F bars, sensitivity:
+                      PNG, SVG, PDF
+    browser/          thumbnails and large views of the map browser, per dataset (when the maps are known)
+    index.html        one page with sortable tables, the figures and the map browser
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from dbdbench.atomic import write_text_atomic
 from dbdbench.errors import DbdError
 from dbdbench.executor import run_tasks
+from dbdbench.leaderboards import browser as map_browser
 from dbdbench.leaderboards import page, plots, sensitivity, tables
 from dbdbench.leaderboards.published import attach_published
 from dbdbench.leaderboards.results import Result, group_results, load_results
@@ -49,7 +52,9 @@ class Leaderboard:
     results : list of Result
         The results shown (user results, then published references).
     notes : list of str
-        Remarks shown on the page (mixed dbdbench releases, ...).
+        Remarks shown on the page (mixed dbdbench releases, moved map folders, ...).
+    pictures : list of Path
+        The map browser's thumbnails and large views.
     """
 
     out: Path
@@ -57,13 +62,14 @@ class Leaderboard:
     plots: list[Path] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pictures: list[Path] = field(default_factory=list)
 
 
 @dataclass
 class _FigureJob:
     """One figure to draw and save (picklable, so worker processes can render it)."""
 
-    kind: str  # "pr", "f-threshold", "bars" or "sensitivity"
+    kind: str  # "pr", "f-threshold", "bars", "adaptive" or "sensitivity"
     data: object  # a Group, or a Sensitivity view
     styles: Styles
     base: Path
@@ -78,6 +84,8 @@ def _render(job: _FigureJob) -> dict[str, Path]:
         fig = plots.f_threshold_figure(job.data, job.styles)[0]
     elif job.kind == "bars":
         fig = plots.bars_figure(job.data, job.styles, job.metric)[0]
+    elif job.kind == "adaptive":
+        fig = plots.adaptive_prf_figure(job.data, job.styles)[0]
     else:
         fig = sensitivity.sensitivity_figure(job.data, job.styles)[0]
     return plots.save_figure(fig, job.base)
@@ -100,6 +108,11 @@ def _group_jobs(group, styles, plot_dir: Path) -> list[_FigureJob]:
             name = f"bars-{metric.replace('_', '-')}_{group.slug}"
             title = f"{proto.metric(metric).label} per method — {where}"
             jobs.append(_FigureJob("bars", group, styles, plot_dir / name, title, metric))
+    if any(plots.has_adaptive(r) for r in group.results):
+        title = f"Precision, recall and F at the adaptive threshold — {where}"
+        jobs.append(
+            _FigureJob("adaptive", group, styles, plot_dir / f"bars-adaptive-prf_{group.slug}", title)
+        )
     return jobs
 
 
@@ -111,6 +124,9 @@ def build_leaderboard(
     protocols: Sequence[str] | None = None,
     published_dataset: str | None = None,
     workers: int = 1,
+    images: str | os.PathLike | None = None,
+    pred_dirs: dict[str, str | os.PathLike] | None = None,
+    browser: bool = True,
 ) -> Leaderboard:
     """Read result files and write tables, figures and the web page.
 
@@ -132,7 +148,14 @@ def build_leaderboard(
         A dataset name of the results that is the published references' image set (see
         :func:`~dbdbench.leaderboards.published.attach_published`).
     workers : int
-        Worker processes drawing the figures (the output is the same for any number).
+        Worker processes drawing the figures and the browser's thumbnails (the output is the same
+        for any number).
+    images : path-like, optional
+        Folder of the photos, for the map browser (:mod:`dbdbench.leaderboards.browser`).
+    pred_dirs : dict of str to path-like, optional
+        Method -> folder of its maps, replacing the folder its result recorded (moved maps).
+    browser : bool
+        Build the map browser (False: no thumbnails, no browser section).
 
     Returns
     -------
@@ -150,13 +173,22 @@ def build_leaderboard(
     made = not out.exists()
     stage = _stage(out)
     try:
+        map_browser.check_methods(results, pred_dirs)
         board = Leaderboard(out=stage, results=results, notes=_input_notes(results))
         groups = group_results(board.results)
         tabs = tables.build_tables(groups)
         views = sensitivity.sensitivity_views(board.results)
+        # the browser's folders are listed before anything is written: a bad --images is an error first
+        browsers, moved = map_browser.collect_all(groups, images, pred_dirs) if browser else ({}, [])
+        board.notes += moved
         _write_tables(board, tabs, views)
         figures = _draw_figures(board, groups, views, workers)
-        _write_page(board, tabs, views, figures)
+        board.pictures = map_browser.write_pictures(list(browsers.values()), board.out, workers)
+        sections = {
+            slug: page.browser_html(slug, map_browser.browser_json(b), len(b.names))
+            for slug, b in browsers.items()
+        }
+        _write_page(board, tabs, views, figures, sections)
         return _move_into_place(board, out, stale)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -170,12 +202,15 @@ def build_leaderboard(
 
 def board_naming(rel: str) -> bool:
     """A file ``leaderboard`` writes, by its naming: the files of :data:`OUTPUT_FILES`, figures in
-    ``plots/`` and, with ``--sensitivity``, ``results/<protocol>/<method>.json`` and ``.csv``."""
+    ``plots/``, the map browser's pictures in ``browser/<group>/`` and, with ``--sensitivity``,
+    ``results/<protocol>/<method>.json`` and ``.csv``."""
     parts = rel.split("/")
     if len(parts) == 1:
         return rel in OUTPUT_FILES
     if parts[0] == "plots" and len(parts) == 2:
         return parts[1].endswith((".png", ".svg", ".pdf"))
+    if parts[0] == "browser" and len(parts) >= 3:
+        return parts[-1].endswith((".png", ".jpg"))
     return parts[0] == "results" and len(parts) == 3 and parts[2].endswith((".json", ".csv"))
 
 
@@ -186,12 +221,25 @@ def claim_board(out: Path, *, overwrite: bool, extra=()) -> list[Path]:
     Returns
     -------
     list of Path
-        The old figures in ``plots/`` (removed when the new board moves in).
+        The old figures in ``plots/`` and pictures in ``browser/`` (removed when the new board
+        moves in).
     """
     files = [*OUTPUT_FILES, *extra]
-    return claim_outputs(
-        out, files, command="leaderboard", overwrite=overwrite, clear=("plots",), naming=board_naming
+    pictures = []  # the map browser's: in subfolders per group, each file checked like the others
+    browser_dir = out / "browser"
+    if browser_dir.is_symlink():
+        files.append("browser/index.png")  # so that claim_outputs refuses the link with its one line
+    elif browser_dir.is_dir():
+        pictures = [p.relative_to(out).as_posix() for p in browser_dir.rglob("*") if not p.is_dir()]
+    stale = claim_outputs(
+        out,
+        [*files, *pictures],
+        command="leaderboard",
+        overwrite=overwrite,
+        clear=("plots",),
+        naming=board_naming,
     )
+    return stale + [out / f for f in pictures]
 
 
 def _stage(out: Path) -> Path:
@@ -213,6 +261,10 @@ def _move_into_place(board: Leaderboard, out: Path, stale: list[Path]) -> Leader
         remove_outputs([*stale, *(out / f for f in OUTPUT_FILES if not (stage / f).exists())])
         if (out / "plots").is_dir():
             (out / "plots").rmdir()
+        if (out / "browser").is_dir():  # emptied above: only its group folders are left
+            for sub in sorted((out / "browser").rglob("*"), reverse=True):
+                sub.rmdir()
+            (out / "browser").rmdir()
         written = [p.relative_to(stage) for p in sorted(stage.rglob("*")) if p.is_file()]
         record_outputs(out, written, "leaderboard")
         for entry in sorted(stage.iterdir()):
@@ -224,6 +276,7 @@ def _move_into_place(board: Leaderboard, out: Path, stale: list[Path]) -> Leader
     board.out = out
     board.files = {k: out / p.relative_to(stage) for k, p in board.files.items()}
     board.plots = [out / p.relative_to(stage) for p in board.plots]
+    board.pictures = [out / Path(p).relative_to(stage) for p in board.pictures]
     return board
 
 
@@ -299,7 +352,7 @@ def _draw_figures(board: Leaderboard, groups, views, workers: int) -> dict[str, 
     return figures
 
 
-def _write_page(board: Leaderboard, tabs, views, figures: dict[str, list[page.PageFigure]]) -> None:
+def _write_page(board: Leaderboard, tabs, views, figures: dict[str, list[page.PageFigure]], browsers) -> None:
     """Step 5: the self-contained web page."""
     sens_sections = [
         (
@@ -316,6 +369,11 @@ def _write_page(board: Leaderboard, tabs, views, figures: dict[str, list[page.Pa
             if text not in references.setdefault(r.label, []):
                 references[r.label].append(text)
     html = page.render_page(
-        tabs, figures, sens_sections, board.notes, {k: "; ".join(v) for k, v in references.items()}
+        tabs,
+        figures,
+        sens_sections,
+        board.notes,
+        {k: "; ".join(v) for k, v in references.items()},
+        browsers=browsers,
     )
     board.files["html"] = write_text_atomic(board.out / "index.html", html)

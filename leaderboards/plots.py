@@ -162,12 +162,112 @@ def bars_figure(group: Group, styles: Styles, metric: str) -> tuple[Figure, dict
     return fig, {r.label: rect for r, rect in zip(results, rects, strict=True)}
 
 
-def figure_bytes(fig: Figure, fmt: str) -> bytes:
-    """Render a figure to PNG, SVG or PDF bytes (reproducible: no dates in the metadata)."""
+#: Per-image keys of the precision, recall and F at the adaptive threshold min(2 x mean of the map, 1)
+#: (Achanta et al., CVPR 2009; BTBNet, Zhao et al., CVPR 2018, Fig. 6): a protocol that records all
+#: three per image gets the adaptive P / R / F bars.
+ADAPTIVE_KEYS = ("adaptive_precision", "adaptive_recall", "adaptive_f")
+ADAPTIVE_COLOURS = ("#0072B2", "#E69F00", "#009E73")  # Okabe-Ito blue, orange, green
+
+
+def has_adaptive(result: Result) -> bool:
+    """Whether a result's per-image scores hold the adaptive-threshold P, R and F."""
+    return bool(result.per_image) and all(k in result.per_image[0] for k in ADAPTIVE_KEYS)
+
+
+def adaptive_means(result: Result) -> dict[str, tuple[float, tuple[float, float] | None]] | None:
+    """Per-image means of the adaptive-threshold precision, recall and F of one result, with their
+    bootstrap interval when the result was bootstrapped.
+
+    The interval resamples the images exactly as ``evaluate`` does (the result's ``bootstrap`` seed
+    and count, the same draws), so the F interval equals the result's ``adaptive_f`` interval.
+
+    Returns
+    -------
+    dict or None
+        Key (:data:`ADAPTIVE_KEYS`) -> (mean, (low, high) or None); None when the result's per-image
+        scores lack any of the keys (another protocol, or a result written before they existed).
+    """
+    if not has_adaptive(result):
+        return None
+    rows = result.per_image
+    values = {k: np.array([float(r[k]) for r in rows]) for k in ADAPTIVE_KEYS}
+    boot = result.bootstrap or {}
+    draws = None
+    if boot.get("n"):
+        rng = np.random.default_rng(boot.get("seed", 0))
+        n = len(rows)
+        idx = np.array([rng.integers(0, n, n) for _ in range(int(boot["n"]))])
+        tail = (1 - float(boot.get("level", 0.95))) / 2 * 100
+        draws = {k: v[idx].mean(axis=1) for k, v in values.items()}
+    out = {}
+    for k, v in values.items():
+        ci = None
+        if draws is not None:
+            ci = (float(np.percentile(draws[k], tail)), float(np.percentile(draws[k], 100 - tail)))
+        out[k] = (float(v.mean()), ci)
+    return out
+
+
+def adaptive_prf_figure(group: Group, styles: Styles) -> tuple[Figure, dict[str, list]] | None:
+    """Bars of precision, recall and F-measure at the adaptive threshold, three per method (the
+    BTBNet / BTBCRL figure), per-image means with bootstrap whiskers where the result has them.
+
+    Returns
+    -------
+    (fig, bars) or None
+        ``bars`` maps label -> the three Rectangles (P, R, F; heights are the means); None when no
+        result of the group has the adaptive per-image scores.
+    """
+    means = {r.label: adaptive_means(r) for r in group.results}
+    means = {k: v for k, v in means.items() if v is not None}
+    if not means:
+        return None
+    labels = list(means)
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(COLUMN_WIDTH_IN, 2.2), layout="constrained")
+        ax = fig.add_subplot()
+        x = np.arange(len(labels))
+        w = 0.27
+        bars = {lab: [] for lab in labels}
+        whiskers = False
+        for j, (key, name) in enumerate(
+            zip(ADAPTIVE_KEYS, ("Precision", "Recall", "F-measure"), strict=True)
+        ):
+            vals = np.array([means[lab][key][0] for lab in labels])
+            err = np.zeros((2, len(labels)))
+            for i, lab in enumerate(labels):
+                ci = means[lab][key][1]
+                if ci is not None:
+                    err[:, i] = (max(vals[i] - ci[0], 0.0), max(ci[1] - vals[i], 0.0))
+            rects = ax.bar(x + (j - 1) * w, vals, w, label=name, color=ADAPTIVE_COLOURS[j],
+                           edgecolor="black", linewidth=0.4)  # fmt: skip
+            if err.any():
+                whiskers = True
+                ax.errorbar(x + (j - 1) * w, vals, yerr=err, fmt="none", ecolor="black", elinewidth=0.6,
+                            capsize=1.2)  # fmt: skip
+            for lab, rect in zip(labels, rects, strict=True):
+                bars[lab].append(rect)
+        ax.set_xticks(
+            x, labels, rotation=30 if len(labels) > 4 else 0, ha="right" if len(labels) > 4 else "center"
+        )
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("Mean over images")
+        if whiskers:
+            ax.set_xlabel("whiskers: bootstrap interval")
+        ax.grid(True, axis="y", linewidth=0.3, alpha=0.5)
+        ax.set_title(f"Adaptive threshold — {group.dataset_label}, protocol {group.protocol}")
+        fig.legend(loc="outside lower center", ncol=3, frameon=False)
+    return fig, bars
+
+
+def figure_bytes(fig: Figure, fmt: str, dpi: int = DPI, **savefig_kwargs) -> bytes:
+    """Render a figure to PNG, SVG or PDF bytes (reproducible: no dates in the metadata); ``dpi``
+    sets the resolution of the PNG and of rasters inside the SVG and PDF, ``savefig_kwargs`` go to
+    :meth:`~matplotlib.figure.Figure.savefig`."""
     buf = io.BytesIO()
     metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else {}
     with matplotlib.rc_context(RC):
-        fig.savefig(buf, format=fmt, dpi=DPI, metadata=metadata)
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=metadata, **savefig_kwargs)
     return buf.getvalue()
 
 

@@ -29,6 +29,8 @@ def test_demo_end_to_end(tmp_path):
         assert m in html
     md = (out / "leaderboard" / "leaderboard.md").read_text()
     assert "Protocol sensitivity" in md and md.count("### protocol ") == len(protocol_names())
+    assert all((out / "figure" / f"comparison.{ext}").is_file() for ext in ("png", "svg", "pdf"))
+    assert html.count('<section class="mb"') == len(protocol_names())  # a map browser per table
 
 
 @pytest.mark.slow

@@ -107,6 +107,11 @@ DATA_FIXTURES = {
         lambda p: _link(Path(DATA or "/nonexistent") / "cuhk" / "results" / "hifst")(p),
         True,
     ),
+    "~/data/denets-samples": (
+        "five xu100 and five dut500 images with GT and the AENet/EFENet maps ($DBDBENCH_DATA/denets-samples)",
+        lambda p: _link(Path(DATA or "/nonexistent") / "denets-samples")(p),
+        True,
+    ),
     "~/data/votes": (
         "three annotators' masks of four images (made here)",
         lambda p: _votes(p.parents[1]),

@@ -59,7 +59,9 @@ def test_save_writes_schema_and_csv_and_loads_back(tmp_path):
     assert list(data) == [
         "format", "format_version", "dbdbench_version", "protocol", "method", "dataset", "split",
         "counts", "missing", "warnings", "summary", "intervals", "bootstrap", "curves", "per_image",
+        "sources",
     ]  # fmt: skip
+    assert data["sources"]["pred_dir"] == str(pred_dir.resolve())
     # 4 images: the bootstrap says its intervals mean little
     assert data["warnings"] == [
         "bootstrap over 4 images only: its intervals say little (zero width on one image); "

@@ -26,6 +26,7 @@ COMMANDS = {
     "export": "dbdbench.cli.export:command",
     "evaluate": "dbdbench.cli.evaluate:command",
     "leaderboard": "dbdbench.cli.leaderboard:command",
+    "figure": "dbdbench.cli.figure:command",
     "demo": "dbdbench.cli.demo:command",
 }
 

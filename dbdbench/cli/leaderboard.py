@@ -38,7 +38,18 @@ from dbdbench.cli import options
     multiple=True,
     metavar="[NAME=]DIR",
     help="With --sensitivity: a method name and its folder of prediction maps (repeatable; a bare DIR "
-    "is named by its folder name).",
+    "is named by its folder name). Without: where the maps of a result's method are now, for the map "
+    "browser (when they have moved).",
+)
+@click.option(
+    "--browser/--no-browser",
+    default=True,
+    help="The map browser in index.html, where the results' maps are found (thumbnails in DIR/browser).",
+)
+@click.option(
+    "--images",
+    type=click.Path(file_okay=False),
+    help="Folder of the photos, shown in the map browser beside the GT and each method's maps.",
 )
 @click.option("--gt", type=click.Path(file_okay=False), help="With --sensitivity: the ground-truth folder.")
 @options.gt_polarity("With --sensitivity: how the --gt masks are stored (CUHK: blurred-white).")
@@ -59,6 +70,8 @@ def command(
     pred_suffix,
     overwrite,
     workers,
+    browser,
+    images,
 ):
     """Build tables (Markdown, LaTeX, CSV), figures (PNG, SVG, PDF) and a self-contained web page
     from RESULTS, the JSON files written by `dbdbench evaluate`.
@@ -85,11 +98,12 @@ def command(
     protocols = protocol
     folders = options.parse_preds(preds)
     scored = _scored_files(folders, protocols) if sensitivity else []
-    _check_out(out, sensitivity, folders, gt, paths, overwrite, scored)
+    _check_out(out, sensitivity, folders, gt, paths, overwrite, scored, images)
     if sensitivity and (not preds or not gt):
         raise DbdError("--sensitivity needs --gt DIR and at least one --pred NAME=DIR")
-    if not sensitivity and (preds or gt):
-        raise DbdError("--pred and --gt only work with --sensitivity; add it or give result files")
+    if not sensitivity and gt:
+        raise DbdError("--gt only works with --sensitivity; add it or give result files")
+    moved = folders if preds and not sensitivity else None  # the map browser: maps that have moved
     if not paths and not published and not sensitivity:
         raise DbdError(
             "no result files given; pass RESULT.json files (from dbdbench evaluate) or --published"
@@ -124,6 +138,9 @@ def command(
             protocols=protocols,
             published_dataset=published_dataset,
             workers=workers,
+            images=images,
+            pred_dirs=moved,
+            browser=browser,
         )
     except BaseException:
         _remove_new(Path(out), new, created)  # so that a failed run does not block its rerun
@@ -136,6 +153,8 @@ def command(
     for what, path in board.files.items():
         click.echo(f"  {what:<16} {path}")
     click.echo(f"  {'plots':<16} {board.out / 'plots'} ({len(board.plots)} files)")
+    if board.pictures:
+        click.echo(f"  {'map browser':<16} {board.out / 'browser'} ({len(board.pictures)} images)")
     click.echo(f"open {board.files['html'].resolve().as_uri()}")
 
 
@@ -171,7 +190,7 @@ def _remove_new(out, files, created: bool) -> None:
             out.rmdir()  # fails while locked: the lock's release removes it then
 
 
-def _check_out(out, sensitivity, folders, gt, results, overwrite, scored):
+def _check_out(out, sensitivity, folders, gt, results, overwrite, scored, images=None):
     """The leaderboard files in ``out`` may not exist (without --overwrite) nor be an input, and
     only a board's files may be replaced."""
     from pathlib import Path
@@ -181,9 +200,11 @@ def _check_out(out, sensitivity, folders, gt, results, overwrite, scored):
     from dbdbench.outputs import check_output_folder
 
     out = Path(out)
-    inputs = [("--gt", gt)] + [(f"--pred {name}", folder) for name, folder in folders.items()]
+    inputs = [("--gt", gt), ("--images", images)]
+    inputs += [(f"--pred {name}", folder) for name, folder in folders.items()]
     files = list(OUTPUT_FILES)
-    for sub in ("plots", "results") if sensitivity else ("plots",):  # rewritten: any file there counts
+    subs = ("plots", "browser", "results") if sensitivity else ("plots", "browser")
+    for sub in subs:  # rewritten: any file there counts
         if (out / sub).is_dir():
             files += [p.relative_to(out) for p in (out / sub).rglob("*") if p.is_file()]
     check_output_folder(out, files=files, inputs=inputs, overwrite=overwrite)

@@ -136,6 +136,7 @@ from dbdbench.cli import options
     "(0: in the training process). Multi-GPU / multi-node runs use torchrun, not this option.",
 )
 @click.option("--workers", "old_workers", hidden=True, help="Renamed --loader-workers.")
+@options.one_writer()
 def command(
     model, list_models, data, datasets, roots, splits, out, preset, init, resume, epochs, max_steps,
     max_minutes, seed, backbone_weights, freeze, device, precision, batch_size, lr, train_size, scales,

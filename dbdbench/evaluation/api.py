@@ -163,6 +163,7 @@ def evaluate_many(
         "dataset": dataset_name or ref.dataset,
         "split": ref.split,
         "gt": len(ref.masks),
+        "sources": _sources(preds, ref, pred_prefix, pred_suffix),
     }
     return _assemble(gathered, pairings, protocols, meta, bootstrap, seed, progress)
 
@@ -378,8 +379,20 @@ def _assemble(gathered, pairings, protocols, meta, bootstrap, seed, progress):
                     bootstrap={"n": bootstrap, "level": LEVEL, "seed": seed} if bootstrap else None,
                     curves=protos[p].curves(stacked),
                     per_image=_per_image(protos[p], g, p),
+                    sources=meta["sources"][m],
                 )
     return results
+
+
+def _sources(preds: Mapping, ref: _Reference, pred_prefix: str, pred_suffix: str) -> dict[str, dict]:
+    """Per method, where its maps and the GT are (the result's ``sources``, for the map browser)."""
+    gt_dirs = {Path(p).resolve().parent for p in ref.masks.values()}
+    gt_dir = str(gt_dirs.pop()) if len(gt_dirs) == 1 else None
+    return {
+        m: {"pred_dir": str(Path(d).resolve()), "gt_dir": gt_dir, "gt_polarity": ref.polarity,
+            "pred_prefix": pred_prefix, "pred_suffix": pred_suffix}
+        for m, d in preds.items()
+    }  # fmt: skip
 
 
 def _per_image(proto: Protocol, g: _Gathered, p: str) -> list[dict]:

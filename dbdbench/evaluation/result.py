@@ -10,7 +10,9 @@ Result format (``format_version`` 1)::
      "summary": {...}, "intervals": {"max_f": [lo, hi], ...} or {},
      "bootstrap": {"n": N, "level": 0.95, "seed": s} or null,
      "curves": {"thresholds": [...], "precision": [...], "recall": [...], "f": [...]},
-     "per_image": [{"name": ..., <metric>: ..., "resized_from": "WxH" or ""}, ...]}
+     "per_image": [{"name": ..., <metric>: ..., "resized_from": "WxH" or ""}, ...],
+     "sources": {"pred_dir": ..., "gt_dir": ... or null, "gt_polarity": ..., "pred_prefix": ...,
+                 "pred_suffix": ...} (absent in files of older releases: read as null)}
 
 ``per_image`` rows hold ``resized_from`` (the map's own size, or ``""``) only in a result where some
 map was resized. A field added in a later release of format version 1 is optional: list it in
@@ -42,7 +44,7 @@ REQUIRED = (
     "counts", "missing", "summary", "intervals", "bootstrap", "curves", "per_image",
 )  # fmt: skip
 #: fields added to format version 1 later, and what a file without them reads as
-OPTIONAL = {"warnings": []}
+OPTIONAL = {"warnings": [], "sources": None}
 
 
 @dataclass
@@ -72,6 +74,10 @@ class EvaluationResult:
     per_image : list of dict
         ``name`` and the protocol's per-image scores (and ``resized_from`` when a map was resized).
     dbdbench_version : str
+    sources : dict or None
+        Where the inputs were, for the leaderboard's map browser: ``pred_dir`` (absolute),
+        ``gt_dir`` (absolute; None when the GT files lie in several folders), ``gt_polarity``,
+        ``pred_prefix``, ``pred_suffix``. None in results of older releases.
     """
 
     protocol: str
@@ -87,6 +93,7 @@ class EvaluationResult:
     curves: dict = field(default_factory=dict)
     per_image: list[dict] = field(default_factory=list)
     dbdbench_version: str = __version__
+    sources: dict | None = None
 
     def to_dict(self) -> dict:
         """The result as a JSON-ready dict (the format in the module docstring)."""
@@ -106,6 +113,7 @@ class EvaluationResult:
             "bootstrap": dict(self.bootstrap) if self.bootstrap else None,
             "curves": {k: list(v) for k, v in self.curves.items()},
             "per_image": [dict(r) for r in self.per_image],
+            **({"sources": dict(self.sources)} if self.sources else {}),
         }
 
     def to_json(self) -> str:
@@ -190,6 +198,7 @@ def load_result(path: str | os.PathLike) -> EvaluationResult:
         curves=data["curves"],
         per_image=data["per_image"],
         dbdbench_version=data["dbdbench_version"],
+        sources=data["sources"],
     )
 
 
@@ -252,10 +261,15 @@ def _check_fields(path: Path, data: dict) -> None:
 def _check_optional(path: Path, data: dict) -> None:
     """Fields of :data:`OPTIONAL`: their default where absent, their type where present."""
     for key, default in OPTIONAL.items():
-        data.setdefault(key, type(default)(default))
+        data.setdefault(key, None if default is None else type(default)(default))
     warnings = data["warnings"]
     if not (isinstance(warnings, list) and all(isinstance(w, str) for w in warnings)):
         raise result_error(path, "'warnings' must be a list of strings")
+    sources = data["sources"]
+    if sources is not None and not (
+        isinstance(sources, dict) and all(isinstance(v, (str, type(None))) for v in sources.values())
+    ):
+        raise result_error(path, "'sources' must be an object of folder names")
 
 
 def _is_number(v) -> bool:

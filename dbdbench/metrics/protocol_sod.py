@@ -50,6 +50,7 @@ class SodProtocol(Protocol):
     curve_order = "255 ... 0 (of 255)"
     per_image_keys = (
         "max_f", "adaptive_f", "mae", "s_measure", "max_e", "adaptive_e", "weighted_f", "iou", "dice",
+        "adaptive_precision", "adaptive_recall",
     )  # fmt: skip
 
     def prepare_gt(self, gt, polarity):

@@ -410,7 +410,8 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray | SodTruth, *, structure: bool =
     -------
     dict
         ``precision``, ``recall``, ``f``, ``e``: ndarray, shape (256,), float64, thresholds 255..0;
-        ``mae``, ``adaptive_f``, ``adaptive_e``, ``iou``, ``dice`` and (with ``structure``)
+        ``mae``, ``adaptive_f`` (and its ``adaptive_precision``, ``adaptive_recall``: the P and R at
+        the adaptive threshold min(2 x mean, 1)), ``adaptive_e``, ``iou``, ``dice`` and (with ``structure``)
         ``s_measure``, ``weighted_f``: float.
     """
     pred = as_levels(pred)
@@ -454,9 +455,11 @@ def sod_scores(pred: np.ndarray, gt: np.ndarray | SodTruth, *, structure: bool =
     a_pp = int(allc[binary].sum())
     if a_tp == 0:
         out["adaptive_f"] = 0.0
+        out["adaptive_precision"] = out["adaptive_recall"] = 0.0
     else:
         pre, rec = a_tp / a_pp, a_tp / n_pos
         out["adaptive_f"] = float(f_from_pr(pre, rec))
+        out["adaptive_precision"], out["adaptive_recall"] = float(pre), float(rec)
     out["adaptive_e"] = float(e_measure_counts(a_tp, a_pp - a_tp, n_pos, n))
 
     half = p > 0.5
