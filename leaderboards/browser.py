@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dbdbench.errors import DbdError
 from dbdbench.notes import note
 
 #: Longest side of a thumbnail, and of the view a click opens, in pixels.
@@ -126,7 +127,10 @@ def collect(
     from dbdbench.pairing import list_images
 
     pred_dirs = dict(pred_dirs or {})
-    f_key = score_keys(group.protocol)["f"]
+    try:
+        f_key = score_keys(group.protocol)["f"]
+    except DbdError:  # a protocol (a plug-in's) without a per-image F: its tables, no browser
+        return None, [f"protocol '{group.protocol}' has no per-image F: no map browser for its results"]
     users = [r for r in group.results if r.source == "user" and r.per_image]
     notes: list[str] = []
     names = sorted({row["name"] for r in users for row in r.per_image})

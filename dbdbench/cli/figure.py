@@ -3,6 +3,7 @@
 import click
 
 from dbdbench.cli import options
+from dbdbench.metrics.protocols import DEFAULT_PROTOCOL
 
 
 @click.command(name="figure", context_settings={"show_default": True})
@@ -21,7 +22,7 @@ from dbdbench.cli import options
     help="Folder of the photos (default with --dataset: its own).",
 )
 @click.option("--gt", "gt_dir", type=click.Path(), help="Folder of ground-truth masks.")
-@options.polarity("--gt-polarity", "How the --gt masks are stored (CUHK: blurred-white).")
+@options.gt_polarity("How the --gt masks are stored (CUHK: blurred-white).")
 @click.option("--dataset", help="A registered dataset instead of --gt (needs --root).")
 @click.option("--root", type=click.Path(), help="Folder that holds the --dataset.")
 @click.option("--split", help="Dataset split (e.g. te1).")
@@ -41,7 +42,7 @@ from dbdbench.cli import options
 @click.option(
     "--protocol",
     type=options.ProtocolChoice(),
-    default="sod",
+    default=DEFAULT_PROTOCOL,
     help="Protocol of the per-image F / MAE (--score, --pick hardest|disagree).",
 )
 @click.option(
@@ -64,7 +65,7 @@ from dbdbench.cli import options
 )
 @options.overwrite("Replace the three figure files if they exist.")
 @options.workers()
-@options.one_writer(files=("out",))
+@options.one_writer(folders=(), files=("out",))
 def command(
     preds, images_dir, gt_dir, gt_polarity, dataset, root, split, pred_prefix, pred_suffix, stems, pick,
     rows, seed, protocol, score, width, out, overwrite, workers,
