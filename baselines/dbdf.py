@@ -17,9 +17,11 @@ Jianping Shi, Li Xu and Jiaya Jia, "Discriminative Blur Detection Features", IEE
 
 The per-scale maps and the inference follow the authors' released MATLAB code (v1.0, 2014) where
 the paper leaves details open, so that their tables apply. The released code passes messages node
-after node until they move by less than 1e-4 in total; here all messages are updated together,
-in the log-odds domain, until none moves by more than 1e-9 (the same fixed point; the graph differs
-from :mod:`dbdbench.baselines.potts` in that its layers have different sizes).
+after node, at most 100 sweeps; here all messages are updated together (vectorised, in the
+log-odds domain) until none moves by more than 1e-3, about 200 parallel steps on a 320 x 320
+photo, as many as 100 sequential sweeps amount to (running on to a change of 1e-9 moves the map
+of xu100_1 by 1e-5 on average, at most 0.009, and no closer to the authors' map). The graph
+differs from the one of :mod:`dbdbench.baselines.potts` in that its layers have different sizes.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ CITATION = "Shi, Xu & Jia, Discriminative Blur Detection Features, CVPR 2014"
 #: Smallest image side: the largest patch (21) plus the 3-patch margin of the histogram span on both sides.
 MIN_SIDE = max(SCALES) + 6
 #: Loopy belief propagation: largest message change (log-odds) at which it stops, and step limit.
-_BP_TOL, _BP_MAX_STEPS = 1e-9, 1000
+_BP_TOL, _BP_MAX_STEPS = 1e-3, 1000
 
 
 def grey_unit(rgb: np.ndarray) -> np.ndarray:
@@ -137,9 +139,13 @@ def scale_posteriors(im: np.ndarray, model: dict[int, ScaleModel]) -> dict[int, 
     }
 
 
-def _edge_message(cavity: np.ndarray, t: float) -> np.ndarray:
+def _edge_message(cavity: np.ndarray, t: float, out: np.ndarray) -> None:
     """Log-odds message through an edge that costs ``exp(-alpha)``: ``2 atanh(t tanh(a / 2))``."""
-    return 2.0 * np.arctanh(t * np.tanh(0.5 * cavity))
+    np.multiply(cavity, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= t
+    np.arctanh(out, out=out)
+    out *= 2.0
 
 
 def multiscale_inference(layers: list[np.ndarray], alpha: float) -> np.ndarray:
@@ -164,36 +170,41 @@ def multiscale_inference(layers: list[np.ndarray], alpha: float) -> np.ndarray:
     for a in layers:
         z = (a - x.mean()) / sd if sd > 0 else np.zeros_like(a)
         unary.append(np.abs(z) - np.abs(1.0 - z))  # log exp(-|1 - z|) / exp(-|z|)
-    offsets = [(layers[k + 1].shape[0] - layers[k].shape[0]) // 2 for k in range(len(layers) - 1)]
-    # incoming messages per layer, by where they come from
-    names = ("left", "right", "up", "down", "coarser", "finer")
-    inbox = [{n: np.zeros_like(u) for n in names} for u in unary]
+    n = len(layers)
+    offsets = [(layers[k + 1].shape[0] - layers[k].shape[0]) // 2 for k in range(n - 1)]
+    inner = [
+        (slice(o, o + layers[k].shape[0]), slice(o, o + layers[k].shape[1])) for k, o in enumerate(offsets)
+    ]
+    # messages into each node, by where they come from: 0 left, 1 right, 2 up, 3 down neighbour,
+    # 4 the coarser layer, 5 the finer layer (zero where there is no such neighbour)
+    inbox = [np.zeros((6, *u.shape)) for u in unary]
+    new = [np.zeros_like(m) for m in inbox]
+    belief = [np.empty_like(u) for u in unary]
     for _ in range(_BP_MAX_STEPS):
-        belief = [u + sum(box.values()) for u, box in zip(unary, inbox)]
-        new = [{n: np.zeros_like(u) for n in names} for u in unary]
-        for b, box, nb in zip(belief, inbox, new):
-            nb["left"][:, 1:] = _edge_message((b - box["right"])[:, :-1], t)
-            nb["right"][:, :-1] = _edge_message((b - box["left"])[:, 1:], t)
-            nb["up"][1:, :] = _edge_message((b - box["down"])[:-1, :], t)
-            nb["down"][:-1, :] = _edge_message((b - box["up"])[1:, :], t)
-        for k, o in enumerate(offsets):
-            h, w = layers[k].shape
-            inner = (slice(o, o + h), slice(o, o + w))
+        for k in range(n):
+            np.sum(inbox[k], axis=0, out=belief[k])
+            belief[k] += unary[k]
+        for b, box, nb in zip(belief, inbox, new, strict=True):
+            _edge_message((b - box[1])[:, :-1], t, nb[0, :, 1:])
+            _edge_message((b - box[0])[:, 1:], t, nb[1, :, :-1])
+            _edge_message((b - box[3])[:-1, :], t, nb[2, 1:, :])
+            _edge_message((b - box[2])[1:, :], t, nb[3, :-1, :])
+        for k in range(n - 1):
             # coarse node (y, x) <-> fine node (y + o, x + o)
-            new[k + 1]["coarser"][inner] = _edge_message(belief[k] - inbox[k]["finer"], t)
-            new[k]["finer"][...] = _edge_message(belief[k + 1][inner] - inbox[k + 1]["coarser"][inner], t)
-        change = max(float(np.abs(nb[n] - box[n]).max()) for nb, box in zip(new, inbox) for n in names)
-        inbox = new
+            _edge_message(belief[k] - inbox[k][5], t, new[k + 1][4][inner[k]])
+            _edge_message(belief[k + 1][inner[k]] - inbox[k + 1][4][inner[k]], t, new[k][5])
+        change = max(float(np.abs(nb - box).max()) for nb, box in zip(new, inbox, strict=True))
+        inbox, new = new, inbox
         if change <= _BP_TOL:
             break
-    total = unary[0] + sum(inbox[0].values())
+    total = unary[0] + inbox[0].sum(axis=0)
     return 1.0 / (1.0 + np.exp(-total))
 
 
 @detector(
     "dbdf",
     citation="Shi, Xu & Jia, CVPR 2014",
-    description="kurtosis, gradient-span, spectrum and learned-filter features, naive Bayes at 3 scales, 3-layer BP",
+    description="kurtosis, gradient span, spectrum, learned filters; naive Bayes at 3 scales, 3-layer BP",
     checks={"alpha": at_least(0)},
 )
 def dbdf(image: np.ndarray, *, model: str = "", alpha: float = 0.5) -> np.ndarray:

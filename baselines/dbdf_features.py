@@ -88,7 +88,7 @@ def _kurtosis_valid(dx: np.ndarray, dy: np.ndarray, p: int) -> tuple[np.ndarray,
     shape = (dx.shape[0] - p + 1, dx.shape[1] - p + 1)
     kx, ky = np.empty(shape), np.empty(shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for (rows, bx), (_, by) in zip(_patch_blocks(dx, p), _patch_blocks(dy, p)):
+        for (rows, bx), (_, by) in zip(_patch_blocks(dx, p), _patch_blocks(dy, p), strict=True):
             bx = bx / bx.sum(axis=1, keepdims=True)
             by = by / by.sum(axis=1, keepdims=True)
             mean = bx.mean(axis=1, keepdims=True)

@@ -85,7 +85,9 @@ def _filters(folder: Path) -> dict[int, np.ndarray]:
     out = {}
     for s in SCALES:
         w = data.get(f"W_{s}")
-        if not (isinstance(w, np.ndarray) and w.ndim == 2 and w.shape[0] == s * s and w.shape[1] >= N_FILTERS):
+        if not (
+            isinstance(w, np.ndarray) and w.ndim == 2 and w.shape[0] == s * s and w.shape[1] >= N_FILTERS
+        ):
             got = "absent" if w is None else f"of shape {getattr(w, 'shape', '?')}"
             raise DbdError(f"{path}: W_{s} is {got}; expected {expected} ({RELEASE})")
         w = np.asarray(w[:, :N_FILTERS], dtype=np.float64)
@@ -110,8 +112,16 @@ def _tables_from_plain(path: Path) -> dict[int, tuple]:
         nb = data.get(f"nb{s}")
         names = getattr(getattr(nb, "dtype", None), "names", None) or ()
         if not all(k in names for k in ("Mu", "Sigma", "Prior")):
-            raise DbdError(f"{path}: nb{s} is absent or not a struct with Mu, Sigma, Prior; expected {expected}")
-        out[s] = (_struct_field(nb, "Mu"), _struct_field(nb, "Sigma"), _struct_field(nb, "Prior"), path, expected)
+            raise DbdError(
+                f"{path}: nb{s} is absent or not a struct with Mu, Sigma, Prior; expected {expected}"
+            )
+        out[s] = (
+            _struct_field(nb, "Mu"),
+            _struct_field(nb, "Sigma"),
+            _struct_field(nb, "Prior"),
+            path,
+            expected,
+        )
     return out
 
 
