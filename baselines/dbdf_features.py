@@ -21,7 +21,8 @@ code (v1.0, 2014) is followed, so that the naive-Bayes tables they trained apply
   ``|F(u, v)|^2 / h^2`` (``h = (p - 1) / 2``, frequencies 0..h-1) averaged over rings of radius
   ``round(|(u + 1, v + 1)|)``; the rings are grouped in bins of 0.2 in log radius and the log power
   of every bin but the last is summed (a sum of log power over log-frequency bins, whose value falls
-  as the spectrum's slope steepens);
+  as the spectrum's slope steepens); empty bins (power exactly 0, as in a constant patch) are left
+  out;
 - **learned filters** (Section 3.4): the responses of the first two of the released linear filters
   of that scale, clipped to their 3rd and 97th percentiles over the image.
 """
@@ -33,7 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 #: Patches per block of the patch-wise features (bounds their temporary memory to tens of MB).
-_BLOCK = 4096
+_BLOCK = 1024
 #: GMM fit of the gradient histogram span: initial variances and weight, tolerance, step limit.
 _V_WIDE, _V_NARROW, _WEIGHT, _TOL, _MAX_STEPS = 0.5, 1e-4, 0.5, 1e-3, 100
 #: Patches at the border of the valid region whose span is replaced by the inner neighbour's.
@@ -127,12 +128,18 @@ def local_kurtosis(im: np.ndarray, p: int) -> np.ndarray:
     return np.minimum(qx, qy)
 
 
+#: Smallest ``t`` with ``exp(-t) == 0`` in float64 (below the smallest subnormal).
+_EXP_UNDERFLOW = 745.1332191019412
+
+
 def gmm_span(x2: np.ndarray) -> np.ndarray:
     """Larger standard deviation of a zero-mean two-Gaussian mixture fitted to each row by EM.
 
     All rows are fitted at once; each row stops on its own rule (relative change of the narrow
-    component's weight at most 1e-3, or 100 steps), so every row gets exactly the estimate a
-    one-row fit would.
+    component's weight at most 1e-3, or 100 steps), so every row gets the estimate a one-row fit
+    would. The E step uses one exponential per sample: with ``w`` the narrow weight and ``vn``,
+    ``vw`` the variances, the narrow responsibility is ``1 / (1 + A exp(c x^2))`` with
+    ``A = (1 - w) / w sqrt(vn / vw)`` and ``c = 1 / (2 vn) - 1 / (2 vw)``.
 
     Parameters
     ----------
@@ -142,35 +149,43 @@ def gmm_span(x2: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray, shape (N,), float64
-        ``max(sqrt(V1), sqrt(V2))``; NaN where the fit broke down (both densities underflow at a
-        sample, or a variance reached 0), as in the authors' code, which then takes ``sqrt(V2)``.
+        ``max(sqrt(V1), sqrt(V2))``; NaN where the fit broke down, as the authors' code gives it
+        (``sqrt(V2)`` is NaN there): both densities underflowing to 0 at a sample (0 / 0) or a
+        variance reaching 0.
     """
     n, m = x2.shape
     v_wide = np.full(n, _V_WIDE)
     v_narrow = np.full(n, _V_NARROW)
     weight = np.full(n, _WEIGHT)
     previous = 2 * weight
-    active = np.arange(n)
+    peak = x2.max(axis=1)
+    rows = np.arange(n)  # rows of the working set ``x``
+    x = x2
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for _ in range(_MAX_STEPS):
-            keep = np.abs(previous[active] - weight[active]) / previous[active] > _TOL
-            active = active[keep]
-            if active.size == 0:
+            go = np.abs(previous[rows] - weight[rows]) / previous[rows] > _TOL
+            if not go.any():
                 break
-            x = x2[active]
-            w, vw, vn = weight[active], v_wide[active], v_narrow[active]
-            previous[active] = w
-            narrow = np.exp(x * (-0.5 / vn)[:, None])
-            narrow *= (w / np.sqrt(2 * np.pi * vn))[:, None]
-            wide = np.exp(x * (-0.5 / vw)[:, None])
-            wide *= ((1 - w) / np.sqrt(2 * np.pi * vw))[:, None]
-            total = wide + narrow
-            narrow /= total  # responsibility of the narrow component
-            wide /= total
+            if go.sum() < 0.7 * rows.size:  # drop finished rows from the working set
+                rows, x = rows[go], x[go]
+                go = np.ones(rows.size, bool)
+            active = rows[go]
+            w, vw, vn = weight[rows], v_wide[rows], v_narrow[rows]
+            previous[active] = w[go]
+            # exp(-x / (2 v)) is 0 for both components at the largest sample: 0 / 0 in the E step
+            broken = (peak[rows] * (0.5 / np.maximum(vn, vw)) > _EXP_UNDERFLOW) | ~(vn > 0) | ~(vw > 0)
+            ratio = np.exp(x * (0.5 / vn - 0.5 / vw)[:, None])
+            ratio *= ((1 - w) / w * np.sqrt(vn / vw))[:, None]
+            narrow = ratio + 1.0
+            np.reciprocal(narrow, out=narrow)
+            ratio *= narrow  # wide responsibility, 1 - narrow without cancellation
+            np.nan_to_num(ratio, copy=False, nan=1.0)  # inf * 0 where the narrow density underflows
             s_narrow = narrow.sum(axis=1)
-            v_wide[active] = np.einsum("ij,ij->i", wide, x) / wide.sum(axis=1)
-            v_narrow[active] = np.einsum("ij,ij->i", narrow, x) / s_narrow
-            weight[active] = s_narrow / m
+            new_wide = np.einsum("ij,ij->i", ratio, x) / ratio.sum(axis=1)
+            new_narrow = np.einsum("ij,ij->i", narrow, x) / s_narrow
+            new_weight = s_narrow / m
+            new_wide[broken] = new_narrow[broken] = new_weight[broken] = np.nan
+            v_wide[active], v_narrow[active], weight[active] = new_wide[go], new_narrow[go], new_weight[go]
     s0, s1 = np.sqrt(v_wide), np.sqrt(v_narrow)
     return np.where(s0 > s1, s0, s1)
 
@@ -239,7 +254,11 @@ def power_spectrum_slope(im: np.ndarray, p: int) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         for rows, block in _patch_blocks(im, p):
             total = block.sum(axis=1)
-            spec = np.fft.fft2(block.reshape(-1, p, p))[:, :h, :h]
+            # transform the patch minus its first pixel, then put the sum back at frequency 0:
+            # the same spectrum, but exactly 0 off frequency 0 for a constant patch, as FFTW
+            # gives it (rounding noise there would enter the sum of logs)
+            spec = np.fft.fft2((block - block[:, :1]).reshape(-1, p, p))[:, :h, :h]
+            spec[:, 0, 0] = total
             power = (spec.real**2 + spec.imag**2).reshape(-1, h * h)
             power /= (total * total * (h * h))[:, None]
             logs = np.log(power @ weights)
