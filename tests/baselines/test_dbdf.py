@@ -147,6 +147,11 @@ def test_power_spectrum_slope_against_a_written_out_patch(p):
         assert q[y, x] == pytest.approx(_slope_one(im[y - o : y + o + 1, x - o : x + o + 1]), rel=1e-9)
     np.testing.assert_allclose(F.power_spectrum_slope(im * 0.25, p), q, rtol=1e-9)  # scale-free
     assert F.power_spectrum_slope(np.zeros((15, 15)), 11)[7, 7] == 0.0  # all-black patch
+    # a constant patch: power only at frequency 0, 1 / h^2 after dividing by the sum; every other
+    # bin is empty (exactly 0, as the authors' FFT gives it) and left out
+    assert F.power_spectrum_slope(np.full((15, 15), 0.7), 11)[7, 7] == pytest.approx(
+        -2 * np.log(5), rel=1e-12
+    )
 
 
 def test_learned_filter_responses_are_patch_dot_filter_clipped_at_matlab_percentiles():
