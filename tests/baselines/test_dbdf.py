@@ -354,6 +354,17 @@ def test_original_objects_read_with_mat_io_equal_the_plain_tables(released):
             np.testing.assert_array_equal(getattr(objects[s], name), getattr(plain[s], name))
 
 
+def test_damaged_original_objects(released):
+    pytest.importorskip("matio", reason="reading nb_classifier.mat needs mat-io (extra 'dbdf')")
+    (released / "nb_classifier_plain.mat").unlink()
+    objects = released / "nb_classifier.mat"
+    objects.write_bytes(objects.read_bytes()[:900])  # truncated
+    msg = _error(released)
+    assert str(objects) in msg and "not a readable MATLAB file" in msg and "NaiveBayes objects" in msg
+    scipy.io.savemat(str(objects), {"nb11": 1.0})  # a MAT file of other content
+    assert "nb11 is absent or not a NaiveBayes object" in _error(released)
+
+
 def test_original_objects_without_mat_io_say_what_to_install(released, monkeypatch):
     import builtins
 
@@ -386,3 +397,20 @@ def test_cli_without_model_is_one_line(tmp_path):
     assert res.exit_code == 2, res.output
     assert "--param model=DIR" in res.output and len(res.output.strip().splitlines()) == 1
     assert "Traceback" not in res.output
+
+
+def test_cli_with_the_model_and_two_workers_writes_the_maps(real_data, tmp_path):
+    from dbdbench.imageio import read_grey
+
+    images = tmp_path / "images"
+    rgb = read_rgb(real_data / "reference/inputs/xu100_1.png")[100:160, 100:164]
+    for name, img in (("a", rgb), ("b", rgb[::-1].copy())):
+        write_image(images / f"{name}.png", img)
+    model = str(real_data / "authors/dbdf")
+    out = tmp_path / "maps"
+    args = ["predict", "--method", "dbdf", "--images", str(images), "--out", str(out)]
+    res = CliRunner().invoke(main, [*args, "--param", f"model={model}", "--workers", "2"])
+    assert res.exit_code == 0, res.output
+    for name in ("a", "b"):
+        want = np.rint(dbdf(read_rgb(images / f"{name}.png"), model=model) * 255)
+        np.testing.assert_array_equal(read_grey(out / f"{name}.png"), want)
