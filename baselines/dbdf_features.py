@@ -1,6 +1,6 @@
 """The four local blur features of DBDF, at one patch size.
 
-Jianping Shi, Li Xu and Jiaya Jia, "Discriminative Blur Detection Features", CVPR 2014, Section 3.
+Jianping Shi, Li Xu and Jiaya Jia, "Discriminative Blur Detection Features", IEEE CVPR 2014.
 Each function takes the grey image ``im`` (H, W) float64 in [0, 1] and a patch side ``p`` (odd) and
 returns one value per pixel, computed on the ``p x p`` patch centred there; a border of
 ``(p - 1) / 2`` pixels repeats the nearest computed value. Where the paper leaves a detail open
@@ -8,22 +8,22 @@ returns one value per pixel, computed on the ``p x p`` patch centred there; a bo
 code (v1.0, 2014) is followed, so that the naive-Bayes tables they trained apply unchanged:
 
 - gradients ``dx = [diff(im, axis=1), -im[:, -1]]`` and ``dy`` likewise down the rows;
-- **local kurtosis** (Eq. 3): ``min(log K(dx), log K(dy))`` with ``K = m4 / m2^2`` the kurtosis of
+- **local kurtosis**: ``min(log K(dx), log K(dy))`` with ``K = m4 / m2^2`` the kurtosis of
   the patch's gradients after dividing them by their sum, so a patch whose gradients sum to 0 has
   no kurtosis (NaN, replaced by the smallest value of the image; both directions are centred on
   the mean of the divided ``dx``, so a ``dx`` sum of 0 voids both);
-- **gradient histogram span** (Eq. 2): the larger standard deviation of the zero-mean two-Gaussian
+- **gradient histogram span**: the larger standard deviation of the zero-mean two-Gaussian
   mixture fitted by EM to the patch's gradient magnitudes (mirrored, which changes no estimate),
   started at variances 0.5 and 1e-4 with equal weights, stopped when the weight moves by 1e-3
   relatively or after 100 steps; it is computed on all patches at once (:func:`gmm_span`). The
   outer 3 rows and columns of patches repeat their inner neighbours;
-- **power-spectrum slope** (Eq. 4): the patch, divided by its sum, has its power spectrum
+- **power-spectrum slope**: the patch, divided by its sum, has its power spectrum
   ``|F(u, v)|^2 / h^2`` (``h = (p - 1) / 2``, frequencies 0..h-1) averaged over rings of radius
   ``round(|(u + 1, v + 1)|)``; the rings are grouped in bins of 0.2 in log radius and the log power
   of every bin but the last is summed (a sum of log power over log-frequency bins, whose value falls
   as the spectrum's slope steepens); empty bins (power exactly 0, as in a constant patch) are left
   out;
-- **learned filters** (Section 3.4): the responses of the first two of the released linear filters
+- **learned filters**: the responses of the first two of the released linear filters
   of that scale, clipped to their 3rd and 97th percentiles over the image.
 """
 
@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-#: Patches per block of the patch-wise features (bounds their temporary memory to tens of MB).
+#: Patches per block of the patch-wise features (bounds their temporary arrays to a few MB).
 _BLOCK = 1024
 #: GMM fit of the gradient histogram span: initial variances and weight, tolerance, step limit.
 _V_WIDE, _V_NARROW, _WEIGHT, _TOL, _MAX_STEPS = 0.5, 1e-4, 0.5, 1e-3, 100
