@@ -8,7 +8,7 @@ Jianping Shi, Li Xu and Jiaya Jia, "Discriminative Blur Detection Features", IEE
    slope, two learned linear filters), a feature's NaN replaced by its smallest value, then the
    Gaussian naive-Bayes posterior of the blurred class with the authors' released tables
    (:mod:`dbdbench.baselines.dbdf_model`), min-max normalised over the patches.
-3. Multiscale inference (Section 4, Eq. 21): one binary node per patch and scale, the three layers
+3. Multiscale inference (Eq. 21): one binary node per patch and scale, the three layers
    (valid patch centres of s = 21, 15, 11, nested and centred) linked 4-neighbour within a layer
    and centre-to-centre between adjacent layers. The posteriors, z-scored over all nodes, give the
    unary potentials ``exp(-|1 - x|)`` (blurred) and ``exp(-|x|)`` (sharp); linked nodes that differ
@@ -35,7 +35,7 @@ from dbdbench.baselines.dbdf_features import (
     power_spectrum_slope,
 )
 from dbdbench.baselines.dbdf_model import SCALES, ScaleModel, load_model
-from dbdbench.baselines.imageops import RGB2GRAY_WEIGHTS, as_rgb
+from dbdbench.baselines.imageops import RGB2GRAY_WEIGHTS, as_rgb, single_blas_thread
 from dbdbench.baselines.registry import detector
 from dbdbench.params import at_least
 
@@ -233,8 +233,8 @@ def dbdf(image: np.ndarray, *, model: str = "", alpha: float = 0.5) -> np.ndarra
     """
     rgb = as_rgb(image, min_size=MIN_SIDE, method="dbdf")
     params = load_model(model)
-    im = grey_unit(rgb)
-    post = scale_posteriors(im, params)
-    blurred = multiscale_inference([post[s] for s in sorted(SCALES, reverse=True)], alpha)
+    with single_blas_thread():
+        post = scale_posteriors(grey_unit(rgb), params)
+        blurred = multiscale_inference([post[s] for s in sorted(SCALES, reverse=True)], alpha)
     o = (max(SCALES) - 1) // 2
     return (1.0 - np.pad(blurred, o, mode="edge")).astype(np.float32)
