@@ -201,6 +201,30 @@ def multiscale_inference(layers: list[np.ndarray], alpha: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-total))
 
 
+def blur_maps(im: np.ndarray, model: dict[int, ScaleModel], alpha: float = 0.5) -> tuple[dict, np.ndarray]:
+    """The authors' per-scale maps and final map of a grey image, high = blurred.
+
+    Parameters
+    ----------
+    im : ndarray, shape (H, W), float64 in [0, 1]
+        Grey image (:func:`grey_unit`), each side >= :data:`MIN_SIDE`.
+    model : dict
+        Patch side -> :class:`~dbdbench.baselines.dbdf_model.ScaleModel`.
+    alpha : float
+        Weight of the multiscale smoothness term.
+
+    Returns
+    -------
+    posteriors : dict
+        Patch side -> per-scale posterior of the valid patches (:func:`scale_posteriors`).
+    blurred : ndarray, shape (H, W), float64 in [0, 1]
+        P(blurred) of the s = 21 layer after inference, the border repeating the nearest node.
+    """
+    post = scale_posteriors(im, model)
+    blurred = multiscale_inference([post[s] for s in sorted(SCALES, reverse=True)], alpha)
+    return post, np.pad(blurred, (max(SCALES) - 1) // 2, mode="edge")
+
+
 @detector(
     "dbdf",
     citation="Shi, Xu & Jia, CVPR 2014",
@@ -234,7 +258,5 @@ def dbdf(image: np.ndarray, *, model: str = "", alpha: float = 0.5) -> np.ndarra
     rgb = as_rgb(image, min_size=MIN_SIDE, method="dbdf")
     params = load_model(model)
     with single_blas_thread():
-        post = scale_posteriors(grey_unit(rgb), params)
-        blurred = multiscale_inference([post[s] for s in sorted(SCALES, reverse=True)], alpha)
-    o = (max(SCALES) - 1) // 2
-    return (1.0 - np.pad(blurred, o, mode="edge")).astype(np.float32)
+        _, blurred = blur_maps(grey_unit(rgb), params, alpha)
+    return (1.0 - blurred).astype(np.float32)
