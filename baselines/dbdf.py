@@ -39,7 +39,6 @@ from dbdbench.baselines.imageops import RGB2GRAY_WEIGHTS, as_rgb, single_blas_th
 from dbdbench.baselines.registry import detector
 from dbdbench.params import at_least
 
-CITATION = "Shi, Xu & Jia, Discriminative Blur Detection Features, CVPR 2014"
 #: Smallest image side: the largest patch (21) plus the 3-patch margin of the histogram span on both sides.
 MIN_SIDE = max(SCALES) + 6
 #: Loopy belief propagation: largest message change (log-odds) at which it stops, and step limit.
