@@ -10,6 +10,11 @@
    salient-object protocol, computed with ``py_sod_metrics``) and MAE on the 7 CUHK defocus photos,
    the 5 DUT-DBD samples and a simulated test set (12 images, btbnet recipe, seed 2026), with the
    HiFST authors' maps as a reference row on CUHK, and the mean time per image.
+4. ``--part dbdf``: DBDF against the authors' Octave maps on the 10 reference images (Pearson r of
+   each per-scale posterior and of the final map, mean absolute difference) and its time per
+   320 x 320 image beside the Octave run's (16-54 min per image, ``reference/README.md``).
+
+Detectors that need the authors' parameter files (dbdf) read them from ``$DBDBENCH_DATA/authors``.
 
 Usage::
 
@@ -106,6 +111,59 @@ def part_hifst_vs_blur_detector(data: Path, quick: bool):
     )
 
 
+def _needed(m, data: Path, params=None):
+    """Parameters a detector cannot run without (dbdf: the authors' folder), added to ``params``."""
+    return {"model": str(data / "authors/dbdf"), **(params or {})} if m.name == "dbdf" else params
+
+
+#: Octave run of the authors' DBDF code per 320 x 320 image, fastest and slowest (reference/README.md).
+DBDF_OCTAVE_MIN = (16, 54)
+
+
+def part_dbdf(data: Path):
+    import scipy.io
+
+    from dbdbench.baselines.dbdf import blur_maps, dbdf, grey_unit
+    from dbdbench.baselines.dbdf_model import load_model
+    from dbdbench.imageio import read_rgb
+
+    cv2.setNumThreads(1)
+    ref, folder = data / "reference", data / "authors/dbdf"
+    model = load_model(folder)
+    print("## DBDF vs the authors' Octave maps (reference/dbdf_*), one thread\n")
+    print("| image | r s=11 | r s=15 | r s=21 | r final | mean abs diff final | s / image | CPU s / image |")
+    print("|---|---|---|---|---|---|---|---|")
+    times, cpu_times = [], []
+    for path in sorted((ref / "dbdf_final").glob("*.mat")):
+        stem = path.stem
+        rgb = read_rgb(ref / "inputs" / f"{stem}.png")
+        cpu = time.process_time()  # beside the wall time: the machine may be shared
+        out, t = _timed(dbdf, rgb, model=str(folder))
+        cpu = time.process_time() - cpu
+        times.append(t)
+        cpu_times.append(cpu)
+        post, _ = blur_maps(grey_unit(rgb), model)  # the per-scale maps the timed call made
+        cells = []
+        for s in (11, 15, 21):
+            o = s // 2
+            cells.append(
+                _pearson(post[s], scipy.io.loadmat(ref / f"dbdf_nb_s{s}" / path.name)["map"][o:-o, o:-o])
+            )
+        final = scipy.io.loadmat(path)["map"]
+        blurred = 1.0 - out.astype(np.float64)
+        cells.append(_pearson(blurred, final))
+        mad = float(np.abs(blurred - final).mean())
+        rs = " | ".join(f"{c:.4f}" for c in cells)
+        print(f"| {stem} | {rs} | {mad:.5f} | {t:.1f} | {cpu:.1f} |")
+    med, med_cpu = statistics.median(times), statistics.median(cpu_times)
+    lo, hi = DBDF_OCTAVE_MIN
+    ratios = f"{lo * 60 / med:.0f}-{hi * 60 / med:.0f}x"
+    print(
+        f"\nMedian {med:.1f} s ({med_cpu:.1f} s CPU) per image; Octave {lo}-{hi} min per image "
+        f"(wall, on a loaded machine): {ratios} faster.\n"
+    )
+
+
 def part_speed(data: Path, repeats: int):
     from dbdbench.baselines.predict import run_detector
     from dbdbench.baselines.registry import list_methods
@@ -119,8 +177,8 @@ def part_speed(data: Path, repeats: int):
     for m in list_methods():
         if m.kind != "classical":
             continue
-        slow = m.name in ("hifst", "svd", "zhuo", "lbp-matting", "msjf")
-        times = [_timed(run_detector, m, img)[1] for _ in range(1 if slow else repeats)]
+        slow = m.name in ("hifst", "svd", "zhuo", "lbp-matting", "msjf", "dbdf")
+        times = [_timed(run_detector, m, img, _needed(m, data))[1] for _ in range(1 if slow else repeats)]
         print(f"| {m.name} | {statistics.median(times) * 1e3:.1f} |")
     print()
     _lbp_vs_skimage(img, repeats)
@@ -205,7 +263,7 @@ def part_accuracy(data: Path, sim_dir: Path):
         for items in sets.values():
             pairs = []
             for _, path, gt in items:
-                out, t = _timed(run_detector, m, read_rgb(path), params)
+                out, t = _timed(run_detector, m, read_rgb(path), _needed(m, data, params))
                 times.append(t)
                 pairs.append((to_uint8(out), gt))
             cells += list(_scores(pairs))
@@ -218,7 +276,7 @@ def main():
     ap.add_argument("--data", default=os.environ.get("DBDBENCH_DATA"), help="shared real-data folder")
     ap.add_argument("--quick", action="store_true", help="3 photos in the HiFST comparison")
     ap.add_argument("--repeats", type=int, default=9)
-    ap.add_argument("--part", choices=["hifst", "speed", "accuracy"], action="append")
+    ap.add_argument("--part", choices=["hifst", "speed", "accuracy", "dbdf"], action="append")
     args = ap.parse_args()
     if not args.data:
         raise SystemExit("set DBDBENCH_DATA or pass --data: the folder with cuhk/ and denets-samples/")
@@ -234,6 +292,8 @@ def main():
         if "accuracy" in parts:
             with tempfile.TemporaryDirectory() as tmp:
                 part_accuracy(data, Path(tmp) / "sim")
+        if "dbdf" in parts:
+            part_dbdf(data)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,11 @@ DATA_FIXTURES = {
         lambda p: _link(Path(DATA or "/nonexistent") / "denets-samples")(p),
         True,
     ),
+    "~/data/dbdf-release": (
+        "the DBDF authors' parameter files ($DBDBENCH_DATA/authors/dbdf)",
+        lambda p: _link(Path(DATA or "/nonexistent") / "authors" / "dbdf")(p),
+        True,
+    ),
     "~/data/votes": (
         "three annotators' masks of four images (made here)",
         lambda p: _votes(p.parents[1]),
