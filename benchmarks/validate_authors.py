@@ -99,6 +99,13 @@ PORTS = [
         "blur-sigma-0-3",
         stage="zhuo-reference-edges",
     ),  # fmt: skip
+    Port(
+        "zhuo-include-sharp",
+        "zhuo",
+        {"include_sharp": True},
+        "reference/zhuo_full/{stem}.mat",
+        "blur-sigma-0-3",
+    ),  # fmt: skip
     Port("hifst", "hifst", {}, "cuhk/results/hifst/{stem}_HiFSTBlurMap.png"),
 ]
 
