@@ -20,7 +20,8 @@ reference's own edge map) instead of running the detector.
 
 Usage::
 
-    DBDBENCH_DATA=/path/to/shared/data python benchmarks/validate_authors.py [--port LABEL ...]
+    DBDBENCH_DATA=/path/to/shared/data python benchmarks/validate_authors.py \\
+        [--port LABEL ...] [--photo STEM ...] [--param KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import argparse
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -236,14 +237,19 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-def run(data: Path, labels=None, photos=CUHK_PHOTOS) -> list[Row]:
-    """Compare the ports named by ``labels`` (all of :data:`PORTS` by default), one thread."""
+def run(data: Path, labels=None, photos=CUHK_PHOTOS, params=None) -> list[Row]:
+    """Compare the ports named by ``labels`` (all of :data:`PORTS` by default), one thread.
+
+    ``params`` (a dict) overrides parameters of every port compared, e.g. ``{"max_side": 320}``.
+    """
     import cv2
 
     from dbdbench.baselines.imageops import single_blas_thread
 
     cv2.setNumThreads(1)
     ports = [p for p in PORTS if labels is None or p.label in labels]
+    if params:
+        ports = [replace(p, params={**p.params, **params}) for p in ports]
     rows = []
     with single_blas_thread():
         for port in ports:
@@ -251,14 +257,34 @@ def run(data: Path, labels=None, photos=CUHK_PHOTOS) -> list[Row]:
     return rows
 
 
+def _param(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--param wants KEY=VALUE, got {text!r}")
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, {"true": True, "false": False}.get(value.lower(), value)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.environ.get("DBDBENCH_DATA"), help="shared real-data folder")
     ap.add_argument("--port", action="append", choices=[p.label for p in PORTS], help="one port (repeatable)")
+    ap.add_argument("--photo", action="append", choices=CUHK_PHOTOS, help="one photo (repeatable)")
+    ap.add_argument("--param", action="append", type=_param, default=[],
+                    help="KEY=VALUE overriding a parameter of the ports compared (repeatable)")  # fmt: skip
     args = ap.parse_args()
     if not args.data:
         raise SystemExit("set DBDBENCH_DATA or pass --data: the folder with reference/ and cuhk/")
-    print(markdown(run(Path(args.data), args.port)))
+    rows = run(Path(args.data), args.port, tuple(args.photo or CUHK_PHOTOS), dict(args.param))
+    print(markdown(rows))
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"\nPeak resident memory of this run: {peak:.0f} MiB")
 
 
 if __name__ == "__main__":
