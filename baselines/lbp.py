@@ -35,10 +35,10 @@ Processing 25(4):1626-1638, 2016.
 4. Images whose longer side exceeds ``max_side`` are matted and inferred at that size and brought back
    with Levin's local linear model (:func:`dbdbench.baselines.matting.linear_upsample`). The
    default, 1600, is the longest side of the registered datasets (EBD), so they run at full size:
-   on out_of_focus0035 (640 x 426) a working size of 320 halves the time (3.3 s against 6.9 s) and
-   saves 60 MiB of 300 MiB peak, but drops r with the authors' map from 0.9995 to 0.956 (measured
-   2026-12-03; docs/baselines.md, "Validation against the authors' code"). Peak memory grows by
-   about 0.85 KB per pixel.
+   on out_of_focus0035 (640 x 426) a working size of 320 takes 0.94 s of CPU instead of 2.29 s and
+   331 MiB peak instead of 394 MiB, but drops r with the authors' map from 0.9995 to 0.956
+   (benchmarks/validate_authors.py, 2026-12-03; docs/baselines.md, "Validation against the
+   authors' code").
 """
 
 from __future__ import annotations

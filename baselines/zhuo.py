@@ -38,11 +38,11 @@ Shaojie Zhuo and Terence Sim, "Defocus map estimation from a single image", Patt
 
 Images whose longer side exceeds ``max_side`` are processed at that size and the map is brought back
 with Levin's local linear colour model (:func:`dbdbench.baselines.matting.linear_upsample`). The
-default, 800, keeps CUHK, DUT and CTCUG photos at full size: on out_of_focus0035 (640 x 426) the
-sparse LU then peaks at 1.6 GB against 0.5 GB at a working size of 320, for about the same time,
-while r with the authors' map rises from 0.74 to 0.98 (measured 2026-12-03; docs/baselines.md,
-"Validation against the authors' code"). The LU's memory grows faster than the pixel count, so
-larger photos (EBD, 1600 x 1024) are processed at 800.
+default, 800, keeps CUHK, DUT and CTCUG photos at full size: on out_of_focus0035 (640 x 426) that
+costs 14.0 s of CPU and 1.7 GB peak (the sparse LU) against 2.2 s and 0.58 GB at a working size of
+320, and raises r with the authors' map from 0.74 to 0.98 (benchmarks/validate_authors.py,
+2026-12-03; docs/baselines.md, "Validation against the authors' code"). The LU's memory grows
+faster than the pixel count, so larger photos (EBD, 1600 x 1024) are processed at 800.
 """
 
 from __future__ import annotations
