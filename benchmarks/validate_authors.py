@@ -9,14 +9,19 @@ GNU Octave (``reference/README.md``: entry functions, parameters, polarity and s
   authors' map put on the same scale (see :data:`SCALES`);
 - ``MAD``: their mean absolute difference on that scale, in [0, 1];
 - ``maxF``: the ``sod`` protocol's maxF (beta^2 = 0.3, 256 thresholds, ``py_sod_metrics``) of each
-  map against the CUHK ground truth, on the defocus photos; the ``all`` row pools the 7 defocus
-  photos (mean curve) and gives the lowest r and the mean MAD;
+  map against the ground truth, on the defocus photos; the ``all`` row pools them (mean curve) and
+  gives the lowest r and the mean MAD;
 - the CPU time of our port per photo (one thread), in the same run.
 
 Adding a port is one :class:`Port` line in :data:`PORTS`: a label, the registered detector, its
-parameters, the reference map's path pattern under ``$DBDBENCH_DATA`` and the scale of that map;
-``stage`` names a function of :data:`STAGES` that computes our map another way (e.g. from the
-reference's own edge map) instead of running the detector.
+parameters (a string value may hold ``{data}``, replaced by the data folder: a parameter folder under
+``authors/``), the reference map's path pattern under ``$DBDBENCH_DATA``, the scale of that map
+(:data:`SCALES`) and the photos the reference covers; ``stage`` names a function of :data:`STAGES`
+that computes our map another way (e.g. from the reference's own edge map) instead of running the
+detector. For example, a DBDF port on the 10 DeNets samples it was run on::
+
+    Port("dbdf", "dbdf", {"model": "{data}/authors/dbdf"}, "reference/dbdf_final/{stem}.mat", "blurred",
+         photos=SAMPLE_PHOTOS),
 
 Usage::
 
@@ -35,11 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
-#: The photos of the reference run: 9 CUHK photos (7 defocus, 2 motion).
+#: The 9 CUHK photos of the reference run (7 defocus, 2 motion), 640 wide.
 CUHK_PHOTOS = (
     "out_of_focus0011", "out_of_focus0031", "out_of_focus0035", "out_of_focus0080", "out_of_focus0088",
     "out_of_focus0223", "out_of_focus0284", "motion0138", "motion0239",
 )  # fmt: skip
+#: Its 10 DeNets samples, 320 x 320 (``xu100_<n>``: CUHK-TE-1 copies; ``dut500_<n>``: DUT-DBD test).
+SAMPLE_PHOTOS = tuple(f"xu100_{i}" for i in range(1, 6)) + tuple(f"dut500_{i}" for i in range(1, 6))
 
 
 def _sharp(ref: np.ndarray) -> np.ndarray:
@@ -54,8 +61,13 @@ def _blur_sigma_0_3(ref: np.ndarray) -> np.ndarray:
     return minmax(-np.clip(np.asarray(ref, np.float64), 0.0, 3.0))
 
 
-#: How an authors' map is put on our scale (1 = in-focus, [0, 1]) before comparing.
-SCALES = {"sharp": _sharp, "blur-sigma-0-3": _blur_sigma_0_3}
+def _blurred(ref: np.ndarray) -> np.ndarray:
+    return 1.0 - np.clip(np.asarray(ref, np.float64), 0.0, 1.0)
+
+
+#: How an authors' map is put on our scale (1 = in-focus, [0, 1]) before comparing: as it is
+#: (high = sharp, in [0, 1]), inverted (high = blurred, in [0, 1]), or Zhuo & Sim's sigma.
+SCALES = {"sharp": _sharp, "blurred": _blurred, "blur-sigma-0-3": _blur_sigma_0_3}
 
 
 def _zhuo_reference_edges(data: Path, stem: str, rgb: np.ndarray, params: dict) -> np.ndarray:
@@ -84,6 +96,7 @@ class Port:
     reference: str = ""  # path under $DBDBENCH_DATA, ``{stem}`` = photo stem; .mat (``map``) or .png
     scale: str = "sharp"  # key of SCALES
     stage: str | None = None  # key of STAGES; None = the registered detector
+    photos: tuple = CUHK_PHOTOS  # the photos its reference folder covers
 
 
 PORTS = [
@@ -133,17 +146,24 @@ def our_map(data: Path, port: Port, stem: str, rgb: np.ndarray) -> np.ndarray:
         return STAGES[port.stage](data, stem, rgb, dict(port.params))
     from dbdbench.baselines.predict import run_detector
 
-    return run_detector(port.method, rgb, port.params)
+    params = {k: v.format(data=data) if isinstance(v, str) else v for k, v in port.params.items()}
+    return run_detector(port.method, rgb, params)
 
 
-def cuhk_gt(data: Path, stem: str) -> np.ndarray | None:
-    """CUHK ground truth of a defocus photo as uint8, 255 = in-focus; None for other photos."""
+def ground_truth(data: Path, stem: str) -> np.ndarray | None:
+    """Ground truth of a defocus photo as uint8, 255 = in-focus; None for the motion photos.
+
+    CUHK masks (white = blurred on disk) for ``out_of_focus*``, the DeNets samples' masks (white =
+    in-focus) for ``xu100_<n>`` and ``dut500_<n>``.
+    """
     from dbdbench.imageio import read_grey
 
-    path = data / "cuhk/gt" / f"{stem}.png"
-    if not stem.startswith("out_of_focus") or not path.is_file():
-        return None
-    return 255 - read_grey(path)  # white = blurred on disk
+    if stem.startswith("out_of_focus"):
+        path = data / "cuhk/gt" / f"{stem}.png"
+        return 255 - read_grey(path) if path.is_file() else None
+    folder, _, n = stem.partition("_")
+    found = sorted((data / "denets-samples" / folder / "gt").glob(f"{n}.*")) if n else []
+    return read_grey(found[0]) if found else None
 
 
 def _fmeasure():
@@ -175,13 +195,14 @@ class Row:
     seconds: float
 
 
-def compare(data: Path, port: Port, photos) -> list[Row]:
-    """Rows of one port over ``photos`` (those without a reference map are skipped), then ``all``."""
+def compare(data: Path, port: Port, photos=None) -> list[Row]:
+    """Rows of one port over ``photos`` (default: the port's; those without a reference map are
+    skipped), then ``all``."""
     from dbdbench.imageio import read_rgb
 
     rows = []
     pooled_ours, pooled_auth, n_gt = _fmeasure(), _fmeasure(), 0
-    for stem in photos:
+    for stem in port.photos if photos is None else photos:
         ref = read_reference(data, port, stem)
         if ref is None:
             continue
@@ -191,7 +212,7 @@ def compare(data: Path, port: Port, photos) -> list[Row]:
         seconds = time.process_time() - t
         r = float(np.corrcoef(ours.ravel(), ref.ravel())[0, 1])
         mad = float(np.abs(ours - ref).mean())
-        gt = cuhk_gt(data, stem)
+        gt = ground_truth(data, stem)
         f_ours = f_auth = None
         if gt is not None:
             one_ours, one_auth = _fmeasure(), _fmeasure()
@@ -237,9 +258,10 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-def run(data: Path, labels=None, photos=CUHK_PHOTOS, params=None) -> list[Row]:
+def run(data: Path, labels=None, photos=None, params=None) -> list[Row]:
     """Compare the ports named by ``labels`` (all of :data:`PORTS` by default), one thread.
 
+    ``photos`` replaces each port's own photos (``Port.photos``).
     ``params`` (a dict) overrides parameters of every port compared, e.g. ``{"max_side": 320}``.
     """
     import cv2
@@ -273,13 +295,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.environ.get("DBDBENCH_DATA"), help="shared real-data folder")
     ap.add_argument("--port", action="append", choices=[p.label for p in PORTS], help="one port (repeatable)")
-    ap.add_argument("--photo", action="append", choices=CUHK_PHOTOS, help="one photo (repeatable)")
+    ap.add_argument(
+        "--photo", action="append", choices=CUHK_PHOTOS + SAMPLE_PHOTOS, help="one photo (repeatable)"
+    )
     ap.add_argument("--param", action="append", type=_param, default=[],
                     help="KEY=VALUE overriding a parameter of the ports compared (repeatable)")  # fmt: skip
     args = ap.parse_args()
     if not args.data:
         raise SystemExit("set DBDBENCH_DATA or pass --data: the folder with reference/ and cuhk/")
-    rows = run(Path(args.data), args.port, tuple(args.photo or CUHK_PHOTOS), dict(args.param))
+    rows = run(Path(args.data), args.port, tuple(args.photo) if args.photo else None, dict(args.param))
     print(markdown(rows))
     import resource
 

@@ -178,3 +178,15 @@ def test_zhuo_with_its_own_canny_on_the_defocus_photos(rows):
     for photo in DEFOCUS:
         if photo != "out_of_focus0284":
             assert result[photo].r >= 0.97, (photo, result[photo].r)
+
+
+def test_ground_truth_is_in_focus_white_for_both_sources(real_data):
+    from dbdbench.imageio import read_grey
+
+    cuhk = V.ground_truth(real_data, "out_of_focus0035")
+    assert (
+        cuhk == 255 - read_grey(real_data / "cuhk/gt/out_of_focus0035.png")
+    ).all()  # blurred white on disk
+    sample = V.ground_truth(real_data, "xu100_1")
+    assert (sample == read_grey(real_data / "denets-samples/xu100/gt/1.bmp")).all()  # in-focus white on disk
+    assert V.ground_truth(real_data, "motion0138") is None
