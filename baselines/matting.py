@@ -1,16 +1,15 @@
 """Closed-form matting (Levin, Lischinski & Weiss, IEEE TPAMI 2008) as used by the LBP and Zhuo detectors.
 
 Both propagate sparse or seeded values over the image with the matting Laplacian ``L`` (pymatting's
-``cf_laplacian``, 3 x 3 windows): the LBP pipeline solves a trimap matte, Zhuo & Sim solve
-``(L + lambda D) x = lambda D s`` (sparse LU). Large images are solved at a reduced working size and
-brought back with Levin's coarse-to-fine step: the local linear model ``alpha = a . I + b`` fitted in
-every 3 x 3 window at the working size, its coefficients upsampled and applied to the full-size image.
+``cf_laplacian``, 3 x 3 windows): the LBP pipeline solves a seeded matte coarse-to-fine as Levin et
+al.'s released code does (:func:`coarse_to_fine_matte`), Zhuo & Sim solve
+``(L + lambda D) x = lambda D s`` (:func:`propagate`, sparse LU). Images beyond a detector's working
+size are solved smaller and brought back with Levin's coarse-to-fine step
+(:func:`linear_upsample`): the local linear model ``alpha = a . I + b`` fitted in every 3 x 3 window
+at the working size, its coefficients upsampled and applied to the full-size image.
 """
 
 from __future__ import annotations
-
-import contextlib
-import io
 
 import cv2
 import numpy as np
@@ -69,37 +68,6 @@ def at_working_size(image: np.ndarray, max_side: int, solve) -> np.ndarray:
     out = solve(small, rgb_small)
     rgb_full = image.astype(np.float32) / np.float32(255)
     return np.clip(linear_upsample(out, rgb_small, rgb_full), 0.0, 1.0).astype(np.float32)
-
-
-def matte(method: str, rgb01: np.ndarray, trimap: np.ndarray, epsilon: float = 1e-7) -> np.ndarray:
-    """Closed-form alpha matte with fixed foreground (trimap 1) and background (trimap 0) pixels.
-
-    Parameters
-    ----------
-    method : str
-        Detector name, for the error message when pymatting is missing.
-    rgb01 : ndarray, shape (H, W, 3), float64 in [0, 1]
-        Image.
-    trimap : ndarray, shape (H, W), float64
-        1 = foreground seed, 0 = background seed, anything else (0.5) = unknown.
-    epsilon : float
-        Regulariser of the matting Laplacian.
-
-    Returns
-    -------
-    ndarray, shape (H, W), float64 in [0, 1]
-    """
-    pm = _pymatting(method)
-    known = (trimap == 0) | (trimap == 1)
-    if known.all() or not known.any():
-        return np.clip(np.where(known, trimap, 0.0), 0.0, 1.0)
-    if not (trimap == 1).any():
-        return np.zeros(trimap.shape)
-    if not (trimap == 0).any():
-        return np.ones(trimap.shape)
-    # pymatting prints a warning on stdout when its incomplete Cholesky needs a diagonal shift
-    with contextlib.redirect_stdout(io.StringIO()):
-        return pm.estimate_alpha_cf(rgb01, trimap, laplacian_kwargs={"epsilon": epsilon})
 
 
 def propagate(
