@@ -279,6 +279,30 @@ def run(data: Path, labels=None, photos=None, params=None) -> list[Row]:
     return rows
 
 
+def edge_agreement(data: Path, photos=CUHK_PHOTOS) -> str:
+    """Markdown table: our Canny (``zhuo``'s) against the reference run's Octave edge map, per photo.
+
+    Jaccard index = shared edge pixels / pixels that either marks.
+    """
+    from scipy.io import loadmat
+
+    from dbdbench.baselines.imageops import RGB2GRAY_WEIGHTS
+    from dbdbench.baselines.zhuo import canny_matlab
+    from dbdbench.imageio import read_rgb
+
+    out = ["| photo | edge pixels ours | Octave's | shared | Jaccard |", "|---|---|---|---|---|"]
+    for stem in photos:
+        path = data / "reference/zhuo_sparse" / f"{stem}.mat"
+        if not path.is_file():
+            continue
+        ref = loadmat(path)["edgeMap"] > 0
+        rgb = read_rgb(data / "reference/inputs" / f"{stem}.png").astype(np.float64) / 255.0
+        ours = canny_matlab(rgb @ RGB2GRAY_WEIGHTS)
+        shared = int((ours & ref).sum())
+        out.append(f"| {stem} | {ours.sum()} | {ref.sum()} | {shared} | {shared / (ours | ref).sum():.3f} |")
+    return "\n".join(out)
+
+
 def _param(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep:
@@ -300,9 +324,14 @@ def main():
     )
     ap.add_argument("--param", action="append", type=_param, default=[],
                     help="KEY=VALUE overriding a parameter of the ports compared (repeatable)")  # fmt: skip
+    ap.add_argument("--edges", action="store_true",
+                    help="instead: our Canny against Octave's edge maps (Jaccard index)")  # fmt: skip
     args = ap.parse_args()
     if not args.data:
         raise SystemExit("set DBDBENCH_DATA or pass --data: the folder with reference/ and cuhk/")
+    if args.edges:
+        print(edge_agreement(Path(args.data)))
+        return
     rows = run(Path(args.data), args.port, tuple(args.photo) if args.photo else None, dict(args.param))
     print(markdown(rows))
     import resource
