@@ -13,12 +13,15 @@
 4. ``--part dbdf``: DBDF against the authors' Octave maps on the 10 reference images (Pearson r of
    each per-scale posterior and of the final map, mean absolute difference) and its time per
    320 x 320 image beside the Octave run's (16-54 min per image, ``reference/README.md``).
+5. ``--part authors``: the ports against their authors' own code (``benchmarks/validate_authors.py``:
+   the r / MAD / maxF table on the photos of the reference run), then each port's CPU time per
+   photo beside the time the authors' code took under Octave (:data:`AUTHORS_SECONDS`), as a ratio.
 
 Detectors that need the authors' parameter files (dbdf) read them from ``$DBDBENCH_DATA/authors``.
 
 Usage::
 
-    DBDBENCH_DATA=/path/to/shared/data python benchmarks/bench_baselines.py [--quick]
+    DBDBENCH_DATA=/path/to/shared/data python benchmarks/bench_baselines.py [--quick] [--part authors]
 
 ``--quick`` uses 3 CUHK photos in part 1 and skips nothing else.
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -35,6 +39,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+#: Wall time of the authors' MATLAB code under GNU Octave per 640-wide CUHK photo, seconds (lowest,
+#: highest), from reference/README.md, "Time per image" of section 1 (Yi & Eramian: metric, matting
+#: and inference together, 7-21 min) and of section 5a (Zhuo & Sim, 4.4-12.5 min). That machine had
+#: 2 cores shared with other jobs (load 7-10), so these are upper bounds of the code's own time.
+AUTHORS_SECONDS = {
+    "lbp-matting": (7 * 60, 21 * 60),
+    "zhuo": (4.4 * 60, 12.5 * 60),
+    "zhuo-reference-edges": (4.4 * 60, 12.5 * 60),
+    "dbdf": (16 * 60, 54 * 60),  # section 2: per 320 x 320 image (its reference covers only those)
+}
 
 
 def _timed(func, *args, **kwargs):
@@ -271,12 +286,31 @@ def part_accuracy(data: Path, sim_dir: Path):
     print()
 
 
+def part_authors(data: Path):
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import validate_authors
+
+    rows = validate_authors.run(data)
+    print("## The ports against their authors' code (the photos of the reference run)\n")
+    print(validate_authors.markdown(rows) + "\n")
+    print("## Time per photo against the authors' code under Octave (reference/README.md)\n")
+    print("| port | lowest r | ours, CPU s / photo | authors, Octave s / photo | authors / ours |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        if row.photo != "all" or row.port not in AUTHORS_SECONDS:
+            continue
+        low, high = AUTHORS_SECONDS[row.port]
+        print(f"| {row.port} | {row.r:.4f} | {row.seconds:.1f} | {low:.0f}-{high:.0f} | "
+              f"{low / row.seconds:.0f}x-{high / row.seconds:.0f}x |")  # fmt: skip
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.environ.get("DBDBENCH_DATA"), help="shared real-data folder")
     ap.add_argument("--quick", action="store_true", help="3 photos in the HiFST comparison")
     ap.add_argument("--repeats", type=int, default=9)
-    ap.add_argument("--part", choices=["hifst", "speed", "accuracy", "dbdf"], action="append")
+    ap.add_argument("--part", choices=["hifst", "speed", "accuracy", "dbdf", "authors"], action="append")
     args = ap.parse_args()
     if not args.data:
         raise SystemExit("set DBDBENCH_DATA or pass --data: the folder with cuhk/ and denets-samples/")
@@ -294,6 +328,8 @@ def main():
                 part_accuracy(data, Path(tmp) / "sim")
         if "dbdf" in parts:
             part_dbdf(data)
+        if "authors" in parts:
+            part_authors(data)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ are (format: ``docs/leaderboards.md``). Shipped now:
     with the user's results; the numbers they do not publish (MAE) are None.
 
 ``ddffnet-icme23`` (``kind = "table"``)
-    The MAE / F / IoU table D-DFFNet (Jin et al., ICME 2023) printed for 9 methods on CUHK-TE-1,
-    DUT-TE and CTCUG, protocol ``ddffnet``: ``table.csv``, one row per method, dataset and split,
-    each with its citation and source. Printed numbers are shown as printed and never ranked.
+    The MAE / F / IoU table D-DFFNet (Jin et al., ICME 2023) printed for 13 methods on CUHK-TE-1,
+    DUT-TE, CTCUG, EBD and EBD(1305), protocol ``ddffnet``: ``table.csv``, one row per method,
+    dataset and split, each with its citation and source (BTBCRL is printed "BTBNet2"). Printed
+    numbers are shown as printed and never ranked.
 
 Every reference becomes a :class:`~dbdbench.leaderboards.results.Result` with ``source =
 "published"``. :func:`attach_published` puts each beside the user's results of the same protocol

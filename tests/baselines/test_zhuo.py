@@ -39,11 +39,12 @@ def test_blur_formula_limits():
     sharp = np.tile(np.r_[np.full(50, 0.2), np.full(50, 0.8)], (40, 1))
     est, valid = edge_blur(sharp, canny_matlab(sharp), max_blur=3.0)
     assert valid.any() and est[valid].max() < 0.6
-    # R > sigma2 / sigma1 (sharper than the model) counts as sigma = 0, or is left out on request
+    # R > sigma2 / sigma1 (sharper than the model) is left out (the authors' code), or counts as
+    # sigma = 0 on request
     noise = np.random.default_rng(5).uniform(0, 1, (40, 40))
     edges = canny_matlab(noise)
-    kept, valid_kept = edge_blur(noise, edges)
-    _, valid_strict = edge_blur(noise, edges, include_sharp=False)
+    kept, valid_kept = edge_blur(noise, edges, include_sharp=True)
+    _, valid_strict = edge_blur(noise, edges)
     assert valid_strict.sum() < valid_kept.sum()
     assert (kept[valid_kept & ~valid_strict] == 0).all()
 
