@@ -133,8 +133,9 @@ def _has_torch() -> bool:
     return True
 
 
-#: Commands of blocks marked with :data:`SKIP_MARK` -> the reason.
-MARKED: dict[str, str] = {}
+#: (page, command) of blocks marked with :data:`SKIP_MARK` -> the reason: a mark holds for its own
+#: page only (the same command elsewhere still runs).
+MARKED: dict[tuple[str, str], str] = {}
 
 
 def doc_commands(page: Path) -> list[str]:
@@ -151,7 +152,7 @@ def doc_commands(page: Path) -> list[str]:
                 reason = None
             continue
         if block and reason and stripped and not stripped.startswith("#") and not stripped.endswith("\\"):
-            MARKED[pending + stripped] = reason
+            MARKED[page.relative_to(ROOT).as_posix(), pending + stripped] = reason
         if not block or not stripped or stripped.startswith("#"):
             continue
         if stripped.endswith("\\"):
@@ -291,7 +292,11 @@ def test_commands_run(page, tmp_path):
     ran = 0
     for command in ALL[page]:
         bench = BENCHMARK.match(command)
-        if command in NOT_RUNNABLE or command in MARKED or (bench and bench.group(2) not in QUICK_BENCHMARKS):
+        if (
+            command in NOT_RUNNABLE
+            or (page, command) in MARKED
+            or (bench and bench.group(2) not in QUICK_BENCHMARKS)
+        ):
             continue
         missing = [w for w, (_, _, needs) in DATA_FIXTURES.items() if needs and not DATA and w in command]
         if missing:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from dbdbench.baselines.deep.catalog import FREEZE_PARTS, PRECISIONS, PRESET_NAMES
@@ -136,7 +138,8 @@ from dbdbench.cli import options
     "(0: in the training process). Multi-GPU / multi-node runs use torchrun, not this option.",
 )
 @click.option("--workers", "old_workers", hidden=True, help="Renamed --loader-workers.")
-@options.one_writer()
+# one writer per --out: under torchrun rank 0 holds it for the whole job (the other ranks write nothing)
+@options.one_writer(folders=("out",) if os.environ.get("RANK", "0") == "0" else ())
 def command(
     model, list_models, data, datasets, roots, splits, out, preset, init, resume, epochs, max_steps,
     max_minutes, seed, backbone_weights, freeze, device, precision, batch_size, lr, train_size, scales,
