@@ -32,6 +32,7 @@ _MODULES = (
     "svd",
     "zhuo",
     "msjf",
+    "dhcf",
     "deep.predictor",
 )
 
