@@ -44,6 +44,8 @@ RING_OVERLAP = 0.1
 # Canny thresholds (relative to the largest gradient magnitude) of the two scales at test time.
 EDGE_LOW = (0.117, 0.234)
 EDGE_HIGH = (0.176, 0.351)
+# Largest gradient magnitude of an image treated as flat (no edges).
+FLAT_GRADIENT = 1e-9
 # Patches per block of the feature computation (bounds its working memory to a few tens of MB).
 BLOCK = 2048
 
@@ -219,7 +221,8 @@ def canny(grey: np.ndarray, low: float, high: float, sigma: float = np.sqrt(2)) 
     gx, gy = _smooth_gradient(grey, sigma)
     mag = np.hypot(gx, gy)
     peak = mag.max()
-    if peak <= 0 or min(grey.shape) < 3:
+    # a flat image leaves rounding residue (~1e-17) that the normalisation would turn into edges
+    if peak <= FLAT_GRADIENT or min(grey.shape) < 3:
         return np.zeros(grey.shape, bool)
     mag /= peak
     weak = _local_maxima(gx, gy, mag) & (mag > low)

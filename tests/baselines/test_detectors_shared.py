@@ -29,6 +29,21 @@ from dbdbench.errors import DbdError
 METHODS = [m.name for m in list_methods()]
 CLASSICAL = [m.name for m in list_methods() if m.kind == "classical"]
 NUMERIC = (int, float, tuple, list)
+# Classical detectors that run the authors' trained weights: the file under DBDBENCH_DATA, passed
+# as their checkpoint parameter (skipped, saying why, without it).
+WEIGHTS = {"dhcf": "authors/dhde/DHDE_model.caffemodel"}
+
+
+def weights_params(name: str) -> dict:
+    """``{"checkpoint": FILE}`` for a detector of WEIGHTS (skips when the file is absent), else {}."""
+    if name not in WEIGHTS:
+        return {}
+    import os
+
+    path = Path(os.environ.get("DBDBENCH_DATA", "/nonexistent")) / WEIGHTS[name]
+    if not path.is_file():
+        pytest.skip(f"{name} needs the authors' weights {WEIGHTS[name]} under DBDBENCH_DATA")
+    return {"checkpoint": str(path)}
 
 
 def half_blurred(h: int = 64, w: int = 64, seed: int = 0) -> np.ndarray:
@@ -68,6 +83,8 @@ def run(request):
         method = get_method(name)
         if method.kind == "deep":
             params.setdefault("checkpoint", request.getfixturevalue("deep_checkpoints")[name])
+        for key, value in weights_params(name).items():
+            params.setdefault(key, value)
         return method.func(image, **params)
 
     return call
@@ -98,7 +115,7 @@ def test_map_shape_dtype_range(name, run):
 @pytest.mark.parametrize("name", CLASSICAL)
 def test_sharp_half_ranks_higher(name):
     img = half_blurred()
-    out = run_detector(name, img)
+    out = run_detector(name, img, weights_params(name))
     margin = 8  # away from the borders and the sharp/blurred boundary
     sharp, blurred = out[margin:-margin, 4:28].mean(), out[margin:-margin, 36:60].mean()
     assert sharp > blurred + 0.1, (sharp, blurred)
