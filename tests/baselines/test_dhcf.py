@@ -27,6 +27,7 @@ import pytest
 from dbdbench.baselines import dhcf as D
 from dbdbench.baselines import dhcf_features as F
 from dbdbench.baselines import dhcf_net as N
+from dbdbench.baselines import dhcf_validation as V
 from dbdbench.baselines.caffemodel import parse_net, read_weights
 from dbdbench.errors import DbdError
 
@@ -133,11 +134,8 @@ def test_edges_agree_with_octave_edges(real_data, stem):
     """Octave's Canny is not MATLAB's (reference README section 4): the labels agree on >= 98% of
     the pixels, and the edges of each scale overlap with IoU >= 0.5 (measured: 0.53-0.82)."""
     ref = _mat(real_data, "reference/dhde_edge", stem)
-    ours = F.edge_labels(ref["gray"])
-    assert (ours == ref["map"]).mean() >= 0.98
-    for k in (1, 2):
-        a, b = ours == k, ref["map"] == k
-        assert (a & b).sum() / (a | b).sum() >= 0.5, (stem, k)
+    agree = V.edge_agreement(F.edge_labels(ref["gray"]), ref["map"])
+    assert agree["pixels"] >= 0.98 and agree["iou_s1"] >= 0.5 and agree["iou_s2"] >= 0.5, agree
 
 
 def test_value_channel_is_the_reference_grey(real_data):
@@ -213,56 +211,17 @@ def test_network_inputs_are_rounded_and_transposed():
     assert image.shape == (1, 3, 27, 27) and image[0, 1, 5, 2] == 7 and image.sum() == 7
 
 
-def _blurred_patch_inputs(rgb01: np.ndarray, labels: np.ndarray, per_scale: int, seed: int):
-    """Network inputs of patches cut from copies of ``rgb01`` blurred with each label's sigma
-    (27 x 27 Gaussian, replicated border, as the authors' training set), and their labels."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for s, r in enumerate(F.RADII):
-        rows, cols = F.edge_positions(labels, s)
-        pick = rng.choice(len(rows), min(per_scale, len(rows)), replace=False)
-        rows, cols = rows[pick], cols[pick]
-        for k, sigma in enumerate(N.SIGMAS):
-            x = np.arange(-13, 14)
-            g = np.exp(-(x**2) / (2 * sigma**2))
-            g /= g.sum()
-            padded = np.pad(rgb01, ((r, r), (r, r), (0, 0)), mode="edge")
-            blurred = cv2.sepFilter2D(padded, -1, g, g, borderType=cv2.BORDER_REPLICATE)
-            v = F.value_channel(blurred)
-            grey = F.cut_patches(v, rows + r, cols + r, r)[:, :, :]
-            grad = F.cut_patches(F.gradient_magnitude(v), rows + r, cols + r, r)
-            rgb = F.cut_patches(blurred, rows + r, cols + r, r)
-            if r < 13:
-                rgb = np.pad(rgb, ((0, 0), (13 - r, 13 - r), (13 - r, 13 - r), (0, 0)), mode="edge")
-            out.append((N.network_inputs(*F.features(grey, grad, s), rgb, s), np.full(len(rows), k)))
-    feats = np.concatenate([o[0][0] for o in out])
-    image = np.concatenate([o[0][1] for o in out])
-    return feats, image, np.concatenate([o[1] for o in out])
-
-
 @pytest.fixture(scope="module")
 def blurred_inputs(real_data):
     from dbdbench.imageio import read_rgb
 
     rgb = read_rgb(real_data / "cuhk/image/out_of_focus0035.jpg").astype(np.float64) / 255
-    v = F.value_channel(rgb)
-    labels = np.zeros(v.shape, np.uint8)
-    for k, (lo, hi) in enumerate(((0.234, 0.351), (0.468, 0.702)), start=1):  # training thresholds
-        labels[F.canny(v, lo, hi)] = k
-    return _blurred_patch_inputs(rgb, labels, per_scale=40, seed=0)
-
-
-def _confusion(weights, inputs) -> np.ndarray:
-    feats, image, truth = inputs
-    pred = N.forward(weights, feats, image).argmax(axis=1)
-    conf = np.zeros((11, 11), int)
-    np.add.at(conf, (truth, pred), 1)
-    return conf
+    return V.blurred_patches(rgb, per_scale=40, seed=0)
 
 
 def test_network_recognises_the_blur_labels(weights, blurred_inputs):
     """Chance is 1/11; measured on 880 patches: 46% exact, 85% within one label."""
-    conf = _confusion(weights, blurred_inputs)
+    conf = V.confusion(weights, blurred_inputs)
     n = conf.sum()
     exact = np.trace(conf) / n
     near = sum(np.trace(conf, k) for k in (-1, 0, 1)) / n
@@ -278,8 +237,8 @@ def test_a_transposed_weight_breaks_the_recognition(weights, blurred_inputs):
     layers["conv2"] = (np.ascontiguousarray(w.transpose(0, 1, 3, 2)), b)
     w, b = layers["fc1"]
     layers["fc1"] = (np.ascontiguousarray(np.roll(w, 40, axis=1)), b)  # feature blocks misread
-    conf = _confusion(N.Weights(layers), blurred_inputs)
-    good = np.trace(_confusion(weights, blurred_inputs))
+    conf = V.confusion(N.Weights(layers), blurred_inputs)
+    good = np.trace(V.confusion(weights, blurred_inputs))
     assert np.trace(conf) < 0.6 * good, (np.trace(conf), good)
 
 
