@@ -283,31 +283,53 @@ def dhcf(
         raise DbdError(f"dhcf needs the authors' trained network: download {net.RELEASE}")
     weights = net.load_weights(checkpoint)
     image = as_rgb(image, min_size=MIN_SIDE, method="dhcf")
-    rgb01 = image.astype(np.float64) / 255.0
-    labels = feat.edge_labels(feat.value_channel(rgb01))
+    labels, jbf, guide = sparse_defocus(image.astype(np.float64) / 255.0, weights)
     if not labels.any():
         return np.zeros(labels.shape, np.float32)
-    sigma, conf = classify_edges(rgb01, labels, weights)
+    wmf = (int(wmf_radius), float(wmf_sigma), int(wmf_iterations))
+    return sharpness(dense_defocus(guide, labels > 0, jbf, float(lam), int(max_side), wmf))
+
+
+def sparse_defocus(rgb01: np.ndarray, weights: net.Weights):
+    """Steps 1-4: edge labels, the filtered sparse sigma at the edges, and the guide image.
+
+    Parameters
+    ----------
+    rgb01 : ndarray, shape (H, W, 3), float64 in [0, 1]
+    weights : Weights
+
+    Returns
+    -------
+    labels : ndarray, shape (H, W), uint8
+        0 no edge, 1 or 2 the edge's scale.
+    jbf : ndarray, shape (H, W), float64
+        Sigma after the probability-joint bilateral filter at the edges, 0 elsewhere.
+    guide : ndarray, shape (H, W, 3), float64
+        The rolling-guidance-filtered image.
+    """
+    labels = feat.edge_labels(feat.value_channel(rgb01))
     guide = rolling_guidance(rgb01, RGF_SIGMA_SPACE, RGF_SIGMA_RANGE, RGF_ITERATIONS)
-    jbf = probability_jbf(sigma, conf, guide)
-    result = _propagate_and_filter(
-        guide,
-        labels > 0,
-        jbf,
-        float(lam),
-        int(max_side),
-        (int(wmf_radius), float(wmf_sigma), int(wmf_iterations)),
-    )
-    low, high = net.SIGMAS[0], net.SIGMAS[-1]
-    return minmax(-np.clip(result, low, high)).astype(np.float32)
+    if not labels.any():
+        return labels, np.zeros(labels.shape), guide
+    sigma, conf = classify_edges(rgb01, labels, weights)
+    return labels, probability_jbf(sigma, conf, guide), guide
 
 
-def _propagate_and_filter(
+def sharpness(sigma: np.ndarray) -> np.ndarray:
+    """The detector's map of a dense sigma: clipped to the labels' range, negated, min-max; float32."""
+    return minmax(-np.clip(sigma, net.SIGMAS[0], net.SIGMAS[-1])).astype(np.float32)
+
+
+def dense_defocus(
     guide: np.ndarray, known: np.ndarray, values: np.ndarray, lam: float, max_side: int, wmf: tuple
 ) -> np.ndarray:
-    """Steps 5 and 6 at the working size; the known pixels' values are area-averaged down to it
-    (a small pixel is known where a quarter of its area is) and the result is brought back with
-    the local linear colour model of the guide."""
+    """Steps 5 and 6 at the working size: dense sigma, (H, W) float64.
+
+    The known pixels' values are area-averaged down to the working size (a small pixel is known
+    where a quarter of its area is) and the result is brought back with the local linear colour
+    model of ``guide`` ((H, W, 3) in [0, 1]). ``wmf`` is (radius, sigma, iterations) of
+    :func:`weighted_median`.
+    """
     from dbdbench.baselines import matting
 
     # pymatting adds epsilon / 9 to each window covariance; the authors add eps itself

@@ -8,12 +8,13 @@
 4. The network on edge patches of ``out_of_focus0035`` blurred with each of the 11 label sigmas
    (the authors' training recipe): confusion matrix, exact and within-one-label accuracy.
 5. maxF (beta^2 = 0.3, 256 thresholds, ``py_sod_metrics``) and MAE on the 7 CUHK defocus photos for
-   ``dhcf`` and, as the named reference in the same run, ``zhuo`` (the other edge + matting
-   pipeline) and ``lapvar``; time per photo and its ratio to ``zhuo``'s.
+   ``dhcf`` at each ``--max-side`` (steps 1-4 computed once per photo, steps 5-6 at each working
+   size) and, as the named reference in the same run, ``zhuo`` (the other edge + matting pipeline)
+   and ``lapvar``; time per photo and its ratio to ``zhuo``'s.
 
 Usage::
 
-    DBDBENCH_DATA=/path/to/shared/data python benchmarks/bench_dhcf.py [--skip-maps]
+    DBDBENCH_DATA=/path/to/shared/data python benchmarks/bench_dhcf.py [--skip-maps] [--max-side 320,480]
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ import numpy as np
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-maps", action="store_true", help="skip part 5 (the full maps)")
+    parser.add_argument(
+        "--max-side",
+        default="320,480,100000",
+        help="comma-separated working sizes of dhcf's propagation (100000: full size)",
+    )
     args = parser.parse_args()
     import scipy.io
 
@@ -92,24 +98,43 @@ def main() -> None:
     warnings.filterwarnings("ignore", message="This class will be removed")
     images = {k: v for k, v in list_images(root / "cuhk/image").items() if k.startswith("out_of_focus")}
     print("5. 7 CUHK defocus photos: method, maxF, MAE, s per photo, time / zhuo's")
-    times = {}
-    rows = []
-    for method, params in (("dhcf", {"checkpoint": str(weights_file)}), ("zhuo", {}), ("lapvar", {})):
-        fm, mae = py_sod_metrics.Fmeasure(), py_sod_metrics.MAE()
+    from dbdbench.baselines import dhcf
+
+    sides = [int(x) for x in args.max_side.split(",")]
+    gts = {n: 255 - read_grey(root / "cuhk/gt" / f"{n}.png") for n in images}  # white = blurred on disk
+    maps: dict[str, dict[str, np.ndarray]] = {}
+    times: dict[str, float] = {}
+    sparse_time = 0.0
+    for name, path in images.items():
+        rgb01 = read_rgb(path).astype(np.float64) / 255
+        t = time.perf_counter()
+        labels, jbf, guide = dhcf.sparse_defocus(rgb01, weights)
+        sparse_time += time.perf_counter() - t
+        for side in sides:
+            t = time.perf_counter()
+            dense = dhcf.dense_defocus(guide, labels > 0, jbf, 0.005, side, (5, 0.25, 3))
+            key = f"dhcf max_side={side}"
+            times[key] = times.get(key, 0.0) + time.perf_counter() - t
+            maps.setdefault(key, {})[name] = dhcf.sharpness(dense)
+    for key in times:
+        times[key] = (times[key] + sparse_time) / len(images)
+    for method in ("zhuo", "lapvar"):
         total = 0.0
         for name, path in images.items():
             img = read_rgb(path)
             t = time.perf_counter()
-            out = run_detector(method, img, params)
+            maps.setdefault(method, {})[name] = run_detector(method, img)
             total += time.perf_counter() - t
-            pred = np.rint(out * 255).astype(np.uint8)
-            gt = 255 - read_grey(root / "cuhk/gt" / f"{name}.png")  # white = blurred on disk
-            fm.step(pred, gt)
-            mae.step(pred, gt)
         times[method] = total / len(images)
-        rows.append((method, fm.get_results()["fm"]["curve"].max(), mae.get_results()["mae"]))
-    for method, f, m in rows:
-        print(f"   {method:7s} {f:.3f} {m:.3f} {times[method]:6.1f} {times[method] / times['zhuo']:5.2f}x")
+    for key, by_name in maps.items():
+        fm, mae = py_sod_metrics.Fmeasure(), py_sod_metrics.MAE()
+        for name, out in by_name.items():
+            pred = np.rint(out * 255).astype(np.uint8)
+            fm.step(pred, gts[name])
+            mae.step(pred, gts[name])
+        f, m = fm.get_results()["fm"]["curve"].max(), mae.get_results()["mae"]
+        print(f"   {key:22s} {f:.3f} {m:.3f} {times[key]:6.1f} {times[key] / times['zhuo']:5.2f}x")
+    print(f"   (dhcf steps 1-4, shared by its rows: {sparse_time / len(images):.1f} s per photo)")
 
 
 if __name__ == "__main__":
