@@ -29,9 +29,8 @@ and the description of the authors' MATLAB pipeline (``DHDE_defocus_estimation.m
 Steps 1-4 run at full size. Steps 5 and 6 run at a working size whose longer side is ``max_side``
 (default 480) and the result is brought back with the local linear colour model of the guide
 (:func:`dbdbench.baselines.matting.linear_upsample`); ``max_side=100000`` gives the full-size
-pipeline. The default is measured (docs/baselines.md, "DHCF"): on the 7 CUHK defocus photos
-(640 pixels wide) sod maxF is 0.742 at 320 and 0.760 at 480, and the full-size sparse LU takes
-about ten times as long as at 320.
+pipeline. The default is chosen by measurement (docs/baselines.md, "DHCF": sod maxF and time per
+photo on the 7 CUHK defocus photos at 320, 480 and full size).
 
 The output of the paper is the defocus sigma; the detector returns the min-max normalised negative
 sigma (clipped to [0.5, 2]), so 1 = in-focus. An image without edges gives an all-zero map.
