@@ -72,14 +72,23 @@ def deep_checkpoints(tmp_path_factory):
     return out
 
 
+#: Classical detectors that run the authors' released parameter files: the parameter and the file
+#: or folder under DBDBENCH_DATA (the tests skip, saying why, without it).
+AUTHORS_FILES = {
+    "dbdf": ("model", "authors/dbdf"),
+    "dhcf": ("checkpoint", "authors/dhde/DHDE_model.caffemodel"),
+}
+
+
 def required_params(name: str) -> dict:
-    """Parameters a detector cannot run without: dbdf's folder of the authors' files (else skip)."""
-    if name != "dbdf":
+    """Parameters a detector cannot run without (the authors' files of :data:`AUTHORS_FILES`)."""
+    if name not in AUTHORS_FILES:
         return {}
-    root = os.environ.get("DBDBENCH_DATA")
-    if not root:
-        pytest.skip("dbdf needs the authors' parameter files: set DBDBENCH_DATA (authors/dbdf/)")
-    return {"model": str(Path(root) / "authors" / "dbdf")}
+    key, rel = AUTHORS_FILES[name]
+    path = Path(os.environ.get("DBDBENCH_DATA", "/nonexistent")) / rel
+    if not path.exists():
+        pytest.skip(f"{name} needs the authors' files {rel} under DBDBENCH_DATA")
+    return {key: str(path)}
 
 
 @pytest.fixture
