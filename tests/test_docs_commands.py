@@ -117,6 +117,11 @@ DATA_FIXTURES = {
         lambda p: _link(Path(DATA or "/nonexistent") / "authors" / "dbdf")(p),
         True,
     ),
+    "~/data/dhde-release": (
+        "the DHCF (DHDE) authors' trained network ($DBDBENCH_DATA/authors/dhde)",
+        lambda p: _link(Path(DATA or "/nonexistent") / "authors" / "dhde")(p),
+        True,
+    ),
     "~/data/votes": (
         "three annotators' masks of four images (made here)",
         lambda p: _votes(p.parents[1]),
