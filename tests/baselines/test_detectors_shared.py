@@ -15,13 +15,13 @@ range; an image too small for the detector is a one-line DbdError or a valid map
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from authors_files import required_params  # a helper module of this folder
 
 from dbdbench.baselines.predict import run_detector
 from dbdbench.baselines.registry import Method, get_method, list_methods
@@ -70,25 +70,6 @@ def deep_checkpoints(tmp_path_factory):
             model = build_model(m.name, "tiny", network=network)
             out[m.name] = str(save_checkpoint(folder / f"{m.name}.pt", model))
     return out
-
-
-#: Classical detectors that run the authors' released parameter files: the parameter and the file
-#: or folder under DBDBENCH_DATA (the tests skip, saying why, without it).
-AUTHORS_FILES = {
-    "dbdf": ("model", "authors/dbdf"),
-    "dhcf": ("checkpoint", "authors/dhde/DHDE_model.caffemodel"),
-}
-
-
-def required_params(name: str) -> dict:
-    """Parameters a detector cannot run without (the authors' files of :data:`AUTHORS_FILES`)."""
-    if name not in AUTHORS_FILES:
-        return {}
-    key, rel = AUTHORS_FILES[name]
-    path = Path(os.environ.get("DBDBENCH_DATA", "/nonexistent")) / rel
-    if not path.exists():
-        pytest.skip(f"{name} needs the authors' files {rel} under DBDBENCH_DATA")
-    return {key: str(path)}
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from authors_files import AUTHORS_FILES, required_params  # a helper module of this folder
 from click.testing import CliRunner
 
 from dbdbench.baselines import predict_folder, predict_paths, run_detector
@@ -60,13 +61,13 @@ def small_defocus_photos(real_data):
     return photos
 
 
-# dbdf takes about 3 s per photo here (three patch sizes of per-patch EM fits)
+# dbdf and dhcf take seconds per photo (per-patch EM fits; a patch CNN and matting propagation)
 @pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "dbdf" else n for n in CLASSICAL]
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in AUTHORS_FILES else n for n in CLASSICAL]
 )
 def test_every_method_on_real_defocus_photos(name, small_defocus_photos, real_data):
     """In-focus GT pixels score higher on average over the photos, and on most of them."""
-    params = {"model": str(real_data / "authors/dbdf")} if name == "dbdf" else None  # authors' files
+    params = required_params(name)
     diffs = []
     for _, img, sharp in small_defocus_photos:
         out = run_detector(name, img, params)
