@@ -410,6 +410,7 @@ def claim_outputs(
     command: str,
     overwrite: bool,
     clear: Iterable[str] = (),
+    clear_trees: Iterable[str] = (),
     naming: Callable[[str], bool] | None = None,
     what: str = "--out",
 ) -> list[Path]:
@@ -423,7 +424,9 @@ def claim_outputs(
     * with ``overwrite``, an existing file the run replaces, and everything inside a ``clear``
       folder, must have been written by dbdbench: listed in the manifest, or, in a folder without
       a manifest (written by an earlier release), matching ``naming``; a subfolder or a symbolic
-      link inside a ``clear`` folder is refused too. Nothing is removed when anything is refused.
+      link inside a ``clear`` folder is refused too, and so is a symbolic link anywhere inside a
+      ``clear_trees`` folder (whose subfolders are entered). Nothing is removed when anything is
+      refused.
 
     Parameters
     ----------
@@ -438,6 +441,9 @@ def claim_outputs(
     clear : iterable of str
         Sub-folders whose whole contents the run replaces (``generate-sim``'s ``image/``): their
         files are returned for :func:`remove_outputs`.
+    clear_trees : iterable of str
+        The same for sub-folders that hold folders of the run's files (``leaderboard``'s
+        ``browser/<group>/``): every file below them is returned.
     naming : callable, optional
         ``naming(rel)`` is True for a relative path this command would have written, the rule for
         a folder without a manifest. None: every file the run writes (``files``).
@@ -456,7 +462,8 @@ def claim_outputs(
     """
     folder = Path(folder)
     rels = [Path(f) for f in files]
-    for sub in clear:
+    clear, clear_trees = list(clear), list(clear_trees)
+    for sub in [*clear, *clear_trees]:
         if (folder / sub).is_symlink():
             _refuse_link(folder / sub, what)
     for rel in rels:
@@ -483,6 +490,13 @@ def claim_outputs(
             for p in _walk(folder / sub):
                 rel = p.relative_to(folder).as_posix()
                 if p.is_symlink() or p.is_dir() or not ours(rel):
+                    raise _foreign(p, what, command)
+                remove.append(p)
+        for sub in clear_trees:
+            for p in _walk_tree(folder / sub):
+                if p.is_symlink():
+                    _refuse_link(p, what)
+                if not ours(p.relative_to(folder).as_posix()):
                     raise _foreign(p, what, command)
                 remove.append(p)
     return remove
@@ -515,6 +529,17 @@ def _walk(path: Path) -> list[Path]:
         return sorted(path.iterdir())
     except OSError as exc:
         raise DbdError(f"cannot list '{path}': {exc.strerror}; check its permissions") from None
+
+
+def _walk_tree(path: Path) -> list[Path]:
+    """Files and links below ``path``, its real subfolders entered (links are not followed)."""
+    found = []
+    for p in _walk(path):
+        if p.is_dir() and not p.is_symlink():
+            found += _walk_tree(p)
+        else:
+            found.append(p)
+    return found
 
 
 def train_naming(rel: str) -> bool:

@@ -216,7 +216,8 @@ def board_naming(rel: str) -> bool:
 
 def claim_board(out: Path, *, overwrite: bool, extra=()) -> list[Path]:
     """Check what a board written into ``out`` replaces (see :func:`dbdbench.outputs.claim_outputs`):
-    the files a board writes at the top, every file in ``plots/``, and ``extra``.
+    the files a board writes at the top, every file in ``plots/`` and below ``browser/``, and
+    ``extra``.
 
     Returns
     -------
@@ -224,22 +225,15 @@ def claim_board(out: Path, *, overwrite: bool, extra=()) -> list[Path]:
         The old figures in ``plots/`` and pictures in ``browser/`` (removed when the new board
         moves in).
     """
-    files = [*OUTPUT_FILES, *extra]
-    pictures = []  # the map browser's: in subfolders per group, each file checked like the others
-    browser_dir = out / "browser"
-    if browser_dir.is_symlink():
-        files.append("browser/index.png")  # so that claim_outputs refuses the link with its one line
-    elif browser_dir.is_dir():
-        pictures = [p.relative_to(out).as_posix() for p in browser_dir.rglob("*") if not p.is_dir()]
-    stale = claim_outputs(
+    return claim_outputs(
         out,
-        [*files, *pictures],
+        [*OUTPUT_FILES, *extra],
         command="leaderboard",
         overwrite=overwrite,
         clear=("plots",),
+        clear_trees=("browser",),
         naming=board_naming,
     )
-    return stale + [out / f for f in pictures]
 
 
 def _stage(out: Path) -> Path:
