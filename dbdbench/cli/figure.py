@@ -65,7 +65,7 @@ from dbdbench.metrics.protocols import DEFAULT_PROTOCOL
 )
 @options.overwrite("Replace the three figure files if they exist.")
 @options.workers()
-@options.one_writer(folders=(), files=("out",))
+@options.one_writer(files=("out",))
 def command(
     preds, images_dir, gt_dir, gt_polarity, dataset, root, split, pred_prefix, pred_suffix, stems, pick,
     rows, seed, protocol, score, width, out, overwrite, workers,

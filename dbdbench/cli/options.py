@@ -33,7 +33,9 @@ def workers(help: str = "Local worker processes."):
 def one_writer(folders: tuple[str, ...] = ("out",), files: tuple[str, ...] = ()):
     """Run the command holding its outputs, the values of the options ``folders`` (output folders)
     and ``files`` (output files): a second dbdbench command writing one of them meanwhile stops at
-    once with one line (:func:`dbdbench.outputs.output_lock`). Put it just above the function."""
+    once with one line (:func:`dbdbench.outputs.output_lock`). Put it just above the function.
+    An option named in ``files`` is a file only (``figure``'s ``--out``), never also a folder."""
+    folders = tuple(name for name in folders if name not in files)
 
     def decorate(f):
         @functools.wraps(f)
