@@ -13,30 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from cli_helpers import one_line_error, run
 
-from dbdbench.cli import main
 from dbdbench.errors import DbdError
 from dbdbench.imageio import read_grey, read_rgb, write_image
 from dbdbench.outputs import MANIFEST_FILE
 
 H, W = 24, 32
-
-
-def run(*args, env=None):
-    return CliRunner().invoke(main, [str(a) for a in args], env=env)
-
-
-def one_line_error(res, *fragments):
-    """Exit 2, exactly one ``dbdbench: error:`` line holding every fragment, no traceback."""
-    assert res.exit_code == 2, res.output
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("dbdbench: error:")]
-    assert len(errors) == 1, res.stderr
-    assert "Traceback" not in res.output
-    assert res.exception is None or isinstance(res.exception, SystemExit)
-    for f in fragments:
-        assert f in errors[0], errors[0]
-    return errors[0]
 
 
 def digest(folder: Path) -> dict[str, str]:

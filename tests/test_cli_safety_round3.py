@@ -17,28 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from board_helpers import write_result
-from click.testing import CliRunner
+from cli_helpers import one_line_error, run
 
-from dbdbench.cli import main
 from dbdbench.imageio import write_image
 from dbdbench.outputs import MANIFEST_FILE, output_lock
 
 H, W = 24, 32
-
-
-def run(*args, env=None):
-    return CliRunner().invoke(main, [str(a) for a in args], env=env)
-
-
-def one_line_error(res, *fragments):
-    """Exit 2, exactly one ``dbdbench: error:`` line holding every fragment, no traceback."""
-    assert res.exit_code == 2, res.output
-    errors = [ln for ln in res.stderr.splitlines() if ln.startswith("dbdbench: error:")]
-    assert len(errors) == 1, res.stderr
-    assert "Traceback" not in res.output
-    for f in fragments:
-        assert f in errors[0], errors[0]
-    return errors[0]
 
 
 def tree(folder: Path) -> dict[str, bytes]:
